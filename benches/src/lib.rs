@@ -1,0 +1,1 @@
+//! Benchmarks of maskgate: see `benches/README.md`.
