@@ -38,12 +38,15 @@ pub(super) struct Serving {
 
 impl Listener {
     /// Accepts connections until `stop` fires; each connection is watched
-    /// by `graceful` so that shutdown can drain it.
+    /// by `graceful` so that shutdown can drain it, and is closed at once
+    /// when `cut` fires (or its sender is dropped): the end of the grace
+    /// period.
     pub(super) async fn run(
         self,
         serving: Arc<Serving>,
         graceful: Arc<GracefulShutdown>,
         mut stop: tokio::sync::watch::Receiver<bool>,
+        cut: tokio::sync::watch::Receiver<bool>,
     ) {
         let builder = Arc::new(http_builder(
             &serving,
@@ -70,7 +73,7 @@ impl Listener {
                 remote,
                 tls: self.tls.is_some(),
             };
-            tokio::spawn(serve_connection(
+            let serve = serve_connection(
                 stream,
                 connection,
                 self.tls.clone(),
@@ -78,7 +81,16 @@ impl Listener {
                 serving.clone(),
                 graceful.watcher(),
                 name.clone(),
-            ));
+            );
+            let mut cut = cut.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = serve => {}
+                    _ = cut.wait_for(|cut| *cut) => {
+                        tracing::debug!(remote = %connection.remote, "connection closed: shutdown grace period over");
+                    }
+                }
+            });
         }
     }
 }

@@ -158,10 +158,18 @@ impl Gateway {
     /// grace period before closing what remains.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        // Connections are spawned tasks: they outlive this future unless
+        // told to close, so the end of the grace period must cut them.
+        let (cut_tx, cut_rx) = tokio::sync::watch::channel(false);
         let graceful = Arc::new(GracefulShutdown::new());
         let mut accepting = tokio::task::JoinSet::new();
         for listener in self.listeners {
-            accepting.spawn(listener.run(self.serving.clone(), graceful.clone(), stop_rx.clone()));
+            accepting.spawn(listener.run(
+                self.serving.clone(),
+                graceful.clone(),
+                stop_rx.clone(),
+                cut_rx.clone(),
+            ));
         }
         // The admin listener keeps answering while draining (`/readyz`
         // says 503 then) and stops last.
@@ -185,7 +193,10 @@ impl Gateway {
         let graceful = Arc::into_inner(graceful).expect("accept loops have ended");
         match tokio::time::timeout(self.shutdown_grace, graceful.shutdown()).await {
             Ok(()) => tracing::info!("all connections drained"),
-            Err(_) => tracing::warn!("shutdown grace period over: closing remaining connections"),
+            Err(_) => {
+                tracing::warn!("shutdown grace period over: closing remaining connections");
+                let _ = cut_tx.send(true);
+            }
         }
         if let Some(admin) = admin {
             admin.abort();
