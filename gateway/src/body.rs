@@ -109,6 +109,57 @@ where
     }
 }
 
+pin_project! {
+    /// A body that reports, through a oneshot channel, when it has been
+    /// sent to its end: the sender fires at the last frame, or is dropped
+    /// with the body (sent, failed or abandoned: sending is over either way).
+    pub(crate) struct NotifyOnEnd<B> {
+        #[pin]
+        inner: B,
+        ended: Option<tokio::sync::oneshot::Sender<()>>,
+    }
+}
+
+impl<B: HttpBody> NotifyOnEnd<B> {
+    pub(crate) fn new(inner: B, ended: tokio::sync::oneshot::Sender<()>) -> Self {
+        let mut ended = Some(ended);
+        if inner.is_end_stream() {
+            // Nothing to send (e.g. a GET): hyper may never poll it.
+            let _ = ended.take().map(|tx| tx.send(()));
+        }
+        Self { inner, ended }
+    }
+}
+
+impl<B: HttpBody> HttpBody for NotifyOnEnd<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        let mut this = self.project();
+        let frame = std::task::ready!(this.inner.as_mut().poll_frame(cx));
+        let done = match &frame {
+            None | Some(Err(_)) => true,
+            Some(Ok(_)) => this.inner.is_end_stream(),
+        };
+        if done {
+            let _ = this.ended.take().map(|tx| tx.send(()));
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 /// Walks an error's `source()` chain looking for a `T`.
 pub(crate) fn find_in_chain<'a, T: std::error::Error + 'static>(
     error: &'a (dyn std::error::Error + 'static),
@@ -142,6 +193,20 @@ mod tests {
         let body = LimitedBody::new(chunks(&[4, 4, 2]), 10);
         let bytes = body.collect().await.unwrap().to_bytes();
         assert_eq!(bytes.len(), 10);
+    }
+
+    #[tokio::test]
+    async fn notifies_when_the_body_has_been_sent() {
+        let (tx, mut rx) = tokio::sync::oneshot::channel();
+        let mut body = NotifyOnEnd::new(chunks(&[3, 3]), tx);
+        assert!(body.frame().await.is_some());
+        assert!(rx.try_recv().is_err(), "not yet: one frame is left");
+        while body.frame().await.is_some() {}
+        assert_eq!(rx.try_recv(), Ok(()));
+
+        let (tx, mut rx) = tokio::sync::oneshot::channel();
+        let _empty = NotifyOnEnd::new(http_body_util::Empty::<Bytes>::new(), tx);
+        assert_eq!(rx.try_recv(), Ok(()), "an empty body is sent at once");
     }
 
     #[tokio::test]

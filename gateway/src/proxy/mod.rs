@@ -30,7 +30,7 @@ use tower::Service;
 pub use self::upstream::UpstreamSetupError;
 use self::{routes::Routes, upstream::Upstream};
 use crate::{
-    body::{self, Body, BodyTooLarge, BoxError, LimitedBody, find_in_chain},
+    body::{self, Body, BodyTooLarge, BoxError, LimitedBody, NotifyOnEnd, find_in_chain},
     error::GatewayError,
     metrics::Metrics,
     request_id::RequestId,
@@ -195,14 +195,20 @@ impl Proxy {
             if connection.tls { "https" } else { "http" },
             original_host.as_ref(),
         );
-        let body = body::boxed(LimitedBody::new(body, limit));
+        let (body_sent, on_body_sent) = tokio::sync::oneshot::channel();
+        let body = body::boxed(NotifyOnEnd::new(LimitedBody::new(body, limit), body_sent));
         let outbound = Request::from_parts(parts, body);
 
-        let sent = tokio::time::timeout(
-            product.upstream.response_timeout(),
-            product.upstream.client().request(outbound),
-        )
-        .await;
+        // `response_timeout` runs from when the request has been sent: an
+        // upload that takes longer is not the upstream being slow.
+        let exchange = product.upstream.client().request(outbound);
+        tokio::pin!(exchange);
+        let sent = tokio::select! {
+            result = &mut exchange => Ok(result),
+            _ = on_body_sent => {
+                tokio::time::timeout(product.upstream.response_timeout(), &mut exchange).await
+            }
+        };
         let mut response = match sent {
             Ok(Ok(response)) => response,
             Ok(Err(error)) => return Err(classify(&product.name, &error, limit)),
