@@ -177,10 +177,10 @@ impl Proxy {
         B::Error: Into<BoxError>,
     {
         let limit = product.max_request_body;
-        if let Some(length) = content_length(request.headers()) {
-            if length > limit {
-                return Err(GatewayError::BodyTooLarge { limit });
-            }
+        if let Some(length) = content_length(request.headers())
+            && length > limit
+        {
+            return Err(GatewayError::BodyTooLarge { limit });
         }
         let original_host = original_host(&request);
         let client_version = request.version();
