@@ -1,0 +1,3 @@
+//! maskgate
+
+pub mod demo;
