@@ -177,10 +177,8 @@ impl Proxy {
         B::Error: Into<BoxError>,
     {
         let limit = product.max_request_body;
-        if let Some(length) = content_length(request.headers()) {
-            if length > limit {
-                return Err(GatewayError::BodyTooLarge { limit });
-            }
+        if content_length(request.headers()).is_some_and(|length| length > limit) {
+            return Err(GatewayError::BodyTooLarge { limit });
         }
         let original_host = original_host(&request);
         let client_version = request.version();
