@@ -131,7 +131,7 @@ impl Proxy {
         let started = Instant::now();
         let request_id = request.extensions().get::<RequestId>().cloned();
         let host = request_host(&request);
-        let Some(route) = self.routes.find(host.as_deref(), request.uri().path()) else {
+        let Some(route) = self.routes.find(host, request.uri().path()) else {
             let response = GatewayError::NoRoute.into_response(request_id.as_ref().map(|id| &id.0));
             self.metrics
                 .observe_request(None, response.status(), started.elapsed());
@@ -251,22 +251,51 @@ fn original_host<B>(request: &Request<B>) -> Option<HeaderValue> {
     }
 }
 
-/// The host name for routing: without port, lowercase.
-fn request_host<B>(request: &Request<B>) -> Option<String> {
-    let raw = match request.uri().host() {
-        Some(host) => host.to_owned(),
-        None => {
-            let value = request.headers().get(header::HOST)?.to_str().ok()?;
-            value
-                .parse::<http::uri::Authority>()
-                .ok()?
-                .host()
-                .to_owned()
+/// The host name for routing, without port (any case: routes compare
+/// case-insensitively).
+fn request_host<B>(request: &Request<B>) -> Option<&str> {
+    if let Some(host) = request.uri().host() {
+        return Some(host.trim_start_matches('[').trim_end_matches(']'));
+    }
+    let value = request.headers().get(header::HOST)?.to_str().ok()?;
+    Some(strip_port(value))
+}
+
+/// `example.com:8443` -> `example.com`, `[::1]:80` -> `::1`.
+fn strip_port(authority: &str) -> &str {
+    if let Some(rest) = authority.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match authority.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => authority,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_for_routing_drops_the_port() {
+        for (header, host) in [
+            ("data.example.com", "data.example.com"),
+            ("Data.Example.com:8443", "Data.Example.com"),
+            ("[::1]:8080", "::1"),
+            ("[::1]", "::1"),
+            ("127.0.0.1:80", "127.0.0.1"),
+        ] {
+            let request = Request::builder()
+                .header(header::HOST, header)
+                .body(())
+                .unwrap();
+            assert_eq!(request_host(&request), Some(host), "{header}");
         }
-    };
-    Some(
-        raw.trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_ascii_lowercase(),
-    )
+        let absolute = Request::builder()
+            .uri("http://abs.example.com:81/x")
+            .header(header::HOST, "ignored")
+            .body(())
+            .unwrap();
+        assert_eq!(request_host(&absolute), Some("abs.example.com"));
+    }
 }
