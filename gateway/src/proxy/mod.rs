@@ -39,7 +39,7 @@ use crate::{
 /// A data product as the proxy sees it.
 #[derive(Debug)]
 struct Product {
-    name: String,
+    name: Arc<str>,
     upstream: Upstream,
     max_request_body: u64,
     strip_prefix: bool,
@@ -64,7 +64,7 @@ impl Proxy {
             let upstream = Upstream::new(&product.upstream, provider)
                 .map_err(|e| (product.name.clone(), e))?;
             let entry = Product {
-                name: product.name.clone(),
+                name: Arc::from(product.name.as_str()),
                 upstream,
                 max_request_body: product.max_request_body(&config.server.limits).bytes(),
                 strip_prefix: product.route.strip_prefix,
@@ -206,7 +206,7 @@ impl Proxy {
             Ok(Err(error)) => return Err(classify(&product.name, &error, limit)),
             Err(_) => {
                 return Err(GatewayError::UpstreamResponseTimeout {
-                    product: product.name.clone(),
+                    product: product.name.to_string(),
                 });
             }
         };
