@@ -10,10 +10,54 @@
 //! let config = maskgate_config::Config::load("maskgate.toml".as_ref())?;
 //! # Ok::<(), maskgate_config::ConfigError>(())
 //! ```
+//!
+//! # The file, in short
+//!
+//! ```toml
+//! [[server.listener]]                 # at least one
+//! address = "0.0.0.0:8443"
+//! tls = { cert = "tls/gw.pem", key = "tls/gw.key" }   # relative to this file
+//! # or, for plain HTTP, said explicitly: plaintext = true
+//!
+//! [server.limits]                     # defaults for every product
+//! max_request_body = "10MiB"
+//!
+//! [server.timeouts]
+//! header_read = "10s"                 # durations and sizes are strings
+//!
+//! [admin]
+//! address = "127.0.0.1:9901"
+//!
+//! [[product]]
+//! name = "customers"
+//! route = { path_prefix = "/customers", host = "api.example.com" }
+//! upstream = { url = "https://customers.internal:8443", ca = "tls/internal-ca.pem" }
+//! limits = { max_request_body = "1MiB" }
+//! ```
+//!
+//! Every field, its default and its rule are documented on the types.
+//!
+//! # Errors
+//!
+//! [`Config::from_str`] and [`Config::load`] fail with a [`ConfigError`]
+//! holding [`Diagnostic`]s, displayed one per line as
+//! `FILE:LINE:COLUMN: KEY.PATH: MESSAGE`:
+//!
+//! ```text
+//! maskgate.toml:9:1: product[0].uptream: unknown field `uptream`, expected one of `name`, `route`, `upstream`, `limits`
+//! ```
+//!
+//! A syntax or schema error stops parsing at the first problem; validation
+//! reports every problem it finds.
 
+mod error;
+mod load;
+mod locate;
 mod model;
 mod units;
+mod validate;
 
+pub use error::{ConfigError, Diagnostic, Location};
 pub use model::{
     Admin, Config, HttpVersion, LimitOverrides, Limits, Listener, ListenerTls, Product, Route,
     Server, ServerTimeouts, TlsVersion, Upstream,
