@@ -251,20 +251,24 @@ fn original_host<B>(request: &Request<B>) -> Option<HeaderValue> {
     }
 }
 
-/// The host name for routing, without port (any case: routes compare
+/// The host name for routing, without port, IPv6 literals in brackets as
+/// the configuration writes them (any case: routes compare
 /// case-insensitively).
 fn request_host<B>(request: &Request<B>) -> Option<&str> {
     if let Some(host) = request.uri().host() {
-        return Some(host.trim_start_matches('[').trim_end_matches(']'));
+        return Some(host);
     }
     let value = request.headers().get(header::HOST)?.to_str().ok()?;
     Some(strip_port(value))
 }
 
-/// `example.com:8443` -> `example.com`, `[::1]:80` -> `::1`.
+/// `example.com:8443` -> `example.com`, `[::1]:80` -> `[::1]`.
 fn strip_port(authority: &str) -> &str {
-    if let Some(rest) = authority.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or(rest);
+    if authority.starts_with('[') {
+        return match authority.find(']') {
+            Some(end) => &authority[..=end],
+            None => authority,
+        };
     }
     match authority.rsplit_once(':') {
         Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
@@ -281,8 +285,8 @@ mod tests {
         for (header, host) in [
             ("data.example.com", "data.example.com"),
             ("Data.Example.com:8443", "Data.Example.com"),
-            ("[::1]:8080", "::1"),
-            ("[::1]", "::1"),
+            ("[::1]:8080", "[::1]"),
+            ("[::1]", "[::1]"),
             ("127.0.0.1:80", "127.0.0.1"),
         ] {
             let request = Request::builder()
