@@ -19,3 +19,32 @@ pub use model::{
     Server, ServerTimeouts, TlsVersion, Upstream,
 };
 pub use units::{ByteSize, Duration};
+
+// TEMPORARY until the config crate's parser lands (replaced at merge).
+#[allow(missing_docs)]
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for ConfigError {}
+#[allow(missing_docs, clippy::should_implement_trait)]
+impl Config {
+    pub fn from_str(text: &str, _origin: &std::path::Path) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError(e.to_string()))
+    }
+    pub fn load(path: &std::path::Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError(e.to_string()))?;
+        Self::from_str(&text, path)
+    }
+}
+#[allow(missing_docs)]
+impl Product {
+    pub fn max_request_body(&self, server: &Limits) -> ByteSize {
+        self.limits
+            .max_request_body
+            .unwrap_or(server.max_request_body)
+    }
+}

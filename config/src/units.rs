@@ -51,9 +51,9 @@ impl std::str::FromStr for Duration {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        humantime::parse_duration(s.trim())
-            .map(Self)
-            .map_err(|e| format!("invalid duration {s:?} ({e}); write e.g. \"500ms\", \"30s\", \"5m\""))
+        humantime::parse_duration(s.trim()).map(Self).map_err(|e| {
+            format!("invalid duration {s:?} ({e}); write e.g. \"500ms\", \"30s\", \"5m\"")
+        })
     }
 }
 

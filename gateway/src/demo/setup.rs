@@ -1,0 +1,234 @@
+//! The demo's full run: files, the sample product, the gateway, and what to
+//! try.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use maskgate_config::Config;
+use serde::Serialize;
+use tokio::net::TcpListener;
+
+use super::{DemoArgs, sample_product::SampleProduct};
+use crate::server::Gateway;
+
+/// `DIR/demo.json`: where everything is, for people and for scripts. It is
+/// written once every listener is bound, so its presence means "ready".
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct DemoInfo {
+    /// The gateway's base URL, as consumers call it.
+    pub gateway: String,
+    /// The admin listener's base URL.
+    pub admin: String,
+    /// The sample product's base URL, unprotected: to compare with what
+    /// the gateway returns.
+    pub upstream: String,
+    /// The CA certificate to trust for `gateway` when it is HTTPS.
+    pub ca_cert: Option<PathBuf>,
+    /// The gateway configuration the demo runs.
+    pub config: PathBuf,
+    /// The data products reachable through the gateway.
+    pub products: Vec<DemoProduct>,
+}
+
+/// One product in [`DemoInfo`].
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct DemoProduct {
+    /// The product's name.
+    pub name: String,
+    /// Its URL through the gateway.
+    pub url: String,
+}
+
+pub(super) async fn run(args: &DemoArgs) -> Result<(), String> {
+    let dir = &args.dir;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create demo directory {}: {e}", dir.display()))?;
+    let dir = dir
+        .canonicalize()
+        .map_err(|e| format!("cannot resolve {}: {e}", dir.display()))?;
+    let config_path = dir.join("maskgate.toml");
+    let info_path = dir.join("demo.json");
+    // A demo.json from an earlier run must not be mistaken for this one.
+    let _ = std::fs::remove_file(&info_path);
+
+    let upstream = TcpListener::bind(args.upstream_listen).await.map_err(|e| {
+        format!(
+            "cannot listen on {} for the sample product: {e}",
+            args.upstream_listen
+        )
+    })?;
+    let upstream_addr = upstream.local_addr().map_err(|e| e.to_string())?;
+
+    let tls = if args.tls {
+        Some(super::tls::write_demo_certificates(&dir.join("tls"))?)
+    } else {
+        None
+    };
+
+    // Bind first, then write the configuration with the bound addresses,
+    // so that what is on disk is exactly what runs (even with port 0).
+    let plan = ConfigPlan {
+        listen: args.listen,
+        admin: args.admin_listen,
+        upstream: upstream_addr,
+        tls: tls.clone(),
+    };
+    let config = Config::from_str(&plan.render(), &config_path)
+        .map_err(|e| format!("internal error: the demo configuration is invalid:\n{e}"))?;
+    let gateway = Gateway::bind(&config).await.map_err(|e| e.to_string())?;
+    let bound = ConfigPlan {
+        listen: gateway.listen_addrs()[0],
+        admin: gateway.admin_addr().unwrap_or(args.admin_listen),
+        ..plan
+    };
+    std::fs::write(&config_path, bound.render())
+        .map_err(|e| format!("cannot write {}: {e}", config_path.display()))?;
+
+    let scheme = if bound.tls.is_some() { "https" } else { "http" };
+    let gateway_url = format!("{scheme}://{}", bound.listen);
+    let info = DemoInfo {
+        gateway: gateway_url.clone(),
+        admin: format!("http://{}", bound.admin),
+        upstream: format!("http://{upstream_addr}"),
+        ca_cert: bound.tls.as_ref().map(|t| t.ca.clone()),
+        config: config_path.clone(),
+        products: vec![DemoProduct {
+            name: "customers".into(),
+            url: format!("{gateway_url}/customers"),
+        }],
+    };
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let product = tokio::spawn(
+        SampleProduct::new(args.customers, super::sample_product::DEFAULT_SEED)
+            .serve(upstream, stopped(stop_rx.clone())),
+    );
+    let gateway = tokio::spawn(gateway.run(stopped(stop_rx)));
+    write_atomically(
+        &info_path,
+        &serde_json::to_vec_pretty(&info).expect("demo info serializes"),
+    )?;
+    print_welcome(&info, &dir);
+
+    crate::cli::shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    let _ = gateway.await;
+    let _ = product.await;
+    println!("demo stopped; its files stay in {}", dir.display());
+    Ok(())
+}
+
+/// Resolves once `stop` turns true.
+async fn stopped(mut stop: tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
+}
+
+/// What the demo configuration is made of.
+#[derive(Debug, Clone)]
+struct ConfigPlan {
+    listen: SocketAddr,
+    admin: SocketAddr,
+    upstream: SocketAddr,
+    tls: Option<super::tls::DemoTls>,
+}
+
+impl ConfigPlan {
+    /// The configuration file, commented for a reader who opens it to learn.
+    fn render(&self) -> String {
+        let listener = match &self.tls {
+            Some(tls) => format!(
+                "address = \"{}\"\n\n[server.listener.tls]\ncert = {}\nkey = {}\n",
+                self.listen,
+                toml_string(&tls.cert),
+                toml_string(&tls.key),
+            ),
+            None => format!(
+                "address = \"{}\"\n# Plain HTTP on loopback for the demo; production listeners use [server.listener.tls].\nplaintext = true\n",
+                self.listen
+            ),
+        };
+        format!(
+            r#"# maskgate configuration written by `maskgate demo`.
+# Edit it and run it yourself:
+#   maskgate demo product --listen {upstream}   # the sample product alone
+#   maskgate serve --config THIS_FILE
+# Reference: README.md, section "Configuration".
+
+[server]
+
+[[server.listener]]
+name = "public"
+{listener}
+[server.limits]
+max_request_body = "10MiB"
+max_header_bytes = "64KiB"
+max_headers = 100
+
+[server.timeouts]
+header_read = "10s"
+shutdown_grace = "10s"
+
+[admin]
+address = "{admin}"
+
+# The sample data product: synthetic customers with PII-shaped fields.
+[[product]]
+name = "customers"
+
+[product.route]
+path_prefix = "/customers"
+
+[product.upstream]
+url = "http://{upstream}"
+connect_timeout = "2s"
+response_timeout = "10s"
+"#,
+            upstream = self.upstream,
+            admin = self.admin,
+        )
+    }
+}
+
+/// A path as a TOML basic string.
+fn toml_string(path: &Path) -> String {
+    serde_json::to_string(&path.display().to_string()).expect("strings serialize")
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+fn print_welcome(info: &DemoInfo, dir: &Path) {
+    let curl = match &info.ca_cert {
+        Some(ca) => format!("curl -s --cacert {}", ca.display()),
+        None => "curl -s".to_owned(),
+    };
+    let customers = &info.products[0].url;
+    println!(
+        r#"
+maskgate demo is running.
+
+  gateway   {gateway}
+  admin     {admin}
+  product   customers, served unprotected at {upstream}
+  files     {dir} (maskgate.toml, demo.json)
+
+Try:
+  {curl} '{customers}?limit=2'
+  {curl} {customers}/42
+  {curl} -i {gateway}/nowhere                 # 404 from the gateway, as JSON
+  curl -s {admin}/metrics | grep maskgate_requests
+
+Compare with the product itself: curl -s '{upstream}/customers?limit=2'
+Press Ctrl-C to stop."#,
+        gateway = info.gateway,
+        admin = info.admin,
+        upstream = info.upstream,
+        dir = dir.display(),
+    );
+}

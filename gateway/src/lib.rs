@@ -1,0 +1,26 @@
+//! maskgate: a secure data-access gateway for a data mesh.
+//!
+//! This crate is the `maskgate` binary and the glue between the leaf crates:
+//! it turns the configuration into listeners, routes and upstream clients,
+//! serves HTTP/1.1 and HTTP/2 (over TLS, or plaintext where configured),
+//! proxies to data products with streaming bodies, and runs the admin
+//! listener (health, readiness, metrics). The command line lives in
+//! [`cli`]; [`Gateway`] is the server for embedding and tests.
+//!
+//! What a request passes through, in order: request id, header limits,
+//! routing, body limit, forwarding. Authentication, masking, secrets and
+//! audit take their places in that stack as their crates fill in.
+
+mod admin;
+mod body;
+pub mod cli;
+pub mod demo;
+mod error;
+mod header_limit;
+mod metrics;
+mod proxy;
+mod request_id;
+mod server;
+
+pub use proxy::UpstreamSetupError;
+pub use server::{Gateway, StartError};

@@ -1,0 +1,198 @@
+//! Prometheus metrics: what the admin listener's `/metrics` serves.
+//!
+//! Label values come only from the configuration (product and listener
+//! names) and from small fixed sets (status codes, error codes), so the
+//! number of series stays bounded whatever clients send.
+
+use std::time::Duration;
+
+use http::StatusCode;
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
+    registry::Registry,
+};
+
+/// Requests by product and status.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    product: String,
+    status: u16,
+}
+
+/// Latency by product.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProductLabels {
+    product: String,
+}
+
+/// Upstream failures by product and kind.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UpstreamErrorLabels {
+    product: String,
+    kind: &'static str,
+}
+
+/// Connections by listener.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ListenerLabels {
+    listener: String,
+}
+
+/// The product label for requests that matched no route.
+const UNROUTED: &str = "-";
+
+/// The gateway's metrics, shared by every connection.
+#[derive(Debug)]
+pub(crate) struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<ProductLabels, Histogram, fn() -> Histogram>,
+    upstream_errors: Family<UpstreamErrorLabels, Counter>,
+    open_connections: Family<ListenerLabels, Gauge>,
+    connections: Family<ListenerLabels, Counter>,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.5 ms .. ~16 s, doubling.
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+        0.0005, 2.0, 16,
+    ))
+}
+
+impl Metrics {
+    pub(crate) fn new() -> Self {
+        let mut registry = Registry::with_prefix("maskgate");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<ProductLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram,
+        );
+        let upstream_errors = Family::<UpstreamErrorLabels, Counter>::default();
+        let open_connections = Family::<ListenerLabels, Gauge>::default();
+        let connections = Family::<ListenerLabels, Counter>::default();
+        registry.register(
+            "requests",
+            "Requests answered, by product and HTTP status",
+            requests.clone(),
+        );
+        registry.register(
+            "request_duration_seconds",
+            "Time from request to response head, by product",
+            latency.clone(),
+        );
+        registry.register(
+            "upstream_errors",
+            "Upstream failures (unreachable, timeouts), by product and kind",
+            upstream_errors.clone(),
+        );
+        registry.register(
+            "open_connections",
+            "Client connections currently open, by listener",
+            open_connections.clone(),
+        );
+        registry.register(
+            "connections",
+            "Client connections accepted, by listener",
+            connections.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            latency,
+            upstream_errors,
+            open_connections,
+            connections,
+        }
+    }
+
+    /// Counts an answered request; `product` is `None` when no route matched.
+    pub(crate) fn observe_request(
+        &self,
+        product: Option<&str>,
+        status: StatusCode,
+        elapsed: Duration,
+    ) {
+        let product = product.unwrap_or(UNROUTED).to_owned();
+        self.latency
+            .get_or_create(&ProductLabels {
+                product: product.clone(),
+            })
+            .observe(elapsed.as_secs_f64());
+        self.requests
+            .get_or_create(&RequestLabels {
+                product,
+                status: status.as_u16(),
+            })
+            .inc();
+    }
+
+    /// Counts an upstream failure of the given kind (a gateway error code).
+    pub(crate) fn observe_upstream_error(&self, product: &str, kind: &'static str) {
+        self.upstream_errors
+            .get_or_create(&UpstreamErrorLabels {
+                product: product.to_owned(),
+                kind,
+            })
+            .inc();
+    }
+
+    /// Counts a new connection on `listener`; the count of open connections
+    /// drops again when the returned guard is dropped.
+    pub(crate) fn connection_opened(&self, listener: &str) -> ConnectionGuard {
+        let labels = ListenerLabels {
+            listener: listener.to_owned(),
+        };
+        self.connections.get_or_create(&labels).inc();
+        let gauge = self.open_connections.get_or_create(&labels).clone();
+        gauge.inc();
+        ConnectionGuard { gauge }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub(crate) fn encode(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
+        out
+    }
+}
+
+/// Decrements the open-connections gauge when the connection ends.
+#[derive(Debug)]
+pub(crate) struct ConnectionGuard {
+    gauge: Gauge,
+}
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.gauge.dec();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposes_requests_latency_errors_and_connections() {
+        let metrics = Metrics::new();
+        metrics.observe_request(Some("customers"), StatusCode::OK, Duration::from_millis(3));
+        metrics.observe_request(None, StatusCode::NOT_FOUND, Duration::from_millis(1));
+        metrics.observe_upstream_error("customers", "upstream_timeout");
+        let guard = metrics.connection_opened("public");
+        let text = metrics.encode();
+        assert!(text.contains(r#"maskgate_requests_total{product="customers",status="200"} 1"#));
+        assert!(text.contains(r#"maskgate_requests_total{product="-",status="404"} 1"#));
+        assert!(text.contains(r#"maskgate_request_duration_seconds_count{product="customers"} 1"#));
+        assert!(text.contains(
+            r#"maskgate_upstream_errors_total{product="customers",kind="upstream_timeout"} 1"#
+        ));
+        assert!(text.contains(r#"maskgate_open_connections{listener="public"} 1"#));
+        drop(guard);
+        assert!(
+            metrics
+                .encode()
+                .contains(r#"maskgate_open_connections{listener="public"} 0"#)
+        );
+    }
+}

@@ -1,0 +1,274 @@
+//! The reverse proxy: from a routed client request to the upstream's
+//! response, streamed both ways.
+//!
+//! Owns the product table, request rewriting (target URI, hop-by-hop and
+//! forwarding headers, the request-body limit) and the mapping of upstream
+//! failures to gateway errors. It holds no body in memory: bodies are
+//! passed through as streams.
+
+mod headers;
+mod routes;
+mod upstream;
+
+use std::{
+    convert::Infallible,
+    future::Future,
+    net::SocketAddr,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Instant,
+};
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, header};
+use http_body::Body as HttpBody;
+use maskgate_config::Config;
+use rustls::crypto::CryptoProvider;
+use tower::Service;
+
+pub use self::upstream::UpstreamSetupError;
+use self::{routes::Routes, upstream::Upstream};
+use crate::{
+    body::{self, Body, BodyTooLarge, BoxError, LimitedBody, find_in_chain},
+    error::GatewayError,
+    metrics::Metrics,
+    request_id::RequestId,
+};
+
+/// A data product as the proxy sees it.
+#[derive(Debug)]
+struct Product {
+    name: String,
+    upstream: Upstream,
+    max_request_body: u64,
+    strip_prefix: bool,
+}
+
+/// The proxy's state for one configuration: routes to products, and their
+/// pooled upstream clients.
+#[derive(Debug)]
+pub(crate) struct Proxy {
+    routes: Routes<Product>,
+    metrics: Arc<Metrics>,
+}
+
+impl Proxy {
+    pub(crate) fn new(
+        config: &Config,
+        provider: &Arc<CryptoProvider>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, (String, UpstreamSetupError)> {
+        let mut routes = Vec::with_capacity(config.products.len());
+        for product in &config.products {
+            let upstream = Upstream::new(&product.upstream, provider)
+                .map_err(|e| (product.name.clone(), e))?;
+            let entry = Product {
+                name: product.name.clone(),
+                upstream,
+                max_request_body: product.max_request_body(&config.server.limits).bytes(),
+                strip_prefix: product.route.strip_prefix,
+            };
+            routes.push((
+                product.route.host.clone(),
+                product.route.path_prefix.clone(),
+                Arc::new(entry),
+            ));
+        }
+        Ok(Self {
+            routes: Routes::new(routes),
+            metrics,
+        })
+    }
+}
+
+/// Facts about the client connection a request arrived on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Connection {
+    pub(crate) remote: SocketAddr,
+    pub(crate) tls: bool,
+}
+
+/// The proxy as a tower service, one per client connection.
+#[derive(Debug, Clone)]
+pub(crate) struct ProxyService {
+    proxy: Arc<Proxy>,
+    connection: Connection,
+}
+
+impl ProxyService {
+    pub(crate) fn new(proxy: Arc<Proxy>, connection: Connection) -> Self {
+        Self { proxy, connection }
+    }
+}
+
+impl<B> Service<Request<B>> for ProxyService
+where
+    B: HttpBody<Data = Bytes> + Send + Sync + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let proxy = self.proxy.clone();
+        let connection = self.connection;
+        Box::pin(async move { Ok(proxy.handle(connection, request).await) })
+    }
+}
+
+impl Proxy {
+    async fn handle<B>(&self, connection: Connection, request: Request<B>) -> Response<Body>
+    where
+        B: HttpBody<Data = Bytes> + Send + Sync + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let started = Instant::now();
+        let request_id = request.extensions().get::<RequestId>().cloned();
+        let host = request_host(&request);
+        let Some(route) = self.routes.find(host.as_deref(), request.uri().path()) else {
+            let response = GatewayError::NoRoute.into_response(request_id.as_ref().map(|id| &id.0));
+            self.metrics
+                .observe_request(None, response.status(), started.elapsed());
+            return response;
+        };
+        let product = &route.target;
+        let path = if product.strip_prefix {
+            route.strip(request.uri().path())
+        } else {
+            request.uri().path()
+        };
+        let result = match product.upstream.uri_for(path, request.uri().query()) {
+            Ok(uri) => self.forward(product, connection, uri, request).await,
+            Err(_) => Err(GatewayError::BadRequest(
+                "the request path cannot be forwarded",
+            )),
+        };
+        let response = match result {
+            Ok(response) => response,
+            Err(error) => {
+                if error.side() == crate::error::Side::Upstream {
+                    self.metrics
+                        .observe_upstream_error(&product.name, error.code());
+                }
+                tracing::debug!(product = %product.name, code = error.code(), "request failed");
+                error.into_response(request_id.as_ref().map(|id| &id.0))
+            }
+        };
+        self.metrics
+            .observe_request(Some(&product.name), response.status(), started.elapsed());
+        response
+    }
+
+    async fn forward<B>(
+        &self,
+        product: &Product,
+        connection: Connection,
+        uri: http::Uri,
+        request: Request<B>,
+    ) -> Result<Response<Body>, GatewayError>
+    where
+        B: HttpBody<Data = Bytes> + Send + Sync + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let limit = product.max_request_body;
+        if let Some(length) = content_length(request.headers()) {
+            if length > limit {
+                return Err(GatewayError::BodyTooLarge { limit });
+            }
+        }
+        let original_host = original_host(&request);
+        let client_version = request.version();
+        let (mut parts, body) = request.into_parts();
+        parts.uri = uri;
+        parts.version = http::Version::HTTP_11;
+        headers::remove_hop_by_hop(&mut parts.headers);
+        parts.headers.remove(header::HOST);
+        headers::set_forwarded(
+            &mut parts.headers,
+            connection.remote.ip(),
+            if connection.tls { "https" } else { "http" },
+            original_host.as_ref(),
+        );
+        let body = body::boxed(LimitedBody::new(body, limit));
+        let outbound = Request::from_parts(parts, body);
+
+        let sent = tokio::time::timeout(
+            product.upstream.response_timeout(),
+            product.upstream.client().request(outbound),
+        )
+        .await;
+        let mut response = match sent {
+            Ok(Ok(response)) => response,
+            Ok(Err(error)) => return Err(classify(&product.name, &error, limit)),
+            Err(_) => {
+                return Err(GatewayError::UpstreamResponseTimeout {
+                    product: product.name.clone(),
+                });
+            }
+        };
+        headers::remove_hop_by_hop(response.headers_mut());
+        // The client hears its own protocol version, whatever the upstream spoke.
+        *response.version_mut() = client_version;
+        Ok(response.map(body::boxed))
+    }
+}
+
+/// Maps an upstream client error to what the client is told.
+fn classify(product: &str, error: &hyper_util::client::legacy::Error, limit: u64) -> GatewayError {
+    if find_in_chain::<BodyTooLarge>(error).is_some() {
+        return GatewayError::BodyTooLarge { limit };
+    }
+    if find_in_chain::<upstream::ConnectTimedOut>(error).is_some() {
+        return GatewayError::UpstreamConnectTimeout {
+            product: product.to_owned(),
+        };
+    }
+    tracing::debug!(product, error = %error, "upstream unavailable");
+    GatewayError::UpstreamUnavailable {
+        product: product.to_owned(),
+    }
+}
+
+fn content_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// The host the client asked for (`:authority` in HTTP/2, `Host` in
+/// HTTP/1.1), as sent.
+fn original_host<B>(request: &Request<B>) -> Option<HeaderValue> {
+    match request.uri().authority() {
+        Some(authority) => HeaderValue::from_str(authority.as_str()).ok(),
+        None => request.headers().get(header::HOST).cloned(),
+    }
+}
+
+/// The host name for routing: without port, lowercase.
+fn request_host<B>(request: &Request<B>) -> Option<String> {
+    let raw = match request.uri().host() {
+        Some(host) => host.to_owned(),
+        None => {
+            let value = request.headers().get(header::HOST)?.to_str().ok()?;
+            value
+                .parse::<http::uri::Authority>()
+                .ok()?
+                .host()
+                .to_owned()
+        }
+    };
+    Some(
+        raw.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase(),
+    )
+}

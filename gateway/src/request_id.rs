@@ -1,0 +1,167 @@
+//! Request ids: every request carries an `X-Request-Id`, and so does its
+//! response.
+//!
+//! A well-formed id sent by the client (1 to 128 characters of
+//! `[A-Za-z0-9._:-]`) is kept so that traces join up across hops; anything
+//! else is replaced by a fresh UUID, so a client cannot smuggle text into our
+//! logs through it. The id is put in the request's extensions as
+//! [`RequestId`] for later layers (errors, logs, audit), forwarded upstream,
+//! and set on the response.
+
+use std::{
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll},
+};
+
+use http::{HeaderName, HeaderValue, Request, Response};
+use pin_project_lite::pin_project;
+use tower::{Layer, Service};
+
+/// `x-request-id`.
+pub(crate) static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+const MAX_LEN: usize = 128;
+
+/// The request's id, as found in its extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RequestId(pub(crate) HeaderValue);
+
+/// Assigns request ids; see the module docs.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RequestIdLayer;
+
+impl<S> Layer<S> for RequestIdLayer {
+    type Service = SetRequestId<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SetRequestId { inner }
+    }
+}
+
+/// The service [`RequestIdLayer`] makes.
+#[derive(Debug, Clone)]
+pub(crate) struct SetRequestId<S> {
+    inner: S,
+}
+
+impl<S, ReqB, ResB> Service<Request<ReqB>> for SetRequestId<S>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>>,
+{
+    type Response = Response<ResB>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqB>) -> Self::Future {
+        let id = match request.headers().get(&X_REQUEST_ID) {
+            Some(value) if is_acceptable(value) => value.clone(),
+            _ => generate(),
+        };
+        request
+            .headers_mut()
+            .insert(X_REQUEST_ID.clone(), id.clone());
+        request.extensions_mut().insert(RequestId(id.clone()));
+        ResponseFuture {
+            inner: self.inner.call(request),
+            id: Some(id),
+        }
+    }
+}
+
+pin_project! {
+    /// Sets the id on the response once the inner service answers.
+    pub(crate) struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        id: Option<HeaderValue>,
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = std::task::ready!(this.inner.poll(cx))?;
+        if let Some(id) = this.id.take() {
+            response.headers_mut().insert(X_REQUEST_ID.clone(), id);
+        }
+        Poll::Ready(Ok(response))
+    }
+}
+
+fn is_acceptable(value: &HeaderValue) -> bool {
+    let bytes = value.as_bytes();
+    (1..=MAX_LEN).contains(&bytes.len())
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+fn generate() -> HeaderValue {
+    let mut buf = [0u8; uuid::fmt::Simple::LENGTH];
+    let text = uuid::Uuid::new_v4().simple().encode_lower(&mut buf);
+    HeaderValue::from_str(text).expect("a UUID is a valid header value")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use tower::{ServiceExt, service_fn};
+
+    use super::*;
+
+    async fn echo_extension(request: Request<()>) -> Result<Response<String>, Infallible> {
+        let id = request.extensions().get::<RequestId>().unwrap();
+        assert_eq!(request.headers()[&X_REQUEST_ID], id.0);
+        Ok(Response::new(id.0.to_str().unwrap().to_owned()))
+    }
+
+    async fn call(header: Option<&str>) -> Response<String> {
+        let mut request = Request::new(());
+        if let Some(value) = header {
+            request
+                .headers_mut()
+                .insert(X_REQUEST_ID.clone(), HeaderValue::from_str(value).unwrap());
+        }
+        RequestIdLayer
+            .layer(service_fn(echo_extension))
+            .oneshot(request)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn keeps_a_well_formed_client_id() {
+        let response = call(Some("trace-42.a_b:c")).await;
+        assert_eq!(response.headers()[&X_REQUEST_ID], "trace-42.a_b:c");
+        assert_eq!(response.body(), "trace-42.a_b:c");
+    }
+
+    #[tokio::test]
+    async fn replaces_a_missing_or_hostile_id() {
+        for header in [None, Some("has space"), Some(&"x".repeat(129)), Some("")] {
+            let response = call(header).await;
+            let id = response.headers()[&X_REQUEST_ID].to_str().unwrap();
+            assert_eq!(id.len(), 32, "{header:?}");
+            assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+            assert_eq!(response.body(), id);
+        }
+    }
+
+    #[tokio::test]
+    async fn generated_ids_differ() {
+        let a = call(None).await;
+        let b = call(None).await;
+        assert_ne!(a.headers()[&X_REQUEST_ID], b.headers()[&X_REQUEST_ID]);
+    }
+}

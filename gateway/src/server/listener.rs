@@ -1,0 +1,175 @@
+//! One client-facing listener: accepts connections, terminates TLS, and
+//! serves HTTP/1.1 and HTTP/2 on each through the gateway's service stack.
+
+use std::{sync::Arc, time::Duration};
+
+use hyper_util::{
+    rt::{TokioExecutor, TokioIo, TokioTimer},
+    server::{conn::auto, graceful::GracefulShutdown},
+    service::TowerToHyperService,
+};
+use maskgate_config::{HttpVersion, Limits, ServerTimeouts};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceBuilder;
+
+use crate::{
+    header_limit::HeaderLimitLayer,
+    metrics::Metrics,
+    proxy::{Connection, Proxy, ProxyService},
+    request_id::RequestIdLayer,
+};
+
+/// Everything a listener needs to serve its connections.
+pub(super) struct Listener {
+    pub(super) name: String,
+    pub(super) tcp: TcpListener,
+    pub(super) tls: Option<TlsAcceptor>,
+    pub(super) http_versions: Vec<HttpVersion>,
+}
+
+/// Shared, per-configuration settings for serving connections.
+pub(super) struct Serving {
+    pub(super) proxy: Arc<Proxy>,
+    pub(super) metrics: Arc<Metrics>,
+    pub(super) limits: Limits,
+    pub(super) timeouts: ServerTimeouts,
+}
+
+impl Listener {
+    /// Accepts connections until `stop` fires; each connection is watched
+    /// by `graceful` so that shutdown can drain it.
+    pub(super) async fn run(
+        self,
+        serving: Arc<Serving>,
+        graceful: Arc<GracefulShutdown>,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let builder = Arc::new(http_builder(
+            &serving,
+            &self.http_versions,
+            self.tls.is_some(),
+        ));
+        let name: Arc<str> = self.name.into();
+        loop {
+            let (stream, remote) = tokio::select! {
+                _ = stop.changed() => return,
+                accepted = self.tcp.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        // Out of file descriptors and the like: back off
+                        // instead of spinning, and keep serving.
+                        tracing::warn!(listener = %name, %error, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let _ = stream.set_nodelay(true);
+            let connection = Connection {
+                remote,
+                tls: self.tls.is_some(),
+            };
+            tokio::spawn(serve_connection(
+                stream,
+                connection,
+                self.tls.clone(),
+                builder.clone(),
+                serving.clone(),
+                graceful.watcher(),
+                name.clone(),
+            ));
+        }
+    }
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    connection: Connection,
+    tls: Option<TlsAcceptor>,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    serving: Arc<Serving>,
+    watcher: hyper_util::server::graceful::Watcher,
+    listener: Arc<str>,
+) {
+    let _guard = serving.metrics.connection_opened(&listener);
+    let service = TowerToHyperService::new(
+        ServiceBuilder::new()
+            .layer(RequestIdLayer)
+            .layer(HeaderLimitLayer::new(
+                serving.limits.max_headers,
+                serving.limits.max_header_bytes.bytes(),
+            ))
+            .service(ProxyService::new(serving.proxy.clone(), connection)),
+    );
+    let result = match tls {
+        None => {
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            watcher.watch(conn.into_owned()).await
+        }
+        Some(acceptor) => {
+            let handshake = tokio::time::timeout(
+                serving.timeouts.tls_handshake.get(),
+                acceptor.accept(stream),
+            );
+            let stream = match handshake.await {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(error)) => {
+                    tracing::debug!(remote = %connection.remote, %error, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(remote = %connection.remote, "TLS handshake timed out");
+                    return;
+                }
+            };
+            // ALPN decides the protocol; without ALPN, HTTP/1.1.
+            let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+            let builder = if h2 {
+                (*builder).clone().http2_only()
+            } else {
+                (*builder).clone().http1_only()
+            };
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            watcher.watch(conn.into_owned()).await
+        }
+    };
+    if let Err(error) = result {
+        tracing::debug!(remote = %connection.remote, %error, "connection ended with an error");
+    }
+}
+
+/// The HTTP server settings for one listener.
+fn http_builder(
+    serving: &Serving,
+    versions: &[HttpVersion],
+    tls: bool,
+) -> auto::Builder<TokioExecutor> {
+    let limits = &serving.limits;
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // hyper's parser limits sit at twice ours so that the header-limit
+    // layer, not the parser, answers ordinary oversize requests (with the
+    // JSON error); hyper's bare 431 remains the backstop for abuse.
+    let head_ceiling = usize::try_from(limits.max_header_bytes.bytes())
+        .unwrap_or(usize::MAX)
+        .saturating_mul(2)
+        .max(8192);
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(serving.timeouts.header_read.get())
+        .max_buf_size(head_ceiling)
+        .max_headers(limits.max_headers.saturating_mul(2));
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(head_ceiling).unwrap_or(u32::MAX))
+        .keep_alive_interval(Some(Duration::from_secs(30)));
+    // Plaintext with one version only: refuse the other rather than guess.
+    // (Over TLS, ALPN picks the version per connection.)
+    match (tls, versions) {
+        (false, [HttpVersion::Http1]) => builder.http1_only(),
+        (false, [HttpVersion::Http2]) => builder.http2_only(),
+        _ => builder,
+    }
+}

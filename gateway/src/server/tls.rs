@@ -1,0 +1,55 @@
+//! TLS termination: a rustls server configuration (ring provider, TLS 1.2+
+//! or 1.3 only) from a listener's certificate and key files, with ALPN
+//! offering the HTTP versions the listener speaks.
+
+use std::sync::Arc;
+
+use maskgate_config::{HttpVersion, ListenerTls, TlsVersion};
+use rustls::{ServerConfig, crypto::CryptoProvider};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+
+/// Builds the server configuration; the error is a sentence naming the file.
+pub(crate) fn server_config(
+    tls: &ListenerTls,
+    http_versions: &[HttpVersion],
+    provider: &Arc<CryptoProvider>,
+) -> Result<Arc<ServerConfig>, String> {
+    let certs = CertificateDer::pem_file_iter(&tls.cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("cannot read certificates from {}: {e}", tls.cert.display()))?;
+    if certs.is_empty() {
+        return Err(format!("no certificate in {}", tls.cert.display()));
+    }
+    let key = PrivateKeyDer::from_pem_file(&tls.key)
+        .map_err(|e| format!("cannot read private key from {}: {e}", tls.key.display()))?;
+    let versions: &[&rustls::SupportedProtocolVersion] = match tls.min_version {
+        TlsVersion::Tls13 => &[&rustls::version::TLS13],
+        _ => &[&rustls::version::TLS13, &rustls::version::TLS12],
+    };
+    let mut config = ServerConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(versions)
+        .map_err(|e| format!("unsupported TLS versions: {e}"))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| {
+            format!(
+                "certificate {} and key {} do not form a usable identity: {e}",
+                tls.cert.display(),
+                tls.key.display()
+            )
+        })?;
+    config.alpn_protocols = alpn(http_versions);
+    Ok(Arc::new(config))
+}
+
+/// ALPN protocol ids, HTTP/2 preferred.
+fn alpn(http_versions: &[HttpVersion]) -> Vec<Vec<u8>> {
+    let mut protocols = Vec::new();
+    if http_versions.contains(&HttpVersion::Http2) {
+        protocols.push(b"h2".to_vec());
+    }
+    if http_versions.contains(&HttpVersion::Http1) {
+        protocols.push(b"http/1.1".to_vec());
+    }
+    protocols
+}
