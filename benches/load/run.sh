@@ -176,6 +176,8 @@ peak_rss_kib() {
 
 # --- upstream ----------------------------------------------------------------
 
+# Created first: the background job opens it only once it is scheduled.
+: >"$tmp/upstream.out"
 "$upstream_bin" --listen 127.0.0.1:0 >"$tmp/upstream.out" 2>"$tmp/upstream.log" &
 upstream_pid=$!
 pids+=("$upstream_pid")
