@@ -41,6 +41,12 @@ pub struct Server {
     /// `[server.timeouts]`.
     #[serde(default)]
     pub timeouts: ServerTimeouts,
+    /// How many worker threads serve client connections, 1 to 1024. Each
+    /// worker accepts on its own socket (`SO_REUSEPORT`) and keeps its own
+    /// upstream connection pools, so a request never changes threads.
+    /// Default: one per CPU.
+    #[serde(default)]
+    pub workers: Option<usize>,
 }
 
 /// One address the gateway accepts client connections on.

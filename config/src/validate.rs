@@ -54,6 +54,10 @@ impl Problems {
     }
 }
 
+/// The most worker threads a gateway may run: far beyond any machine's
+/// cores, low enough that a typo cannot exhaust threads.
+const MAX_WORKERS: usize = 1024;
+
 /// Every problem with `config`, in the order of its sections.
 pub(crate) fn check(config: &Config) -> Vec<Problem> {
     let mut problems = Problems::default();
@@ -85,6 +89,15 @@ fn check_server(server: &Server, problems: &mut Problems) {
                     &format!("server.listener[{j}]"),
                     earlier.address,
                 ),
+            );
+        }
+    }
+
+    if let Some(workers) = server.workers {
+        if !(1..=MAX_WORKERS).contains(&workers) {
+            problems.push(
+                "server.workers",
+                format!("must be 1 to {MAX_WORKERS} (leave it out for one per CPU)"),
             );
         }
     }

@@ -841,3 +841,16 @@ fn validate_checks_a_config_changed_in_code() {
          product[0].route.host: \"API.example.com\" must be lowercase"
     );
 }
+
+#[test]
+fn workers_default_to_one_per_cpu_and_are_bounded() {
+    assert_eq!(parse(MINIMAL).unwrap().server.workers, None);
+    let four = format!("[server]\nworkers = 4\n{MINIMAL}");
+    assert_eq!(parse(&four).unwrap().server.workers, Some(4));
+    for bad in ["0", "1025"] {
+        let text = format!("[server]\nworkers = {bad}\n{MINIMAL}");
+        let diagnostic = only_diagnostic(&text);
+        assert_eq!(diagnostic.key_path(), "server.workers");
+        assert!(diagnostic.message().contains("1 to 1024"), "{diagnostic}");
+    }
+}
