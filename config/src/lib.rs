@@ -10,41 +10,56 @@
 //! let config = maskgate_config::Config::load("maskgate.toml".as_ref())?;
 //! # Ok::<(), maskgate_config::ConfigError>(())
 //! ```
+//!
+//! # The file, in short
+//!
+//! ```toml
+//! [[server.listener]]                 # at least one
+//! address = "0.0.0.0:8443"
+//! tls = { cert = "tls/gw.pem", key = "tls/gw.key" }   # relative to this file
+//! # or, for plain HTTP, said explicitly: plaintext = true
+//!
+//! [server.limits]                     # defaults for every product
+//! max_request_body = "10MiB"
+//!
+//! [server.timeouts]
+//! header_read = "10s"                 # durations and sizes are strings
+//!
+//! [admin]
+//! address = "127.0.0.1:9901"
+//!
+//! [[product]]
+//! name = "customers"
+//! route = { path_prefix = "/customers", host = "api.example.com" }
+//! upstream = { url = "https://customers.internal:8443", ca = "tls/internal-ca.pem" }
+//! limits = { max_request_body = "1MiB" }
+//! ```
+//!
+//! Every field, its default and its rule are documented on the types.
+//!
+//! # Errors
+//!
+//! [`Config::from_str`] and [`Config::load`] fail with a [`ConfigError`]
+//! holding [`Diagnostic`]s, displayed one per line as
+//! `FILE:LINE:COLUMN: KEY.PATH: MESSAGE`:
+//!
+//! ```text
+//! maskgate.toml:9:1: product[0].uptream: unknown field `uptream`, expected one of `name`, `route`, `upstream`, `limits`
+//! ```
+//!
+//! A syntax or schema error stops parsing at the first problem; validation
+//! reports every problem it finds.
 
+mod error;
+mod load;
+mod locate;
 mod model;
 mod units;
+mod validate;
 
+pub use error::{ConfigError, Diagnostic, Location};
 pub use model::{
     Admin, Config, HttpVersion, LimitOverrides, Limits, Listener, ListenerTls, Product, Route,
     Server, ServerTimeouts, TlsVersion, Upstream,
 };
 pub use units::{ByteSize, Duration};
-
-// TEMPORARY until the config crate's parser lands (replaced at merge).
-#[allow(missing_docs)]
-#[derive(Debug)]
-pub struct ConfigError(pub String);
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-impl std::error::Error for ConfigError {}
-#[allow(missing_docs, clippy::should_implement_trait)]
-impl Config {
-    pub fn from_str(text: &str, _origin: &std::path::Path) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError(e.to_string()))
-    }
-    pub fn load(path: &std::path::Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError(e.to_string()))?;
-        Self::from_str(&text, path)
-    }
-}
-#[allow(missing_docs)]
-impl Product {
-    pub fn max_request_body(&self, server: &Limits) -> ByteSize {
-        self.limits
-            .max_request_body
-            .unwrap_or(server.max_request_body)
-    }
-}

@@ -41,6 +41,12 @@ pub struct Server {
     /// `[server.timeouts]`.
     #[serde(default)]
     pub timeouts: ServerTimeouts,
+    /// How many worker threads serve client connections, 1 to 1024. Each
+    /// worker accepts on its own socket (`SO_REUSEPORT`) and keeps its own
+    /// upstream connection pools, so a request never changes threads.
+    /// Default: one per CPU.
+    #[serde(default)]
+    pub workers: Option<usize>,
 }
 
 /// One address the gateway accepts client connections on.
@@ -51,7 +57,9 @@ pub struct Listener {
     /// A name for logs and metrics; defaults to the address.
     #[serde(default)]
     pub name: Option<String>,
-    /// `IP:PORT` to bind, e.g. `"0.0.0.0:8443"`.
+    /// `IP:PORT` to bind, e.g. `"0.0.0.0:8443"`. Unique among listeners: two
+    /// listeners on the same port clash when their IPs are equal or one is
+    /// unspecified (`0.0.0.0`, `[::]`); port 0 (any free port) never clashes.
     pub address: SocketAddr,
     /// TLS termination. Required unless `plaintext = true` says otherwise.
     #[serde(default)]
@@ -60,7 +68,8 @@ pub struct Listener {
     /// together with `tls`.
     #[serde(default)]
     pub plaintext: bool,
-    /// Which HTTP versions to speak (default `["http1", "http2"]`). Over TLS,
+    /// Which HTTP versions to speak (default `["http1", "http2"]`; not
+    /// empty, no duplicates). Over TLS,
     /// HTTP/2 is negotiated by ALPN; in plaintext, HTTP/2 means h2c with
     /// prior knowledge.
     #[serde(default = "default_http_versions")]
@@ -72,9 +81,13 @@ pub struct Listener {
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ListenerTls {
-    /// PEM file with the certificate chain, leaf first.
+    /// PEM file with the certificate chain, leaf first. A relative path is
+    /// relative to the configuration file's directory. Checked at load: it
+    /// must hold at least one certificate.
     pub cert: PathBuf,
-    /// PEM file with the private key (PKCS#8, PKCS#1 or SEC1).
+    /// PEM file with the private key (PKCS#8, PKCS#1 or SEC1). A relative
+    /// path is relative to the configuration file's directory. Checked at
+    /// load: it must hold a private key.
     pub key: PathBuf,
     /// Lowest TLS version accepted (default 1.2).
     #[serde(default)]
@@ -116,14 +129,20 @@ fn default_http_versions() -> Vec<HttpVersion> {
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Limits {
-    /// Largest request body accepted (413 beyond). Default 10MiB.
+    /// Largest request body accepted (413 beyond). More than 0. Default
+    /// 10MiB.
     #[serde(default = "Limits::default_max_request_body")]
     pub max_request_body: ByteSize,
     /// Largest total size of the request head: request line plus headers
     /// (431 beyond). Default 64KiB.
+    ///
+    /// Between 1KiB and 1MiB: below, ordinary requests are refused (a bearer
+    /// token alone is often over 1KiB); above, every connection may buffer
+    /// that much before its request is refused, which lets a few slow clients
+    /// hold a lot of memory.
     #[serde(default = "Limits::default_max_header_bytes")]
     pub max_header_bytes: ByteSize,
-    /// Most request headers accepted (431 beyond). Default 100.
+    /// Most request headers accepted (431 beyond). At least 1. Default 100.
     #[serde(default = "Limits::default_max_headers")]
     pub max_headers: usize,
 }
@@ -155,12 +174,14 @@ impl Default for Limits {
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct LimitOverrides {
-    /// Overrides `server.limits.max_request_body` for this product.
+    /// Overrides `server.limits.max_request_body` for this product. More
+    /// than 0. See [`Product::max_request_body`].
     #[serde(default)]
     pub max_request_body: Option<ByteSize>,
 }
 
-/// `[server.timeouts]`: how long the gateway waits on clients.
+/// `[server.timeouts]`: how long the gateway waits on clients. All but
+/// `shutdown_grace` must be more than 0.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -169,14 +190,12 @@ pub struct ServerTimeouts {
     /// send one (slowloris protection). Default 10s.
     #[serde(default = "ServerTimeouts::default_header_read")]
     pub header_read: Duration,
-    /// Time an idle keep-alive connection is kept open. Default 60s.
-    #[serde(default = "ServerTimeouts::default_idle")]
-    pub idle: Duration,
     /// TLS handshake deadline. Default 10s.
     #[serde(default = "ServerTimeouts::default_tls_handshake")]
     pub tls_handshake: Duration,
     /// On SIGTERM/SIGINT, how long in-flight requests may take to finish
-    /// before their connections are closed. Default 30s.
+    /// before their connections are closed. Default 30s; 0 closes them at
+    /// once.
     #[serde(default = "ServerTimeouts::default_shutdown_grace")]
     pub shutdown_grace: Duration,
 }
@@ -184,9 +203,6 @@ pub struct ServerTimeouts {
 impl ServerTimeouts {
     fn default_header_read() -> Duration {
         Duration::from_secs(10)
-    }
-    fn default_idle() -> Duration {
-        Duration::from_secs(60)
     }
     fn default_tls_handshake() -> Duration {
         Duration::from_secs(10)
@@ -200,7 +216,6 @@ impl Default for ServerTimeouts {
     fn default() -> Self {
         Self {
             header_read: Self::default_header_read(),
-            idle: Self::default_idle(),
             tls_handshake: Self::default_tls_handshake(),
             shutdown_grace: Self::default_shutdown_grace(),
         }
@@ -212,7 +227,9 @@ impl Default for ServerTimeouts {
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Admin {
-    /// `IP:PORT` to bind. Default `127.0.0.1:9901` (loopback only).
+    /// `IP:PORT` to bind. Default `127.0.0.1:9901` (loopback only). When
+    /// enabled, it must not clash with a listener's address (port 0 never
+    /// clashes).
     #[serde(default = "Admin::default_address")]
     pub address: SocketAddr,
     /// Set to false to run without an admin listener.
@@ -244,7 +261,8 @@ fn default_true() -> bool {
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Product {
-    /// Unique name, used in logs, metrics and (later) policies and audit.
+    /// Unique name, used in logs, metrics and (later) policies and audit:
+    /// ASCII letters, digits, `_`, `.` and `-`, not empty.
     pub name: String,
     /// Which requests go to this product.
     pub route: Route,
@@ -255,6 +273,16 @@ pub struct Product {
     pub limits: LimitOverrides,
 }
 
+impl Product {
+    /// The largest request body this product accepts: its own
+    /// `limits.max_request_body` if set, else the server-wide one.
+    pub fn max_request_body(&self, server: &Limits) -> ByteSize {
+        self.limits
+            .max_request_body
+            .unwrap_or(server.max_request_body)
+    }
+}
+
 /// How requests are matched to a product: the longest matching path prefix
 /// wins; a route with a host is preferred over one without at equal length.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -263,10 +291,15 @@ pub struct Product {
 pub struct Route {
     /// Path prefix, starting with `/`, matched on whole segments:
     /// `/customers` matches `/customers` and `/customers/42`, not
-    /// `/customersX`.
+    /// `/customersX`. No `?`, `#`, `//`, `.` or `..` segments, whitespace,
+    /// nor trailing `/` (except the root `/`). Two products may not have the
+    /// same host and path prefix; nested prefixes are fine (the longest
+    /// wins).
     pub path_prefix: String,
     /// Only requests for this host (the `Host` header or `:authority`,
-    /// without port, case-insensitive).
+    /// without port, case-insensitive). A DNS name, an IPv4 address, or an
+    /// IPv6 address in brackets as a `Host` header writes it (`"[::1]"`);
+    /// no port. Stored lowercase.
     #[serde(default)]
     pub host: Option<String>,
     /// Remove the prefix before forwarding (default false).
@@ -280,29 +313,43 @@ pub struct Route {
 #[non_exhaustive]
 pub struct Upstream {
     /// `http://` or `https://` base URL. A path in it is prepended to the
-    /// forwarded path; no query or fragment.
+    /// forwarded path; no query, no fragment, and no `user:password@`
+    /// (credentials come from the secrets store, never the config file).
+    #[serde(deserialize_with = "deserialize_url")]
     pub url: Url,
     /// PEM bundle of CA certificates to trust for an `https` upstream,
-    /// instead of the system roots.
+    /// instead of the system roots. Only with `https`. A relative path is
+    /// relative to the configuration file's directory. Checked at load: it
+    /// must hold at least one certificate.
     #[serde(default)]
     pub ca: Option<PathBuf>,
-    /// Which HTTP versions to use. Default `["http1"]`; `["http2"]` means
+    /// Which HTTP versions to use (not empty, no duplicates). Default
+    /// `["http1"]`; `["http2"]` means
     /// h2 by ALPN over TLS, or h2c with prior knowledge over plain HTTP.
     #[serde(default = "Upstream::default_http_versions")]
     pub http_versions: Vec<HttpVersion>,
-    /// TCP (and TLS) connect deadline (504 beyond). Default 5s.
+    /// TCP (and TLS) connect deadline (504 beyond). More than 0. Default 5s.
     #[serde(default = "Upstream::default_connect_timeout")]
     pub connect_timeout: Duration,
     /// Deadline for the upstream's response head once the request is sent
-    /// (504 beyond). Default 30s.
+    /// (504 beyond). More than 0. Default 30s.
     #[serde(default = "Upstream::default_response_timeout")]
     pub response_timeout: Duration,
-    /// How long an idle pooled connection is kept. Default 90s.
+    /// How long an idle pooled connection is kept. More than 0 (to keep no
+    /// idle connection, set `pool_max_idle = 0`). Default 90s.
     #[serde(default = "Upstream::default_pool_idle_timeout")]
     pub pool_idle_timeout: Duration,
-    /// Most idle pooled connections per upstream host. Default 64.
+    /// Most idle pooled connections per upstream host; 0 turns pooling off.
+    /// Default 64.
     #[serde(default = "Upstream::default_pool_max_idle")]
     pub pool_max_idle: usize,
+}
+
+/// Like `Url`'s own `Deserialize`, but an unparsable URL is not quoted in
+/// the error: it may hold a credential, and errors are displayed and logged.
+fn deserialize_url<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Url, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    Url::parse(&text).map_err(|e| serde::de::Error::custom(format!("invalid URL: {e}")))
 }
 
 impl Upstream {

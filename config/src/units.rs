@@ -175,3 +175,28 @@ where
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!("500ms".parse(), Ok(Duration::from_millis(500)));
+        assert_eq!(" 30s ".parse(), Ok(Duration::from_secs(30)));
+        assert_eq!("1h 30m".parse(), Ok(Duration::from_secs(5400)));
+        let error = "30".parse::<Duration>().unwrap_err();
+        assert!(error.contains("write e.g."), "{error}");
+        assert_eq!(Duration::from_secs(90).to_string(), "1m 30s");
+    }
+
+    #[test]
+    fn sizes_parse_binary_and_decimal_units() {
+        assert_eq!("64KiB".parse(), Ok(ByteSize::kib(64)));
+        assert_eq!("10MiB".parse(), Ok(ByteSize::mib(10)));
+        assert_eq!("1KB".parse(), Ok(ByteSize::b(1000)));
+        assert_eq!("512B".parse(), Ok(ByteSize::b(512)));
+        assert!("ten".parse::<ByteSize>().is_err());
+        assert_eq!(ByteSize::kib(64).to_string(), "64.0 KiB");
+    }
+}

@@ -90,7 +90,11 @@ impl HeaderLimitLayer {
 /// The size of the request head as it travels in HTTP/1.1: request line,
 /// and `name: value\r\n` for each header.
 fn head_size<B>(request: &Request<B>) -> u64 {
-    let line = request.method().as_str().len() + request.uri().to_string().len() + 12;
+    let uri = request.uri();
+    let target = uri.path_and_query().map_or(1, |pq| pq.as_str().len())
+        + uri.authority().map_or(0, |a| a.as_str().len() + 3)
+        + uri.scheme_str().map_or(0, str::len);
+    let line = request.method().as_str().len() + target + 12;
     let headers: usize = request
         .headers()
         .iter()

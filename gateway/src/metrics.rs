@@ -4,7 +4,7 @@
 //! names) and from small fixed sets (status codes, error codes), so the
 //! number of series stays bounded whatever clients send.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use http::StatusCode;
 use prometheus_client::{
@@ -16,20 +16,20 @@ use prometheus_client::{
 /// Requests by product and status.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    product: String,
+    product: Arc<str>,
     status: u16,
 }
 
 /// Latency by product.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ProductLabels {
-    product: String,
+    product: Arc<str>,
 }
 
 /// Upstream failures by product and kind.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct UpstreamErrorLabels {
-    product: String,
+    product: Arc<str>,
     kind: &'static str,
 }
 
@@ -38,9 +38,6 @@ struct UpstreamErrorLabels {
 struct ListenerLabels {
     listener: String,
 }
-
-/// The product label for requests that matched no route.
-const UNROUTED: &str = "-";
 
 /// The gateway's metrics, shared by every connection.
 #[derive(Debug)]
@@ -51,6 +48,8 @@ pub(crate) struct Metrics {
     upstream_errors: Family<UpstreamErrorLabels, Counter>,
     open_connections: Family<ListenerLabels, Gauge>,
     connections: Family<ListenerLabels, Counter>,
+    /// The product label for requests that matched no route.
+    unrouted: Arc<str>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -102,17 +101,20 @@ impl Metrics {
             upstream_errors,
             open_connections,
             connections,
+            unrouted: Arc::from("-"),
         }
     }
 
     /// Counts an answered request; `product` is `None` when no route matched.
+    /// Product names are shared (`Arc<str>`) so that counting allocates
+    /// nothing once a series exists.
     pub(crate) fn observe_request(
         &self,
-        product: Option<&str>,
+        product: Option<&Arc<str>>,
         status: StatusCode,
         elapsed: Duration,
     ) {
-        let product = product.unwrap_or(UNROUTED).to_owned();
+        let product = product.unwrap_or(&self.unrouted).clone();
         self.latency
             .get_or_create(&ProductLabels {
                 product: product.clone(),
@@ -127,10 +129,10 @@ impl Metrics {
     }
 
     /// Counts an upstream failure of the given kind (a gateway error code).
-    pub(crate) fn observe_upstream_error(&self, product: &str, kind: &'static str) {
+    pub(crate) fn observe_upstream_error(&self, product: &Arc<str>, kind: &'static str) {
         self.upstream_errors
             .get_or_create(&UpstreamErrorLabels {
-                product: product.to_owned(),
+                product: product.clone(),
                 kind,
             })
             .inc();
@@ -176,9 +178,10 @@ mod tests {
     #[test]
     fn exposes_requests_latency_errors_and_connections() {
         let metrics = Metrics::new();
-        metrics.observe_request(Some("customers"), StatusCode::OK, Duration::from_millis(3));
+        let customers: Arc<str> = Arc::from("customers");
+        metrics.observe_request(Some(&customers), StatusCode::OK, Duration::from_millis(3));
         metrics.observe_request(None, StatusCode::NOT_FOUND, Duration::from_millis(1));
-        metrics.observe_upstream_error("customers", "upstream_timeout");
+        metrics.observe_upstream_error(&customers, "upstream_timeout");
         let guard = metrics.connection_opened("public");
         let text = metrics.encode();
         assert!(text.contains(r#"maskgate_requests_total{product="customers",status="200"} 1"#));

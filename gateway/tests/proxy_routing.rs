@@ -126,7 +126,7 @@ async fn strip_prefix_removes_the_route_prefix() {
         r#"{PLAINTEXT_GATEWAY}
 [[product]]
 name = "orders"
-route = {{ path_prefix = "/orders/", strip_prefix = true }}
+route = {{ path_prefix = "/orders", strip_prefix = true }}
 upstream = {{ url = "{}" }}
 {}"#,
         stripped.url(),

@@ -4,10 +4,11 @@
 //!
 //! Owns the demo's orchestration and the files it writes (configuration,
 //! `demo.json`, TLS material with `--tls`). The sample product itself lives
-//! in [`sample_product`], its synthetic data in [`customers`].
+//! in `sample_product` ([`SampleProduct`]), its synthetic data in
+//! `customers` ([`generate`]).
 
-pub mod customers;
-pub mod sample_product;
+mod customers;
+mod sample_product;
 mod setup;
 mod tls;
 
@@ -16,8 +17,11 @@ use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
 use clap::{Args, Subcommand};
 use tokio::net::TcpListener;
 
-use self::sample_product::SampleProduct;
-pub use self::setup::DemoInfo;
+pub use self::{
+    customers::{Address, Customer, Segment, generate},
+    sample_product::{DEFAULT_CUSTOMERS, DEFAULT_SEED, SampleProduct},
+    setup::{DemoInfo, DemoProduct},
+};
 
 /// `maskgate demo` arguments.
 #[derive(Debug, Args)]
@@ -49,7 +53,7 @@ pub struct DemoArgs {
     tls: bool,
 
     /// How many synthetic customers the sample product serves.
-    #[arg(long, value_name = "N", default_value_t = sample_product::DEFAULT_CUSTOMERS)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CUSTOMERS)]
     customers: usize,
 }
 
@@ -62,7 +66,7 @@ enum DemoAction {
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8081")]
         listen: SocketAddr,
         /// How many synthetic customers it serves.
-        #[arg(long, value_name = "N", default_value_t = sample_product::DEFAULT_CUSTOMERS)]
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_CUSTOMERS)]
         customers: usize,
     },
 }
@@ -88,7 +92,7 @@ async fn run_product(listen: SocketAddr, customers: usize) -> Result<(), String>
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     println!("sample product \"customers\" listening on http://{addr}/customers");
-    SampleProduct::new(customers, sample_product::DEFAULT_SEED)
+    SampleProduct::new(customers, DEFAULT_SEED)
         .serve(listener, crate::cli::shutdown_signal())
         .await
         .map_err(|e| format!("sample product failed: {e}"))

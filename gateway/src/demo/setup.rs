@@ -10,7 +10,7 @@ use maskgate_config::Config;
 use serde::Serialize;
 use tokio::net::TcpListener;
 
-use super::{DemoArgs, sample_product::SampleProduct};
+use super::{DemoArgs, SampleProduct};
 use crate::server::Gateway;
 
 /// `DIR/demo.json`: where everything is, for people and for scripts. It is
@@ -102,7 +102,7 @@ pub(super) async fn run(args: &DemoArgs) -> Result<(), String> {
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let product = tokio::spawn(
-        SampleProduct::new(args.customers, super::sample_product::DEFAULT_SEED)
+        SampleProduct::new(args.customers, super::DEFAULT_SEED)
             .serve(upstream, stopped(stop_rx.clone())),
     );
     let gateway = tokio::spawn(gateway.run(stopped(stop_rx)));

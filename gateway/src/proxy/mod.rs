@@ -39,7 +39,7 @@ use crate::{
 /// A data product as the proxy sees it.
 #[derive(Debug)]
 struct Product {
-    name: String,
+    name: Arc<str>,
     upstream: Upstream,
     max_request_body: u64,
     strip_prefix: bool,
@@ -64,7 +64,7 @@ impl Proxy {
             let upstream = Upstream::new(&product.upstream, provider)
                 .map_err(|e| (product.name.clone(), e))?;
             let entry = Product {
-                name: product.name.clone(),
+                name: Arc::from(product.name.as_str()),
                 upstream,
                 max_request_body: product.max_request_body(&config.server.limits).bytes(),
                 strip_prefix: product.route.strip_prefix,
@@ -131,7 +131,7 @@ impl Proxy {
         let started = Instant::now();
         let request_id = request.extensions().get::<RequestId>().cloned();
         let host = request_host(&request);
-        let Some(route) = self.routes.find(host.as_deref(), request.uri().path()) else {
+        let Some(route) = self.routes.find(host, request.uri().path()) else {
             let response = GatewayError::NoRoute.into_response(request_id.as_ref().map(|id| &id.0));
             self.metrics
                 .observe_request(None, response.status(), started.elapsed());
@@ -177,9 +177,7 @@ impl Proxy {
         B::Error: Into<BoxError>,
     {
         let limit = product.max_request_body;
-        if let Some(length) = content_length(request.headers())
-            && length > limit
-        {
+        if content_length(request.headers()).is_some_and(|length| length > limit) {
             return Err(GatewayError::BodyTooLarge { limit });
         }
         let original_host = original_host(&request);
@@ -214,7 +212,7 @@ impl Proxy {
             Ok(Err(error)) => return Err(classify(&product.name, &error, limit)),
             Err(_) => {
                 return Err(GatewayError::UpstreamResponseTimeout {
-                    product: product.name.clone(),
+                    product: product.name.to_string(),
                 });
             }
         };
@@ -259,22 +257,55 @@ fn original_host<B>(request: &Request<B>) -> Option<HeaderValue> {
     }
 }
 
-/// The host name for routing: without port, lowercase.
-fn request_host<B>(request: &Request<B>) -> Option<String> {
-    let raw = match request.uri().host() {
-        Some(host) => host.to_owned(),
-        None => {
-            let value = request.headers().get(header::HOST)?.to_str().ok()?;
-            value
-                .parse::<http::uri::Authority>()
-                .ok()?
-                .host()
-                .to_owned()
+/// The host name for routing, without port, IPv6 literals in brackets as
+/// the configuration writes them (any case: routes compare
+/// case-insensitively).
+fn request_host<B>(request: &Request<B>) -> Option<&str> {
+    if let Some(host) = request.uri().host() {
+        return Some(host);
+    }
+    let value = request.headers().get(header::HOST)?.to_str().ok()?;
+    Some(strip_port(value))
+}
+
+/// `example.com:8443` -> `example.com`, `[::1]:80` -> `[::1]`.
+fn strip_port(authority: &str) -> &str {
+    if authority.starts_with('[') {
+        return match authority.find(']') {
+            Some(end) => &authority[..=end],
+            None => authority,
+        };
+    }
+    match authority.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => authority,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_for_routing_drops_the_port() {
+        for (header, host) in [
+            ("data.example.com", "data.example.com"),
+            ("Data.Example.com:8443", "Data.Example.com"),
+            ("[::1]:8080", "[::1]"),
+            ("[::1]", "[::1]"),
+            ("127.0.0.1:80", "127.0.0.1"),
+        ] {
+            let request = Request::builder()
+                .header(header::HOST, header)
+                .body(())
+                .unwrap();
+            assert_eq!(request_host(&request), Some(host), "{header}");
         }
-    };
-    Some(
-        raw.trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_ascii_lowercase(),
-    )
+        let absolute = Request::builder()
+            .uri("http://abs.example.com:81/x")
+            .header(header::HOST, "ignored")
+            .body(())
+            .unwrap();
+        assert_eq!(request_host(&absolute), Some("abs.example.com"));
+    }
 }

@@ -1,0 +1,125 @@
+//! Loading: text to a typed, resolved, validated [`Config`].
+//!
+//! [`Config::from_str`] is the core: parse (unknown keys refused), resolve
+//! relative file paths against the directory of the file, normalise hosts to
+//! lowercase, then validate. [`Config::load`] reads the file and calls it.
+//! Every error is located: file, line, column and key path.
+
+use std::path::{Path, PathBuf};
+
+use crate::{
+    error::{ConfigError, Diagnostic, Location},
+    locate::{locate, path_at},
+    model::Config,
+    validate::check,
+};
+
+impl Config {
+    /// Parses, resolves and validates the configuration in `text`.
+    ///
+    /// `origin` is the file the text came from: diagnostics name it, and the
+    /// relative paths in the file (`server.listener[].tls.cert` and `.key`,
+    /// `product[].upstream.ca`) are resolved against its directory, so the
+    /// configuration means the same whatever the working directory.
+    ///
+    /// A parse error stops at the first problem; validation reports every
+    /// problem, sorted by where it is in the file.
+    pub fn from_str(text: &str, origin: &Path) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|error| ConfigError::Parse {
+            diagnostics: vec![parse_diagnostic(text, origin, &error)],
+        })?;
+        config.resolve(origin.parent().unwrap_or(Path::new("")));
+
+        let mut diagnostics: Vec<Diagnostic> = check(&config)
+            .into_iter()
+            .map(|problem| {
+                Diagnostic::new(
+                    origin,
+                    locate(text, &problem.key_path),
+                    problem.key_path,
+                    problem.message,
+                )
+            })
+            .collect();
+        if diagnostics.is_empty() {
+            return Ok(config);
+        }
+        // File order; problems about keys not written in the file last.
+        diagnostics.sort_by_key(|d| (d.location.is_none(), d.location));
+        Err(ConfigError::Invalid { diagnostics })
+    }
+
+    /// Reads the configuration file at `path`, then [`Config::from_str`].
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+            diagnostics: vec![Diagnostic::new(
+                path,
+                None,
+                "",
+                format!("cannot read the configuration file: {error}"),
+            )],
+            error,
+        })?;
+        Self::from_str(&text, path)
+    }
+
+    /// Runs the validation of [`Config::from_str`] again, on a configuration
+    /// built or changed in code (by tests, for instance), and returns every
+    /// problem found.
+    ///
+    /// Without the text, diagnostics have no file and no location, only the
+    /// key path. Relative file paths are used as they are (relative to the
+    /// working directory), and hosts must already be lowercase.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let diagnostics: Vec<Diagnostic> = check(self)
+            .into_iter()
+            .map(|problem| Diagnostic::new("", None, problem.key_path, problem.message))
+            .collect();
+        if diagnostics.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid { diagnostics })
+        }
+    }
+
+    /// Makes relative file paths relative to `base` (the directory of the
+    /// file), and hosts lowercase.
+    fn resolve(&mut self, base: &Path) {
+        let resolve = |path: &mut PathBuf| {
+            if path.is_relative() {
+                *path = base.join(&*path);
+            }
+        };
+        for listener in &mut self.server.listeners {
+            if let Some(tls) = &mut listener.tls {
+                resolve(&mut tls.cert);
+                resolve(&mut tls.key);
+            }
+        }
+        for product in &mut self.products {
+            if let Some(ca) = &mut product.upstream.ca {
+                resolve(ca);
+            }
+            if let Some(host) = &mut product.route.host {
+                host.make_ascii_lowercase();
+            }
+        }
+    }
+}
+
+/// A located diagnostic for a syntax or schema error from toml.
+fn parse_diagnostic(text: &str, origin: &Path, error: &toml::de::Error) -> Diagnostic {
+    let (location, key_path) = match error.span() {
+        // toml gives the root table the empty span at 0: an error about the
+        // whole file (a missing `[server]`) is not at its first key.
+        Some(span) if span != (0..0) => (
+            Some(Location::of_offset(text, span.start)),
+            path_at(text, span.start),
+        ),
+        _ => (None, String::new()),
+    };
+    Diagnostic::new(origin, location, key_path, error.message().trim_end())
+}
+
+#[cfg(test)]
+mod tests;

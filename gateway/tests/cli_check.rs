@@ -1,0 +1,143 @@
+//! `maskgate check` and `--help`, run as the real binary.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output},
+};
+
+fn maskgate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_maskgate"))
+        .args(args)
+        .output()
+        .expect("the maskgate binary runs")
+}
+
+fn check(config: &Path) -> Output {
+    maskgate(&["check", "--config", config.to_str().unwrap()])
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A copy of `examples/maskgate.toml` in a temporary directory, with the
+/// certificate files it names generated beside it.
+fn example_with_certificates(dir: &Path) -> PathBuf {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/maskgate.toml");
+    let config = dir.join("maskgate.toml");
+    std::fs::copy(example, &config).unwrap();
+    let tls = dir.join("tls");
+    std::fs::create_dir(&tls).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    std::fs::write(tls.join("server.pem"), cert.pem()).unwrap();
+    std::fs::write(tls.join("server.key"), key.serialize_pem()).unwrap();
+    std::fs::write(tls.join("internal-ca.pem"), cert.pem()).unwrap();
+    config
+}
+
+/// The shipped example is valid, and the summary shows what it configures.
+#[test]
+fn the_example_configuration_is_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = example_with_certificates(dir.path());
+    let output = check(&config);
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(stdout.contains("configuration is valid"), "{stdout}");
+    assert!(
+        stdout.contains("0.0.0.0:8443 https (http1+http2)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("products (2)"), "{stdout}");
+    assert!(
+        stdout.contains("/customers -> https://customers.internal.example:8443/"),
+        "{stdout}"
+    );
+}
+
+/// A misspelled key fails with exit status 1, naming file, line, column and
+/// key path.
+#[test]
+fn a_misspelled_key_fails_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("typo.toml");
+    std::fs::write(
+        &config,
+        "[server]\n[[server.listener]]\naddress = \"127.0.0.1:8080\"\nplaintext = true\n\n\
+         [[product]]\nname = \"customers\"\nroute = { path_prefix = \"/customers\" }\n\
+         uptream = { url = \"http://127.0.0.1:9000\" }\n",
+    )
+    .unwrap();
+    let output = check(&config);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    let expected = format!(
+        "{}:9:1: product[0].uptream: unknown field `uptream`",
+        config.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(output.stdout.is_empty());
+}
+
+/// Every validation problem is reported, not just the first.
+#[test]
+fn every_problem_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(
+        &config,
+        "[server]\n[[server.listener]]\naddress = \"127.0.0.1:8080\"\n\n\
+         [[product]]\nname = \"a\"\nroute = { path_prefix = \"/a\" }\nupstream = { url = \"ftp://x\" }\n\n\
+         [[product]]\nname = \"a\"\nroute = { path_prefix = \"/a\" }\nupstream = { url = \"http://127.0.0.1:1\" }\n",
+    )
+    .unwrap();
+    let output = check(&config);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    for key in [
+        "server.listener[0]",
+        "product[0].upstream.url",
+        "product[1].name",
+        "product[1].route",
+    ] {
+        assert!(stderr.contains(key), "missing {key} in:\n{stderr}");
+    }
+    assert!(stderr.lines().count() >= 4, "{stderr}");
+}
+
+/// A missing file is named in the error.
+#[test]
+fn a_missing_file_is_named() {
+    let output = check(Path::new("/nonexistent/maskgate.toml"));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("/nonexistent/maskgate.toml"));
+}
+
+/// `--help` lists the subcommands, and each subcommand explains itself.
+#[test]
+fn help_explains_every_command() {
+    let output = maskgate(&["--help"]);
+    assert!(output.status.success());
+    let help = text(&output.stdout);
+    for word in ["serve", "check", "demo", "--log-format"] {
+        assert!(help.contains(word), "--help lacks {word}:\n{help}");
+    }
+    for (command, expect) in [
+        (vec!["serve", "--help"], "--config"),
+        (vec!["check", "--help"], "line, column and key path"),
+        (vec!["demo", "--help"], "--listen"),
+        (vec!["demo", "product", "--help"], "sample product"),
+    ] {
+        let output = maskgate(&command);
+        assert!(output.status.success(), "{command:?}");
+        let help = text(&output.stdout);
+        assert!(
+            help.contains(expect),
+            "{command:?} help lacks {expect:?}:\n{help}"
+        );
+    }
+}
