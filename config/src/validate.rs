@@ -93,13 +93,14 @@ fn check_server(server: &Server, problems: &mut Problems) {
         }
     }
 
-    if let Some(workers) = server.workers {
-        if !(1..=MAX_WORKERS).contains(&workers) {
-            problems.push(
-                "server.workers",
-                format!("must be 1 to {MAX_WORKERS} (leave it out for one per CPU)"),
-            );
-        }
+    if server
+        .workers
+        .is_some_and(|workers| !(1..=MAX_WORKERS).contains(&workers))
+    {
+        problems.push(
+            "server.workers",
+            format!("must be 1 to {MAX_WORKERS} (leave it out for one per CPU)"),
+        );
     }
 
     let limits_path = "server.limits";
