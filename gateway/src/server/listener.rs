@@ -20,15 +20,16 @@ use crate::{
     request_id::RequestIdLayer,
 };
 
-/// Everything a listener needs to serve its connections.
+/// One worker's socket for a configured listener, and how to serve it.
 pub(super) struct Listener {
-    pub(super) name: String,
-    pub(super) tcp: TcpListener,
+    pub(super) name: Arc<str>,
+    pub(super) tcp: std::net::TcpListener,
     pub(super) tls: Option<TlsAcceptor>,
     pub(super) http_versions: Vec<HttpVersion>,
 }
 
-/// Shared, per-configuration settings for serving connections.
+/// What a worker serves connections with: its own proxy (and so its own
+/// upstream pools), and settings shared by all.
 pub(super) struct Serving {
     pub(super) proxy: Arc<Proxy>,
     pub(super) metrics: Arc<Metrics>,
@@ -37,27 +38,32 @@ pub(super) struct Serving {
 }
 
 impl Listener {
-    /// Accepts connections until `stop` fires; each connection is watched
-    /// by `graceful` so that shutdown can drain it, and is closed at once
-    /// when `cut` fires (or its sender is dropped): the end of the grace
-    /// period.
+    /// Accepts connections until `stop` fires or its sender is dropped;
+    /// each connection is watched by `graceful` so that shutdown can drain
+    /// it. Must run inside the worker's runtime.
     pub(super) async fn run(
         self,
         serving: Arc<Serving>,
         graceful: Arc<GracefulShutdown>,
         mut stop: tokio::sync::watch::Receiver<bool>,
-        cut: tokio::sync::watch::Receiver<bool>,
     ) {
+        let name = self.name;
+        let tcp = match TcpListener::from_std(self.tcp) {
+            Ok(tcp) => tcp,
+            Err(error) => {
+                tracing::error!(listener = %name, %error, "cannot serve on the bound socket");
+                return;
+            }
+        };
         let builder = Arc::new(http_builder(
             &serving,
             &self.http_versions,
             self.tls.is_some(),
         ));
-        let name: Arc<str> = self.name.into();
         loop {
             let (stream, remote) = tokio::select! {
                 _ = stop.changed() => return,
-                accepted = self.tcp.accept() => match accepted {
+                accepted = tcp.accept() => match accepted {
                     Ok(accepted) => accepted,
                     Err(error) => {
                         // Out of file descriptors and the like: back off
@@ -73,7 +79,7 @@ impl Listener {
                 remote,
                 tls: self.tls.is_some(),
             };
-            let serve = serve_connection(
+            tokio::spawn(serve_connection(
                 stream,
                 connection,
                 self.tls.clone(),
@@ -81,16 +87,7 @@ impl Listener {
                 serving.clone(),
                 graceful.watcher(),
                 name.clone(),
-            );
-            let mut cut = cut.clone();
-            tokio::spawn(async move {
-                tokio::select! {
-                    () = serve => {}
-                    _ = cut.wait_for(|cut| *cut) => {
-                        tracing::debug!(remote = %connection.remote, "connection closed: shutdown grace period over");
-                    }
-                }
-            });
+            ));
         }
     }
 }

@@ -3,20 +3,25 @@
 //!
 //! [`Gateway::bind`] does all the work that can fail at start-up (files,
 //! certificates, upstream TLS, binding sockets) so that errors surface
-//! before anything is served; [`Gateway::run`] cannot fail afterwards.
+//! before anything is served; [`Gateway::run`] starts the workers (see
+//! `worker`) and the admin listener, and cannot fail afterwards.
 
 mod listener;
+mod sockets;
 mod tls;
+mod worker;
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{future::Future, net::SocketAddr, num::NonZeroUsize, sync::Arc, time::Duration};
 
-use hyper_util::server::graceful::GracefulShutdown;
 use maskgate_config::Config;
 use rustls::crypto::CryptoProvider;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use self::listener::{Listener, Serving};
+use self::{
+    listener::{Listener, Serving},
+    worker::{Worker, WorkerHandle},
+};
 use crate::{
     admin::{self, Readiness},
     metrics::Metrics,
@@ -43,6 +48,9 @@ pub enum StartError {
         /// What is wrong, naming the file.
         reason: String,
     },
+    /// A worker thread could not be started.
+    #[error("cannot start a worker thread: {0}")]
+    Worker(std::io::Error),
     /// A product's upstream client could not be set up.
     #[error("product {product}: {source}")]
     Upstream {
@@ -56,11 +64,10 @@ pub enum StartError {
 
 /// A gateway whose sockets are bound, ready to [`run`](Gateway::run).
 pub struct Gateway {
-    listeners: Vec<Listener>,
+    workers: Vec<WorkerHandle>,
     listen_addrs: Vec<SocketAddr>,
     admin: Option<TcpListener>,
     admin_addr: Option<SocketAddr>,
-    serving: Arc<Serving>,
     metrics: Arc<Metrics>,
     readiness: Arc<Readiness>,
     shutdown_grace: Duration,
@@ -69,6 +76,7 @@ pub struct Gateway {
 impl std::fmt::Debug for Gateway {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gateway")
+            .field("workers", &self.workers.len())
             .field("listen_addrs", &self.listen_addrs)
             .field("admin_addr", &self.admin_addr)
             .finish_non_exhaustive()
@@ -83,42 +91,76 @@ pub(crate) fn crypto_provider() -> Arc<CryptoProvider> {
 
 impl Gateway {
     /// Prepares everything and binds every socket. Must run inside a tokio
-    /// runtime.
+    /// runtime (the admin listener is served on it).
     pub async fn bind(config: &Config) -> Result<Self, StartError> {
         let provider = crypto_provider();
         let metrics = Arc::new(Metrics::new());
-        let proxy = Proxy::new(config, &provider, metrics.clone())
-            .map_err(|(product, e)| StartError::Upstream { product, source: e })?;
+        let worker_count = config
+            .server
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get));
 
-        let mut listeners = Vec::with_capacity(config.server.listeners.len());
+        let mut workers = Vec::with_capacity(worker_count);
+        for index in 0..worker_count {
+            let proxy = Proxy::new(config, &provider, metrics.clone())
+                .map_err(|(product, e)| StartError::Upstream { product, source: e })?;
+            workers.push(Worker {
+                index,
+                listeners: Vec::with_capacity(config.server.listeners.len()),
+                serving: Arc::new(Serving {
+                    proxy: Arc::new(proxy),
+                    metrics: metrics.clone(),
+                    limits: config.server.limits.clone(),
+                    timeouts: config.server.timeouts.clone(),
+                }),
+            });
+        }
+
         let mut listen_addrs = Vec::with_capacity(config.server.listeners.len());
         for listener in &config.server.listeners {
-            let name = listener
-                .name
-                .clone()
-                .unwrap_or_else(|| listener.address.to_string());
+            let name: Arc<str> = match &listener.name {
+                Some(name) => name.as_str().into(),
+                None => listener.address.to_string().into(),
+            };
             let tls = match &listener.tls {
                 Some(tls) => Some(TlsAcceptor::from(
                     tls::server_config(tls, &listener.http_versions, &provider).map_err(
                         |reason| StartError::ListenerTls {
-                            listener: name.clone(),
+                            listener: name.to_string(),
                             reason,
                         },
                     )?,
                 )),
                 None => None,
             };
-            let tcp = bind(listener.address).await?;
-            listen_addrs.push(tcp.local_addr().expect("a bound socket has an address"));
-            listeners.push(Listener {
-                name,
-                tcp,
-                tls,
-                http_versions: listener.http_versions.clone(),
-            });
+            let address = listener.address;
+            let sockets = sockets::bind_for_workers(address, worker_count)
+                .map_err(|source| StartError::Bind { address, source })?;
+            listen_addrs.push(
+                sockets[0]
+                    .local_addr()
+                    .expect("a bound socket has an address"),
+            );
+            for (worker, tcp) in workers.iter_mut().zip(sockets) {
+                worker.listeners.push(Listener {
+                    name: name.clone(),
+                    tcp,
+                    tls: tls.clone(),
+                    http_versions: listener.http_versions.clone(),
+                });
+            }
         }
+        let shutdown_grace = config.server.timeouts.shutdown_grace.get();
+        let workers = workers
+            .into_iter()
+            .map(|worker| worker.spawn(shutdown_grace))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StartError::Worker)?;
         let (admin, admin_addr) = if config.admin.enabled {
-            let tcp = bind(config.admin.address).await?;
+            let address = config.admin.address;
+            let tcp = TcpListener::bind(address)
+                .await
+                .map_err(|source| StartError::Bind { address, source })?;
             let addr = tcp.local_addr().expect("a bound socket has an address");
             (Some(tcp), Some(addr))
         } else {
@@ -126,19 +168,13 @@ impl Gateway {
         };
 
         Ok(Self {
-            listeners,
+            workers,
             listen_addrs,
             admin,
             admin_addr,
-            serving: Arc::new(Serving {
-                proxy: Arc::new(proxy),
-                metrics: metrics.clone(),
-                limits: config.server.limits.clone(),
-                timeouts: config.server.timeouts.clone(),
-            }),
             metrics,
             readiness: Arc::default(),
-            shutdown_grace: config.server.timeouts.shutdown_grace.get(),
+            shutdown_grace,
         })
     }
 
@@ -155,22 +191,15 @@ impl Gateway {
 
     /// Serves until `shutdown` resolves, then stops accepting, reports not
     /// ready, and lets in-flight requests finish for up to the configured
-    /// grace period before closing what remains.
+    /// grace period before closing what remains. Dropping the future stops
+    /// the workers the same way.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        // Connections are spawned tasks: they outlive this future unless
-        // told to close, so the end of the grace period must cut them.
-        let (cut_tx, cut_rx) = tokio::sync::watch::channel(false);
-        let graceful = Arc::new(GracefulShutdown::new());
-        let mut accepting = tokio::task::JoinSet::new();
-        for listener in self.listeners {
-            accepting.spawn(listener.run(
-                self.serving.clone(),
-                graceful.clone(),
-                stop_rx.clone(),
-                cut_rx.clone(),
-            ));
-        }
+        let done: Vec<_> = self
+            .workers
+            .into_iter()
+            .map(|worker| worker.start(stop_rx.clone()))
+            .collect();
         // The admin listener keeps answering while draining (`/readyz`
         // says 503 then) and stops last.
         let admin = self.admin.map(|tcp| {
@@ -182,30 +211,23 @@ impl Gateway {
             ))
         });
         self.readiness.set(true);
-        tracing::info!(listeners = ?self.listen_addrs, admin = ?self.admin_addr, "maskgate is serving");
+        tracing::info!(
+            workers = done.len(),
+            listeners = ?self.listen_addrs,
+            admin = ?self.admin_addr,
+            "maskgate is serving"
+        );
 
         shutdown.await;
         tracing::info!(grace = ?self.shutdown_grace, "shutting down: no new connections, draining");
         self.readiness.set(false);
         let _ = stop_tx.send(true);
-        while accepting.join_next().await.is_some() {}
-        // The accept loops are gone, and with them every other reference.
-        let graceful = Arc::into_inner(graceful).expect("accept loops have ended");
-        match tokio::time::timeout(self.shutdown_grace, graceful.shutdown()).await {
-            Ok(()) => tracing::info!("all connections drained"),
-            Err(_) => {
-                tracing::warn!("shutdown grace period over: closing remaining connections");
-                let _ = cut_tx.send(true);
-            }
+        for worker in done {
+            let _ = worker.await;
         }
+        tracing::info!("all workers stopped");
         if let Some(admin) = admin {
             admin.abort();
         }
     }
-}
-
-async fn bind(address: SocketAddr) -> Result<TcpListener, StartError> {
-    TcpListener::bind(address)
-        .await
-        .map_err(|source| StartError::Bind { address, source })
 }
