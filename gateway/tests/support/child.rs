@@ -147,26 +147,36 @@ address = "{admin}"
 
     /// Sends SIGTERM, as a service manager would.
     pub fn terminate(&self) {
-        let status = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.pid().to_string())
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -TERM {} failed", self.pid());
+        signal(self.pid(), "TERM");
     }
 
     /// Waits for the process to exit.
     pub async fn exited(&mut self) -> ExitStatus {
-        within("maskgate exiting", async {
-            loop {
-                if let Some(status) = self.child.try_wait().expect("query the child") {
-                    return status;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-        .await
+        exited(&mut self.child).await
     }
+}
+
+/// Sends `signal` (`"TERM"`, `"INT"`) to `pid` with kill(1): no extra crate.
+pub fn signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{signal} {pid} failed");
+}
+
+/// Waits (within the hang guard) for `child` to exit.
+pub async fn exited(child: &mut Child) -> ExitStatus {
+    within("maskgate exiting", async {
+        loop {
+            if let Some(status) = child.try_wait().expect("query the child") {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
 }
 
 impl Drop for ChildGateway {

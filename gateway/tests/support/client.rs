@@ -15,7 +15,7 @@ use hyper_util::{
     },
     rt::TokioExecutor,
 };
-use rustls::ClientConfig;
+use rustls::{ClientConfig, RootCertStore};
 
 use super::{
     TestCa,
@@ -37,18 +37,29 @@ pub fn h2c() -> Client<HttpConnector, TestBody> {
 
 /// A rustls client configuration (ring) trusting only `ca`.
 pub fn tls_config(ca: &TestCa) -> ClientConfig {
+    tls_config_trusting(ca.roots())
+}
+
+/// A rustls client configuration (ring) trusting only `roots`.
+pub fn tls_config_trusting(roots: RootCertStore) -> ClientConfig {
     ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
         .expect("ring supports the default versions")
-        .with_root_certificates(ca.roots())
+        .with_root_certificates(roots)
         .with_no_client_auth()
 }
 
 /// A pooled HTTPS client trusting only `ca`, offering h2 and http/1.1 by
 /// ALPN.
 pub fn tls(ca: &TestCa) -> Client<HttpsConnector<HttpConnector>, TestBody> {
+    tls_trusting(ca.roots())
+}
+
+/// A pooled HTTPS client trusting only `roots`, offering h2 and http/1.1
+/// by ALPN.
+pub fn tls_trusting(roots: RootCertStore) -> Client<HttpsConnector<HttpConnector>, TestBody> {
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls_config(ca))
+        .with_tls_config(tls_config_trusting(roots))
         .https_only()
         .enable_all_versions()
         .build();

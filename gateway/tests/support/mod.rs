@@ -15,6 +15,7 @@ pub mod body;
 pub mod certs;
 pub mod child;
 pub mod client;
+pub mod demo;
 pub mod gateway;
 pub mod upstream;
 
@@ -25,6 +26,7 @@ pub use self::{
     certs::TestCa,
     child::ChildGateway,
     client::{Reply, assert_gateway_error},
+    demo::DemoProcess,
     gateway::TestGateway,
     upstream::{RawUpstream, Seen, Upstream},
 };
