@@ -3,11 +3,15 @@
 //!
 //! Bodies are streamed: [`LimitedBody`] counts bytes as frames pass and fails
 //! the stream once the limit is crossed, so a large upload is refused without
-//! ever being held in memory.
+//! ever being held in memory. What the client still sends after that is read
+//! and thrown away for a bounded while ([`discard`]), so that it gets to read
+//! the 413 rather than a connection reset.
 
 use std::{
     pin::Pin,
+    sync::{Arc, Mutex},
     task::{Context, Poll},
+    time::Duration,
 };
 
 use bytes::Bytes;
@@ -47,51 +51,82 @@ pub(crate) struct BodyTooLarge {
     pub(crate) limit: u64,
 }
 
-pin_project! {
-    /// A body that fails with [`BodyTooLarge`] once more than `limit` bytes
-    /// of data have passed.
-    pub(crate) struct LimitedBody<B> {
-        #[pin]
-        inner: B,
-        remaining: u64,
-        limit: u64,
+/// Where a [`LimitedBody`] leaves the rest of a body it refused, for the
+/// proxy to [`discard`] once it has answered 413.
+#[derive(Debug)]
+pub(crate) struct Leftover<B>(Arc<Mutex<Option<B>>>);
+
+impl<B> Leftover<B> {
+    pub(crate) fn new() -> Self {
+        Self(Arc::new(Mutex::new(None)))
+    }
+
+    /// The refused body's unread rest, if the limit was crossed.
+    pub(crate) fn take(&self) -> Option<B> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    fn put(&self, body: B) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(body);
     }
 }
 
+impl<B> Clone for Leftover<B> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+/// A body that fails with [`BodyTooLarge`] once more than `limit` bytes of
+/// data have passed, leaving its unread rest in a [`Leftover`].
+pub(crate) struct LimitedBody<B> {
+    inner: Option<B>,
+    remaining: u64,
+    limit: u64,
+    leftover: Leftover<B>,
+}
+
 impl<B> LimitedBody<B> {
-    pub(crate) fn new(inner: B, limit: u64) -> Self {
+    pub(crate) fn new(inner: B, limit: u64, leftover: Leftover<B>) -> Self {
         Self {
-            inner,
+            inner: Some(inner),
             remaining: limit,
             limit,
+            leftover,
         }
     }
 }
 
 impl<B> HttpBody for LimitedBody<B>
 where
-    B: HttpBody<Data = Bytes>,
+    B: HttpBody<Data = Bytes> + Unpin,
     B::Error: Into<BoxError>,
 {
     type Data = Bytes;
     type Error = BoxError;
 
     fn poll_frame(
-        self: Pin<&mut Self>,
+        mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let this = self.project();
-        match std::task::ready!(this.inner.poll_frame(cx)) {
+        let this = &mut *self;
+        let Some(inner) = this.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        match std::task::ready!(Pin::new(inner).poll_frame(cx)) {
             Some(Ok(frame)) => {
                 if let Some(data) = frame.data_ref() {
                     let len = data.len() as u64;
-                    if len > *this.remaining {
-                        *this.remaining = 0;
+                    if len > this.remaining {
+                        this.remaining = 0;
+                        if let Some(rest) = this.inner.take() {
+                            this.leftover.put(rest);
+                        }
                         return Poll::Ready(Some(Err(Box::new(BodyTooLarge {
-                            limit: *this.limit,
+                            limit: this.limit,
                         }))));
                     }
-                    *this.remaining -= len;
+                    this.remaining -= len;
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
@@ -101,12 +136,48 @@ where
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.inner.as_ref().is_none_or(HttpBody::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        self.inner
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), HttpBody::size_hint)
     }
+}
+
+/// How much of a refused body is read and thrown away at most.
+const DISCARD_MAX_BYTES: u64 = 8 * 1024 * 1024;
+/// How long a refused body is read and thrown away at most.
+const DISCARD_MAX_TIME: Duration = Duration::from_secs(2);
+
+/// Reads and throws away what is left of a refused request body, in the
+/// background, for at most [`DISCARD_MAX_BYTES`] and [`DISCARD_MAX_TIME`].
+///
+/// A server that closes a connection with unread request data in its
+/// socket makes the kernel send a reset, which can destroy the error
+/// response before the client reads it; hyper itself tries one read and
+/// then closes. Reading on for a bounded while is nginx's "lingering
+/// close". A client whose body ends within the bounds keeps its connection.
+pub(crate) fn discard<B>(body: B)
+where
+    B: HttpBody + Send + Unpin + 'static,
+{
+    tokio::spawn(async move {
+        let mut body = body;
+        let mut read = 0u64;
+        let _ = tokio::time::timeout(DISCARD_MAX_TIME, async {
+            while let Some(Ok(frame)) = body.frame().await {
+                if let Some(data) = frame.data_ref() {
+                    read += bytes::Buf::remaining(data) as u64;
+                }
+                if read > DISCARD_MAX_BYTES {
+                    break;
+                }
+            }
+        })
+        .await;
+    });
 }
 
 pin_project! {
@@ -180,7 +251,7 @@ mod tests {
 
     use super::*;
 
-    fn chunks(sizes: &[usize]) -> impl HttpBody<Data = Bytes, Error = BoxError> + use<> {
+    fn chunks(sizes: &[usize]) -> impl HttpBody<Data = Bytes, Error = BoxError> + Unpin + use<> {
         let frames: Vec<Result<Frame<Bytes>, BoxError>> = sizes
             .iter()
             .map(|&n| Ok(Frame::data(Bytes::from(vec![b'x'; n]))))
@@ -190,7 +261,7 @@ mod tests {
 
     #[tokio::test]
     async fn passes_a_body_at_the_limit() {
-        let body = LimitedBody::new(chunks(&[4, 4, 2]), 10);
+        let body = LimitedBody::new(chunks(&[4, 4, 2]), 10, Leftover::new());
         let bytes = body.collect().await.unwrap().to_bytes();
         assert_eq!(bytes.len(), 10);
     }
@@ -210,10 +281,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn fails_one_byte_over_the_limit() {
-        let body = LimitedBody::new(chunks(&[4, 4, 3]), 10);
+    async fn fails_one_byte_over_the_limit_and_leaves_the_rest() {
+        let leftover = Leftover::new();
+        let body = LimitedBody::new(chunks(&[4, 4, 3, 5, 6]), 10, leftover.clone());
         let error = body.collect().await.unwrap_err();
         let found = find_in_chain::<BodyTooLarge>(error.as_ref()).expect("BodyTooLarge");
         assert_eq!(found.limit, 10);
+        let rest = leftover.take().expect("the unread rest is left over");
+        let unread = rest.collect().await.unwrap().to_bytes();
+        assert_eq!(
+            unread.len(),
+            11,
+            "the frames after the one that crossed the limit"
+        );
+        assert!(leftover.take().is_none());
     }
 }

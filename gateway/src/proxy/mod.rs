@@ -30,7 +30,7 @@ use tower::Service;
 pub use self::upstream::UpstreamSetupError;
 use self::{routes::Routes, upstream::Upstream};
 use crate::{
-    body::{self, Body, BodyTooLarge, BoxError, LimitedBody, NotifyOnEnd, find_in_chain},
+    body::{self, Body, BodyTooLarge, BoxError, Leftover, LimitedBody, NotifyOnEnd, find_in_chain},
     error::GatewayError,
     metrics::Metrics,
     request_id::RequestId,
@@ -104,7 +104,7 @@ impl ProxyService {
 
 impl<B> Service<Request<B>> for ProxyService
 where
-    B: HttpBody<Data = Bytes> + Send + Sync + 'static,
+    B: HttpBody<Data = Bytes> + Send + Sync + Unpin + 'static,
     B::Error: Into<BoxError>,
 {
     type Response = Response<Body>;
@@ -125,7 +125,7 @@ where
 impl Proxy {
     async fn handle<B>(&self, connection: Connection, request: Request<B>) -> Response<Body>
     where
-        B: HttpBody<Data = Bytes> + Send + Sync + 'static,
+        B: HttpBody<Data = Bytes> + Send + Sync + Unpin + 'static,
         B::Error: Into<BoxError>,
     {
         let started = Instant::now();
@@ -173,11 +173,16 @@ impl Proxy {
         request: Request<B>,
     ) -> Result<Response<Body>, GatewayError>
     where
-        B: HttpBody<Data = Bytes> + Send + Sync + 'static,
+        B: HttpBody<Data = Bytes> + Send + Sync + Unpin + 'static,
         B::Error: Into<BoxError>,
     {
         let limit = product.max_request_body;
         if content_length(request.headers()).is_some_and(|length| length > limit) {
+            // A client waiting for `100 Continue` sends nothing more; any
+            // other keeps sending, and reads the 413 only if we read on.
+            if !expects_continue(request.headers()) {
+                body::discard(request.into_body());
+            }
             return Err(GatewayError::BodyTooLarge { limit });
         }
         let original_host = original_host(&request);
@@ -194,7 +199,11 @@ impl Proxy {
             original_host.as_ref(),
         );
         let (body_sent, on_body_sent) = tokio::sync::oneshot::channel();
-        let body = body::boxed(NotifyOnEnd::new(LimitedBody::new(body, limit), body_sent));
+        let leftover = Leftover::new();
+        let body = body::boxed(NotifyOnEnd::new(
+            LimitedBody::new(body, limit, leftover.clone()),
+            body_sent,
+        ));
         let outbound = Request::from_parts(parts, body);
 
         // `response_timeout` runs from when the request has been sent: an
@@ -209,7 +218,12 @@ impl Proxy {
         };
         let mut response = match sent {
             Ok(Ok(response)) => response,
-            Ok(Err(error)) => return Err(classify(&product.name, &error, limit)),
+            Ok(Err(error)) => {
+                if let Some(rest) = leftover.take() {
+                    body::discard(rest);
+                }
+                return Err(classify(&product.name, &error, limit));
+            }
             Err(_) => {
                 return Err(GatewayError::UpstreamResponseTimeout {
                     product: product.name.to_string(),
@@ -237,6 +251,12 @@ fn classify(product: &str, error: &hyper_util::client::legacy::Error, limit: u64
     GatewayError::UpstreamUnavailable {
         product: product.to_owned(),
     }
+}
+
+fn expects_continue(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
 }
 
 fn content_length(headers: &http::HeaderMap) -> Option<u64> {
