@@ -8,6 +8,7 @@
 //! `customers` ([`generate`]).
 
 mod customers;
+mod idp;
 mod sample_product;
 mod setup;
 mod tls;
@@ -69,12 +70,28 @@ enum DemoAction {
         #[arg(long, value_name = "N", default_value_t = DEFAULT_CUSTOMERS)]
         customers: usize,
     },
+    /// Mint a fresh token for a demo role, signed by the demo identity
+    /// provider's key in --dir (written by `maskgate demo`), and print it.
+    ///
+    /// Example: curl -H "Authorization: Bearer $(maskgate demo token --role analyst)" ...
+    Token {
+        /// The role: support, analyst or fraud.
+        #[arg(long, value_parser = idp::role_names())]
+        role: String,
+        /// How long the token is valid, e.g. 10m, 1h.
+        #[arg(long, default_value = "10m")]
+        ttl: maskgate_config::Duration,
+        /// The demo directory.
+        #[arg(long, value_name = "DIR", default_value = "maskgate-demo")]
+        dir: PathBuf,
+    },
 }
 
 /// Runs the demo until Ctrl-C or SIGTERM.
 pub(crate) async fn run(args: DemoArgs) -> ExitCode {
     let result = match args.action {
         Some(DemoAction::Product { listen, customers }) => run_product(listen, customers).await,
+        Some(DemoAction::Token { role, ttl, dir }) => print_token(&role, ttl.get(), &dir),
         None => setup::run(&args).await,
     };
     match result {
@@ -84,6 +101,16 @@ pub(crate) async fn run(args: DemoArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn print_token(role: &str, ttl: std::time::Duration, dir: &std::path::Path) -> Result<(), String> {
+    let idp = idp::DemoIdp::load(&dir.join("idp").join("signing-key.pem"))?;
+    let role = idp::DEMO_ROLES
+        .iter()
+        .find(|r| r.role == role)
+        .ok_or_else(|| format!("unknown demo role {role:?}"))?;
+    println!("{}", idp.mint(role, ttl)?);
+    Ok(())
 }
 
 async fn run_product(listen: SocketAddr, customers: usize) -> Result<(), String> {

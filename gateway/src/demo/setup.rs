@@ -2,15 +2,21 @@
 //! try.
 
 use std::{
+    collections::BTreeMap,
     net::SocketAddr,
     path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
 };
 
 use maskgate_config::Config;
 use serde::Serialize;
 use tokio::net::TcpListener;
 
-use super::{DemoArgs, SampleProduct};
+use super::{
+    DemoArgs, SampleProduct,
+    idp::{self, DEMO_ROLES, DemoIdp},
+};
 use crate::server::Gateway;
 
 /// `DIR/demo.json`: where everything is, for people and for scripts. It is
@@ -30,6 +36,11 @@ pub struct DemoInfo {
     pub config: PathBuf,
     /// The data products reachable through the gateway.
     pub products: Vec<DemoProduct>,
+    /// The demo identity provider's JWKS URL (HTTPS, trusted through
+    /// `DIR/tls/ca.pem`).
+    pub jwks: String,
+    /// A token file per demo role.
+    pub tokens: BTreeMap<String, PathBuf>,
 }
 
 /// One product in [`DemoInfo`].
@@ -61,11 +72,21 @@ pub(super) async fn run(args: &DemoArgs) -> Result<(), String> {
     })?;
     let upstream_addr = upstream.local_addr().map_err(|e| e.to_string())?;
 
-    let tls = if args.tls {
-        Some(super::tls::write_demo_certificates(&dir.join("tls"))?)
-    } else {
-        None
-    };
+    // One CA and localhost certificate serve the IdP always, and the
+    // gateway with --tls.
+    let demo_tls = super::tls::write_demo_certificates(&dir.join("tls"))?;
+    let tls = args.tls.then(|| demo_tls.clone());
+    let idp = DemoIdp::generate(&create_dir(&dir.join("idp"))?.join("signing-key.pem"))?;
+    let idp = Arc::new(idp);
+    let idp_listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("cannot listen for the demo IdP: {e}"))?;
+    let jwks = format!(
+        "https://{}{}",
+        idp_listener.local_addr().map_err(|e| e.to_string())?,
+        idp::JWKS_PATH
+    );
+    let tokens = mint_tokens(&idp, create_dir(&dir.join("tokens"))?, TOKEN_TTL)?;
 
     // Bind first, then write the configuration with the bound addresses,
     // so that what is on disk is exactly what runs (even with port 0).
@@ -98,6 +119,8 @@ pub(super) async fn run(args: &DemoArgs) -> Result<(), String> {
             name: "customers".into(),
             url: format!("{gateway_url}/customers"),
         }],
+        jwks,
+        tokens,
     };
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -105,6 +128,12 @@ pub(super) async fn run(args: &DemoArgs) -> Result<(), String> {
         SampleProduct::new(args.customers, super::DEFAULT_SEED)
             .serve(upstream, stopped(stop_rx.clone())),
     );
+    let idp_server = tokio::spawn(idp::serve_jwks(
+        idp,
+        idp_listener,
+        demo_tls.acceptor()?,
+        stopped(stop_rx.clone()),
+    ));
     let gateway = tokio::spawn(gateway.run(stopped(stop_rx)));
     write_atomically(
         &info_path,
@@ -116,8 +145,32 @@ pub(super) async fn run(args: &DemoArgs) -> Result<(), String> {
     let _ = stop_tx.send(true);
     let _ = gateway.await;
     let _ = product.await;
+    let _ = idp_server.await;
     println!("demo stopped; its files stay in {}", dir.display());
     Ok(())
+}
+
+/// How long the tokens written at start-up are valid.
+const TOKEN_TTL: Duration = Duration::from_secs(3600);
+
+/// Writes `DIR/ROLE.jwt` for each demo role; the files by role.
+fn mint_tokens(
+    idp: &DemoIdp,
+    dir: &Path,
+    ttl: Duration,
+) -> Result<BTreeMap<String, PathBuf>, String> {
+    let mut tokens = BTreeMap::new();
+    for role in &DEMO_ROLES {
+        let path = dir.join(format!("{}.jwt", role.role));
+        idp::write_private(&path, idp.mint(role, ttl)?.as_bytes())?;
+        tokens.insert(role.role.to_owned(), path);
+    }
+    Ok(tokens)
+}
+
+fn create_dir(dir: &Path) -> Result<&Path, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    Ok(dir)
 }
 
 /// Resolves once `stop` turns true.

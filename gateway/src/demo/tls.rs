@@ -13,6 +13,27 @@ pub(super) struct DemoTls {
     pub(super) key: PathBuf,
 }
 
+impl DemoTls {
+    /// A TLS acceptor with the server certificate, for the demo's own
+    /// servers (the IdP).
+    pub(super) fn acceptor(&self) -> Result<tokio_rustls::TlsAcceptor, String> {
+        use rustls_pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+        let fail = |e: &dyn std::fmt::Display| format!("cannot load the demo certificate: {e}");
+        let certs = CertificateDer::pem_file_iter(&self.cert)
+            .map_err(|e| fail(&e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| fail(&e))?;
+        let key = PrivateKeyDer::from_pem_file(&self.key).map_err(|e| fail(&e))?;
+        let config = rustls::ServerConfig::builder_with_provider(crate::server::crypto_provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| fail(&e))?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .map_err(|e| fail(&e))?;
+        Ok(tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)))
+    }
+}
+
 /// Writes `ca.pem`, `server.pem` and `server.key` into `dir`.
 pub(super) fn write_demo_certificates(dir: &Path) -> Result<DemoTls, String> {
     let fail = |e: &dyn std::fmt::Display| format!("cannot create demo TLS certificates: {e}");
