@@ -28,11 +28,21 @@
 //! [admin]
 //! address = "127.0.0.1:9901"
 //!
+//! [authn]                             # leave out to run as a plain proxy
+//! [[authn.jwt]]
+//! issuer = "https://idp.example.com"
+//! audiences = ["maskgate"]
+//! jwks_url = "https://idp.example.com/jwks.json"
+//!
+//! [rate_limits]
+//! per_principal = { rate = "100/s", burst = 200 }
+//!
 //! [[product]]
 //! name = "customers"
 //! route = { path_prefix = "/customers", host = "api.example.com" }
 //! upstream = { url = "https://customers.internal:8443", ca = "tls/internal-ca.pem" }
 //! limits = { max_request_body = "1MiB" }
+//! access = { roles = ["support"], purposes = ["support-case"] }
 //! ```
 //!
 //! Every field, its default and its rule are documented on the types.
@@ -59,7 +69,8 @@ mod validate;
 
 pub use error::{ConfigError, Diagnostic, Location};
 pub use model::{
-    Admin, Config, HttpVersion, LimitOverrides, Limits, Listener, ListenerTls, Product, Route,
-    Server, ServerTimeouts, TlsVersion, Upstream,
+    Access, Admin, ApiKey, AuthMethod, Authn, ClientAuth, Config, HttpVersion, JwtAlgorithm,
+    JwtIssuer, LimitOverrides, Limits, Listener, ListenerTls, Mtls, MtlsClient, Product, RateLimit,
+    RateLimits, Route, Server, ServerTimeouts, SubjectSource, TlsVersion, Upstream,
 };
-pub use units::{ByteSize, Duration};
+pub use units::{ByteSize, Duration, Rate};

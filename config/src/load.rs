@@ -18,9 +18,11 @@ impl Config {
     /// Parses, resolves and validates the configuration in `text`.
     ///
     /// `origin` is the file the text came from: diagnostics name it, and the
-    /// relative paths in the file (`server.listener[].tls.cert` and `.key`,
-    /// `product[].upstream.ca`) are resolved against its directory, so the
-    /// configuration means the same whatever the working directory.
+    /// relative paths in the file (`server.listener[].tls.cert`, `.key` and
+    /// `.client_ca`, `product[].upstream.ca`, and `authn.jwt[]`'s
+    /// `jwks_ca`, `public_keys` and `hmac_secret_file`) are resolved against
+    /// its directory, so the configuration means the same whatever the
+    /// working directory.
     ///
     /// A parse error stops at the first problem; validation reports every
     /// problem, sorted by where it is in the file.
@@ -83,7 +85,7 @@ impl Config {
     }
 
     /// Makes relative file paths relative to `base` (the directory of the
-    /// file), and hosts lowercase.
+    /// file); hosts, the API key header and API key hashes lowercase.
     fn resolve(&mut self, base: &Path) {
         let resolve = |path: &mut PathBuf| {
             if path.is_relative() {
@@ -94,6 +96,25 @@ impl Config {
             if let Some(tls) = &mut listener.tls {
                 resolve(&mut tls.cert);
                 resolve(&mut tls.key);
+                if let Some(ca) = &mut tls.client_ca {
+                    resolve(ca);
+                }
+            }
+        }
+        if let Some(authn) = &mut self.authn {
+            authn.api_key_header.make_ascii_lowercase();
+            for issuer in &mut authn.jwt {
+                for path in issuer
+                    .jwks_ca
+                    .iter_mut()
+                    .chain(issuer.hmac_secret_file.iter_mut())
+                    .chain(issuer.public_keys.iter_mut().flatten())
+                {
+                    resolve(path);
+                }
+            }
+            for key in &mut authn.api_keys {
+                key.hash.make_ascii_lowercase();
             }
         }
         for product in &mut self.products {

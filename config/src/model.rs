@@ -1,16 +1,16 @@
 //! The configuration schema: the typed form of `maskgate.toml`.
 //!
 //! Every table denies unknown keys, so a misspelled key fails loudly. Sections
-//! that later capabilities add (`authn`, `policies`, `vault`, `audit`) get
-//! their own field on [`Config`] when they exist; until then they are refused
-//! as unknown keys rather than silently ignored.
+//! that later capabilities add (`policies`, `vault`, `audit`) get their own
+//! field on [`Config`] when they exist; until then they are refused as
+//! unknown keys rather than silently ignored.
 
 use std::{net::SocketAddr, path::PathBuf};
 
 use serde::Deserialize;
 use url::Url;
 
-use crate::units::{ByteSize, Duration};
+use crate::units::{ByteSize, Duration, Rate};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -22,6 +22,16 @@ pub struct Config {
     /// The operator's listener: health, readiness and metrics.
     #[serde(default)]
     pub admin: Admin,
+    /// `[authn]`: how callers are authenticated. Without it the gateway runs
+    /// as a plain proxy: no product may have `[product.access]`, and every
+    /// request is forwarded without authentication. With it, every product
+    /// must say who may call it.
+    #[serde(default)]
+    pub authn: Option<Authn>,
+    /// `[rate_limits]`: request quotas per caller, per product and per
+    /// caller and product.
+    #[serde(default)]
+    pub rate_limits: RateLimits,
     /// The data products reachable through the gateway.
     #[serde(default, rename = "product")]
     pub products: Vec<Product>,
@@ -92,6 +102,33 @@ pub struct ListenerTls {
     /// Lowest TLS version accepted (default 1.2).
     #[serde(default)]
     pub min_version: TlsVersion,
+    /// PEM bundle of the CA certificates that client certificates must
+    /// chain to. Required when `client_auth` is `"request"` or `"require"`,
+    /// refused otherwise. A relative path is relative to the configuration
+    /// file's directory. Checked at load.
+    #[serde(default)]
+    pub client_ca: Option<PathBuf>,
+    /// Whether clients present a certificate (default `"none"`). With
+    /// `"request"` or `"require"`, `client_ca` and an `[authn.mtls]` section
+    /// are required.
+    #[serde(default)]
+    pub client_auth: ClientAuth,
+}
+
+/// Whether a TLS listener asks clients for a certificate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum ClientAuth {
+    /// No client certificate is asked for.
+    #[default]
+    None,
+    /// A client certificate is asked for; a client without one may still
+    /// connect (and authenticate otherwise). A certificate that is presented
+    /// must chain to `client_ca`, or the handshake fails.
+    Request,
+    /// A client certificate chaining to `client_ca` is required to connect.
+    Require,
 }
 
 /// A TLS protocol version.
@@ -271,6 +308,15 @@ pub struct Product {
     /// Overrides of the server-wide limits.
     #[serde(default)]
     pub limits: LimitOverrides,
+    /// `[product.access]`: who may call this product, how, and for which
+    /// purposes. Required when the configuration has an `[authn]` section,
+    /// refused when it has none (see [`Config::authn`]).
+    #[serde(default)]
+    pub access: Option<Access>,
+    /// `[product.rate_limit]`: this product's own quota, instead of
+    /// `rate_limits.per_product`.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl Product {
@@ -280,6 +326,14 @@ impl Product {
         self.limits
             .max_request_body
             .unwrap_or(server.max_request_body)
+    }
+
+    /// The quota for this product as a whole: its own `rate_limit` if set,
+    /// else `rate_limits.per_product`, else none.
+    pub fn rate_limit<'a>(&'a self, rate_limits: &'a RateLimits) -> Option<&'a RateLimit> {
+        self.rate_limit
+            .as_ref()
+            .or(rate_limits.per_product.as_ref())
     }
 }
 
@@ -367,5 +421,514 @@ impl Upstream {
     }
     fn default_pool_max_idle() -> usize {
         64
+    }
+}
+
+/// `[authn]`: how callers prove who they are. At least one of `jwt`,
+/// `api_key` and `mtls` must be configured.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Authn {
+    /// The request header that carries an API key (default `"x-api-key"`).
+    /// A valid header name; stored lowercase. Not a header the gateway or
+    /// HTTP gives another meaning (`authorization`, `host`, `x-purpose`...).
+    /// Like `Authorization`, it is never forwarded to a product.
+    #[serde(default = "Authn::default_api_key_header")]
+    pub api_key_header: String,
+    /// How many verified tokens are kept, so a token seen again is not
+    /// verified again (until it expires). At most 1,000,000; 0 turns the
+    /// cache off. Default 10,000.
+    #[serde(default = "Authn::default_token_cache_size")]
+    pub token_cache_size: usize,
+    /// `[[authn.jwt]]`: issuers whose bearer tokens are accepted.
+    #[serde(default)]
+    pub jwt: Vec<JwtIssuer>,
+    /// `[[authn.api_key]]`: API keys, stored as hashes.
+    #[serde(default, rename = "api_key")]
+    pub api_keys: Vec<ApiKey>,
+    /// `[authn.mtls]`: identities from client certificates. Requires a
+    /// listener with `tls.client_auth` set, and such a listener requires it.
+    #[serde(default)]
+    pub mtls: Option<Mtls>,
+}
+
+impl Authn {
+    fn default_api_key_header() -> String {
+        "x-api-key".to_owned()
+    }
+    fn default_token_cache_size() -> usize {
+        10_000
+    }
+
+    /// The authentication methods this section configures, in the order
+    /// `jwt`, `api_key`, `mtls`.
+    pub fn methods(&self) -> Vec<AuthMethod> {
+        let mut methods = Vec::with_capacity(3);
+        if !self.jwt.is_empty() {
+            methods.push(AuthMethod::Jwt);
+        }
+        if !self.api_keys.is_empty() {
+            methods.push(AuthMethod::ApiKey);
+        }
+        if self.mtls.is_some() {
+            methods.push(AuthMethod::Mtls);
+        }
+        methods
+    }
+}
+
+/// A way of authenticating a caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AuthMethod {
+    /// A bearer JWT from a configured issuer.
+    Jwt,
+    /// An API key in the configured header.
+    ApiKey,
+    /// A TLS client certificate.
+    Mtls,
+}
+
+impl AuthMethod {
+    /// The name the configuration uses: `"jwt"`, `"api_key"`, `"mtls"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Jwt => "jwt",
+            Self::ApiKey => "api_key",
+            Self::Mtls => "mtls",
+        }
+    }
+}
+
+impl std::fmt::Display for AuthMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `[[authn.jwt]]`: one token issuer. Exactly one key source: `jwks_url`,
+/// `public_keys` or `hmac_secret_file`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct JwtIssuer {
+    /// The `iss` claim of this issuer's tokens. Unique among issuers.
+    pub issuer: String,
+    /// Accepted `aud` values: a token must name at least one. Not empty.
+    pub audiences: Vec<String>,
+    /// Where the issuer publishes its keys (a JWKS). `https` only.
+    #[serde(default, deserialize_with = "deserialize_optional_url")]
+    pub jwks_url: Option<Url>,
+    /// PEM bundle of CA certificates to trust for `jwks_url`, instead of the
+    /// system roots. Only with `jwks_url`; checked at load.
+    #[serde(default)]
+    pub jwks_ca: Option<PathBuf>,
+    /// PEM files, each holding one public key (`-----BEGIN PUBLIC
+    /// KEY-----`), when the issuer's keys are configured statically.
+    /// Checked at load; a private key or a certificate is refused.
+    #[serde(default)]
+    pub public_keys: Option<Vec<PathBuf>>,
+    /// A file holding the shared secret for HS256 tokens (at least 32
+    /// bytes). Only HS256 is accepted with it. Checked at load; never shown.
+    #[serde(default)]
+    pub hmac_secret_file: Option<PathBuf>,
+    /// Which signature algorithms are accepted (default: HS256 with
+    /// `hmac_secret_file`, otherwise every asymmetric one). The algorithm
+    /// is taken from the key, never from the token; `"none"` is never
+    /// accepted.
+    #[serde(default)]
+    pub algorithms: Option<Vec<JwtAlgorithm>>,
+    /// How often the JWKS is fetched again (default 5m).
+    #[serde(default = "JwtIssuer::default_jwks_refresh")]
+    pub jwks_refresh: Duration,
+    /// Least time between two fetches caused by unknown key ids (default
+    /// 30s, at least 1s): a flood of unknown `kid`s makes one fetch, not
+    /// a flood.
+    #[serde(default = "JwtIssuer::default_jwks_cooldown")]
+    pub jwks_cooldown: Duration,
+    /// How long the last good keys keep serving while the JWKS cannot be
+    /// fetched (default 1h; longer than `jwks_refresh`). Beyond it,
+    /// requests fail with 503.
+    #[serde(default = "JwtIssuer::default_jwks_max_stale")]
+    pub jwks_max_stale: Duration,
+    /// Clock skew allowed on `exp`, `nbf` and `iat` (default 60s, at most
+    /// 5m).
+    #[serde(default = "JwtIssuer::default_leeway")]
+    pub leeway: Duration,
+    /// The claim that names the subject (default `"sub"`). A claim path:
+    /// names separated by `.` for nested objects.
+    #[serde(default = "JwtIssuer::default_subject_claim")]
+    pub subject_claim: String,
+    /// The claim that lists the roles (default `"roles"`), a claim path
+    /// such as `"realm_access.roles"` or `"groups"`.
+    #[serde(default = "JwtIssuer::default_roles_claim")]
+    pub roles_claim: String,
+    /// The claim that carries the caller's purpose, if the issuer sets one.
+    #[serde(default)]
+    pub purpose_claim: Option<String>,
+    /// Further claims copied into the principal's attributes (for policies
+    /// and audit). Claim paths, no duplicates.
+    #[serde(default)]
+    pub attribute_claims: Vec<String>,
+    /// Longest token accepted (default 8KiB); longer ones are refused
+    /// before any parsing.
+    #[serde(default = "JwtIssuer::default_max_token_bytes")]
+    pub max_token_bytes: ByteSize,
+}
+
+impl JwtIssuer {
+    fn default_jwks_refresh() -> Duration {
+        Duration::from_secs(5 * 60)
+    }
+    fn default_jwks_cooldown() -> Duration {
+        Duration::from_secs(30)
+    }
+    fn default_jwks_max_stale() -> Duration {
+        Duration::from_secs(60 * 60)
+    }
+    fn default_leeway() -> Duration {
+        Duration::from_secs(60)
+    }
+    fn default_subject_claim() -> String {
+        "sub".to_owned()
+    }
+    fn default_roles_claim() -> String {
+        "roles".to_owned()
+    }
+    fn default_max_token_bytes() -> ByteSize {
+        ByteSize::kib(8)
+    }
+
+    /// The algorithms accepted for this issuer: `algorithms` if set; else
+    /// HS256 with `hmac_secret_file`; else every asymmetric algorithm.
+    pub fn accepted_algorithms(&self) -> Vec<JwtAlgorithm> {
+        match (&self.algorithms, &self.hmac_secret_file) {
+            (Some(algorithms), _) => algorithms.clone(),
+            (None, Some(_)) => vec![JwtAlgorithm::Hs256],
+            (None, None) => JwtAlgorithm::ALL
+                .iter()
+                .copied()
+                .filter(|a| !a.is_symmetric())
+                .collect(),
+        }
+    }
+}
+
+fn deserialize_optional_url<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Url>, D::Error> {
+    deserialize_url(deserializer).map(Some)
+}
+
+/// A JWT signature algorithm maskgate verifies. `"none"` is not one: it is
+/// refused when the configuration is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum JwtAlgorithm {
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    Rs256,
+    /// RSASSA-PKCS1-v1_5 with SHA-384.
+    Rs384,
+    /// RSASSA-PKCS1-v1_5 with SHA-512.
+    Rs512,
+    /// RSASSA-PSS with SHA-256.
+    Ps256,
+    /// RSASSA-PSS with SHA-384.
+    Ps384,
+    /// RSASSA-PSS with SHA-512.
+    Ps512,
+    /// ECDSA on P-256 with SHA-256.
+    Es256,
+    /// ECDSA on P-384 with SHA-384.
+    Es384,
+    /// Ed25519.
+    EdDsa,
+    /// HMAC with SHA-256: only with `hmac_secret_file`.
+    Hs256,
+}
+
+impl JwtAlgorithm {
+    /// Every algorithm, in the order the documentation lists them.
+    pub const ALL: [JwtAlgorithm; 10] = [
+        Self::Rs256,
+        Self::Rs384,
+        Self::Rs512,
+        Self::Ps256,
+        Self::Ps384,
+        Self::Ps512,
+        Self::Es256,
+        Self::Es384,
+        Self::EdDsa,
+        Self::Hs256,
+    ];
+
+    /// The name in a JWT header (`"RS256"`, `"EdDSA"`...).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Rs256 => "RS256",
+            Self::Rs384 => "RS384",
+            Self::Rs512 => "RS512",
+            Self::Ps256 => "PS256",
+            Self::Ps384 => "PS384",
+            Self::Ps512 => "PS512",
+            Self::Es256 => "ES256",
+            Self::Es384 => "ES384",
+            Self::EdDsa => "EdDSA",
+            Self::Hs256 => "HS256",
+        }
+    }
+
+    /// Whether it is a shared-secret (HMAC) algorithm.
+    pub const fn is_symmetric(self) -> bool {
+        matches!(self, Self::Hs256)
+    }
+}
+
+impl std::fmt::Display for JwtAlgorithm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for JwtAlgorithm {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Some(found) = Self::ALL.iter().find(|a| a.as_str() == s) {
+            return Ok(*found);
+        }
+        if s.trim().eq_ignore_ascii_case("none") {
+            return Err(format!(
+                "{s:?} is never accepted: an unsigned token would let anyone claim any identity"
+            ));
+        }
+        let names: Vec<String> = Self::ALL
+            .iter()
+            .map(|a| format!("{:?}", a.as_str()))
+            .collect();
+        match Self::ALL
+            .iter()
+            .find(|a| a.as_str().eq_ignore_ascii_case(s))
+        {
+            Some(found) => Err(format!(
+                "unknown algorithm {s:?}: names are case-sensitive, write {:?}",
+                found.as_str()
+            )),
+            None => Err(format!(
+                "unknown algorithm {s:?}, expected one of {}",
+                names.join(", ")
+            )),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for JwtAlgorithm {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Parsed inside the visitor, so the error points at this element.
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = JwtAlgorithm;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an algorithm name such as \"RS256\"")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<JwtAlgorithm, E> {
+                v.parse().map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
+/// `[[authn.api_key]]`: one API key, by its hash.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ApiKey {
+    /// A name for the key (in logs and audit records): ASCII letters,
+    /// digits and `-`; unique. Rotating a key means adding one with a new
+    /// id, then removing the old.
+    pub id: String,
+    /// `"sha256:"` followed by the 64 hex digits of the SHA-256 of the key.
+    /// The key itself is never stored. Stored lowercase.
+    pub hash: String,
+    /// The principal's subject (default: the id).
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// The principal's roles.
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+impl ApiKey {
+    /// The subject of the principal this key authenticates.
+    pub fn subject(&self) -> &str {
+        self.subject.as_deref().unwrap_or(&self.id)
+    }
+
+    /// The 32 bytes of the SHA-256 hash. `None` only for a configuration
+    /// that has not been validated.
+    pub fn sha256(&self) -> Option<[u8; 32]> {
+        let hex = self.hash.strip_prefix("sha256:")?;
+        if hex.len() != 64 {
+            return None;
+        }
+        let mut bytes = [0u8; 32];
+        for (i, byte) in bytes.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(bytes)
+    }
+}
+
+/// `[authn.mtls]`: callers identified by their TLS client certificate.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Mtls {
+    /// Which part of the certificate is the subject (default `"san_uri"`).
+    #[serde(default)]
+    pub subject_from: SubjectSource,
+    /// Roles every certificate-authenticated caller has.
+    #[serde(default)]
+    pub default_roles: Vec<String>,
+    /// `[[authn.mtls.client]]`: further roles for particular subjects.
+    #[serde(default, rename = "client")]
+    pub clients: Vec<MtlsClient>,
+}
+
+/// Where the subject of a client certificate is read from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SubjectSource {
+    /// The first URI subject alternative name (e.g. a SPIFFE id).
+    #[default]
+    SanUri,
+    /// The first DNS subject alternative name.
+    SanDns,
+    /// The subject's common name.
+    Cn,
+}
+
+/// `[[authn.mtls.client]]`: roles for one certificate subject.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct MtlsClient {
+    /// The subject as read from the certificate (see
+    /// [`Mtls::subject_from`]). Unique.
+    pub subject: String,
+    /// Its roles, added to `default_roles`. Not empty.
+    pub roles: Vec<String>,
+}
+
+/// `[product.access]`: who may call a product, how, and why.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Access {
+    /// Roles allowed to call the product: the caller needs at least one.
+    /// Not empty unless `allow_any_role = true`.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Any authenticated caller may call the product, whatever its roles.
+    /// Excludes `roles`.
+    #[serde(default)]
+    pub allow_any_role: bool,
+    /// HTTP methods allowed (default `["GET", "HEAD"]`), upper case, from
+    /// GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS.
+    #[serde(default = "Access::default_methods")]
+    pub methods: Vec<String>,
+    /// Purposes the product may be called for. A declared purpose (the
+    /// `X-Purpose` header, or the token's purpose claim) not listed is
+    /// refused; with none listed, callers may not declare one.
+    #[serde(default)]
+    pub purposes: Vec<String>,
+    /// Refuse calls that declare no purpose (default false). Needs
+    /// `purposes`.
+    #[serde(default)]
+    pub require_purpose: bool,
+    /// Which authentication methods the product accepts (default: every
+    /// method `[authn]` configures).
+    #[serde(default)]
+    pub auth_methods: Option<Vec<AuthMethod>>,
+}
+
+impl Access {
+    fn default_methods() -> Vec<String> {
+        vec!["GET".to_owned(), "HEAD".to_owned()]
+    }
+}
+
+/// `[rate_limits]`: quotas. Each scope is optional; without any, nothing
+/// is rate limited.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RateLimits {
+    /// Per caller (subject and authentication method), over all products.
+    /// Needs `[authn]`.
+    #[serde(default)]
+    pub per_principal: Option<RateLimit>,
+    /// Per product, over all callers; a product's own `rate_limit`
+    /// replaces it.
+    #[serde(default)]
+    pub per_product: Option<RateLimit>,
+    /// Per caller and product. Needs `[authn]`.
+    #[serde(default)]
+    pub per_principal_product: Option<RateLimit>,
+    /// Most keys each keyed scope (`per_principal`,
+    /// `per_principal_product`) tracks at once (default 100,000; 1 to
+    /// 10,000,000). Idle keys are evicted; when every tracked key is
+    /// active, callers not yet tracked are refused with 429 until keys
+    /// fall idle.
+    #[serde(default = "RateLimits::default_max_tracked_keys")]
+    pub max_tracked_keys: usize,
+}
+
+impl RateLimits {
+    fn default_max_tracked_keys() -> usize {
+        100_000
+    }
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            per_principal: None,
+            per_product: None,
+            per_principal_product: None,
+            max_tracked_keys: Self::default_max_tracked_keys(),
+        }
+    }
+}
+
+/// A quota: a sustained rate, and a burst allowed above it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RateLimit {
+    /// The sustained rate, e.g. `"100/s"`, `"600/m"`, `"1000/h"`.
+    pub rate: Rate,
+    /// How many requests may come at once after a quiet spell (at least 1;
+    /// default: the rate per second, rounded up, at least 1).
+    #[serde(default)]
+    pub burst: Option<u32>,
+}
+
+impl RateLimit {
+    /// A quota of `rate` with the default burst.
+    pub fn new(rate: Rate) -> Self {
+        Self { rate, burst: None }
+    }
+
+    /// The burst: as configured, or the rate per second rounded up (at
+    /// least 1).
+    pub fn burst(&self) -> u32 {
+        self.burst.unwrap_or_else(|| self.rate.per_second_ceil())
     }
 }

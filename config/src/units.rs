@@ -1,7 +1,8 @@
-//! Typed quantities in the config: durations (`"30s"`) and sizes (`"10MiB"`).
+//! Typed quantities in the config: durations (`"30s"`), sizes (`"10MiB"`)
+//! and rates (`"100/s"`).
 //!
-//! Both are newtypes so a timeout can never be passed where a byte count is
-//! expected, and both refuse bare integers: `timeout = 30` is ambiguous
+//! All are newtypes so a timeout can never be passed where a byte count is
+//! expected, and all refuse bare integers: `timeout = 30` is ambiguous
 //! (seconds? milliseconds?) and fails with a message showing the right form.
 
 use std::fmt;
@@ -124,6 +125,153 @@ impl<'de> Deserialize<'de> for ByteSize {
     }
 }
 
+/// A rate of events written as `"100/s"`, `"600/m"` or `"1000/h"`: a whole
+/// number more than 0, a slash, and the unit (second, minute, hour).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Rate {
+    count: u32,
+    unit: RateUnit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum RateUnit {
+    Second,
+    Minute,
+    Hour,
+}
+
+impl RateUnit {
+    const fn secs(self) -> u64 {
+        match self {
+            Self::Second => 1,
+            Self::Minute => 60,
+            Self::Hour => 3600,
+        }
+    }
+
+    const fn symbol(self) -> &'static str {
+        match self {
+            Self::Second => "s",
+            Self::Minute => "m",
+            Self::Hour => "h",
+        }
+    }
+}
+
+impl Rate {
+    /// The most events per second a rate may say: beyond it, the time
+    /// between two events is below a nanosecond and cannot be measured.
+    const MAX_PER_SECOND: u64 = 1_000_000_000;
+
+    /// `count` events per second. `None` if `count` is 0 or over
+    /// 1,000,000,000.
+    pub fn per_second(count: u32) -> Option<Self> {
+        Self::new(count, RateUnit::Second)
+    }
+
+    /// `count` events per minute. `None` if `count` is 0.
+    pub fn per_minute(count: u32) -> Option<Self> {
+        Self::new(count, RateUnit::Minute)
+    }
+
+    /// `count` events per hour. `None` if `count` is 0.
+    pub fn per_hour(count: u32) -> Option<Self> {
+        Self::new(count, RateUnit::Hour)
+    }
+
+    fn new(count: u32, unit: RateUnit) -> Option<Self> {
+        let ok = count > 0 && u64::from(count) <= Self::MAX_PER_SECOND * unit.secs();
+        ok.then_some(Self { count, unit })
+    }
+
+    /// How many events per unit.
+    pub const fn count(self) -> u32 {
+        self.count
+    }
+
+    /// The length of the unit (1s, 1m or 1h).
+    pub const fn unit(self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.unit.secs())
+    }
+
+    /// The time for one event at this rate: the unit divided by the count
+    /// (never zero).
+    pub fn period(self) -> std::time::Duration {
+        let nanos = u128::from(self.unit.secs()) * 1_000_000_000 / u128::from(self.count);
+        std::time::Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+    }
+
+    /// Events per second, rounded up, at least 1.
+    pub fn per_second_ceil(self) -> u32 {
+        let secs = u32::try_from(self.unit.secs()).unwrap_or(u32::MAX);
+        self.count.div_ceil(secs).max(1)
+    }
+}
+
+impl fmt::Debug for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.count, self.unit.symbol())
+    }
+}
+
+impl std::str::FromStr for Rate {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let form = "write e.g. \"100/s\", \"600/m\", \"1000/h\"";
+        let Some((count, unit)) = s.trim().split_once('/') else {
+            return Err(format!("invalid rate {s:?} (no '/'); {form}"));
+        };
+        let unit = match unit.trim() {
+            "s" => RateUnit::Second,
+            "m" => RateUnit::Minute,
+            "h" => RateUnit::Hour,
+            other => {
+                return Err(format!(
+                    "invalid rate {s:?}: unknown unit {other:?} (s, m or h); {form}"
+                ));
+            }
+        };
+        let count = count.trim();
+        if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!(
+                "invalid rate {s:?}: the count must be a whole number; {form}"
+            ));
+        }
+        let count: u64 = count
+            .parse()
+            .map_err(|_| format!("invalid rate {s:?}: the count is too large"))?;
+        if count == 0 {
+            return Err(format!(
+                "invalid rate {s:?}: must be more than 0 (leave the quota out for no limit)"
+            ));
+        }
+        u32::try_from(count)
+            .ok()
+            .and_then(|count| Self::new(count, unit))
+            .ok_or_else(|| {
+                format!(
+                    "invalid rate {s:?}: at most {}/s can be measured",
+                    Self::MAX_PER_SECOND
+                )
+            })
+    }
+}
+
+impl<'de> Deserialize<'de> for Rate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(QuantityVisitor::<Self>::new(
+            "a rate string such as \"100/s\" or \"600/m\"",
+        ))
+    }
+}
+
 /// Accepts only strings, parsed with `FromStr`; a bare number gets an error
 /// that shows the expected form.
 struct QuantityVisitor<T> {
@@ -198,5 +346,55 @@ mod tests {
         assert_eq!("512B".parse(), Ok(ByteSize::b(512)));
         assert!("ten".parse::<ByteSize>().is_err());
         assert_eq!(ByteSize::kib(64).to_string(), "64.0 KiB");
+    }
+
+    #[test]
+    fn rates_parse_per_second_minute_and_hour() {
+        let rate: Rate = "100/s".parse().unwrap();
+        assert_eq!(rate, Rate::per_second(100).unwrap());
+        assert_eq!(rate.period(), std::time::Duration::from_millis(10));
+        assert_eq!(rate.per_second_ceil(), 100);
+        assert_eq!(rate.to_string(), "100/s");
+
+        let rate: Rate = " 600 / m ".parse().unwrap();
+        assert_eq!(rate, Rate::per_minute(600).unwrap());
+        assert_eq!(rate.period(), std::time::Duration::from_millis(100));
+        assert_eq!(rate.per_second_ceil(), 10);
+
+        let rate: Rate = "30/m".parse().unwrap();
+        assert_eq!(
+            rate.per_second_ceil(),
+            1,
+            "half a request per second rounds up"
+        );
+        let rate: Rate = "7200/h".parse().unwrap();
+        assert_eq!(rate.per_second_ceil(), 2);
+        assert_eq!(rate.unit(), std::time::Duration::from_secs(3600));
+        assert_eq!("1/h".parse::<Rate>().unwrap().period().as_secs(), 3600);
+        assert_eq!(
+            "1000000000/s".parse::<Rate>().unwrap().period(),
+            std::time::Duration::from_nanos(1)
+        );
+    }
+
+    #[test]
+    fn bad_rates_are_explained() {
+        for (bad, says) in [
+            ("100", "no '/'"),
+            ("0/s", "more than 0"),
+            ("-1/s", "whole number"),
+            ("1.5/s", "whole number"),
+            ("/s", "whole number"),
+            ("10/d", "unknown unit"),
+            ("10/sec", "unknown unit"),
+            ("999999999999999999999/s", "too large"),
+            ("99999999999/s", "at most"),
+            ("2000000000/s", "at most 1000000000/s"),
+        ] {
+            let message = bad.parse::<Rate>().expect_err(bad);
+            assert!(message.contains(says), "{bad}: {message}");
+        }
+        assert_eq!(Rate::per_second(0), None);
+        assert!(Rate::per_hour(4_000_000_000).is_some());
     }
 }

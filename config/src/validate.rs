@@ -15,6 +15,8 @@ use std::{
 
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
 
+mod access;
+
 use crate::{
     locate::{join, join_index},
     model::{Admin, Config, HttpVersion, Limits, Listener, Product, Route, Server, Upstream},
@@ -64,6 +66,7 @@ pub(crate) fn check(config: &Config) -> Vec<Problem> {
     check_server(&config.server, &mut problems);
     check_admin(&config.admin, &config.server.listeners, &mut problems);
     check_products(&config.products, &mut problems);
+    access::check(config, &mut problems);
     problems.0
 }
 

@@ -180,6 +180,24 @@ where
     });
 }
 
+/// Lets go of a request the gateway refuses before forwarding (401, 403,
+/// 429): its body, if it has one, is read and thrown away as by
+/// [`discard`], unless the client waits for `100 Continue` and so sends
+/// nothing more.
+pub(crate) fn discard_refused<B>(request: http::Request<B>)
+where
+    B: HttpBody + Send + Unpin + 'static,
+{
+    let waits_for_continue = request
+        .headers()
+        .get(http::header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    let body = request.into_body();
+    if !waits_for_continue && !body.is_end_stream() {
+        discard(body);
+    }
+}
+
 pin_project! {
     /// A body that reports, through a oneshot channel, when it has been
     /// sent to its end: the sender fires at the last frame, or is dropped

@@ -10,10 +10,11 @@
 //! ```
 //!
 //! Messages never contain a header value, a token or a body: they are fixed
-//! texts plus names from the configuration.
+//! texts plus names from the configuration. Some failures add a header:
+//! `WWW-Authenticate` on 401, `Retry-After` on 429.
 
 use bytes::Bytes;
-use http::{HeaderValue, Response, StatusCode, header};
+use http::{HeaderName, HeaderValue, Response, StatusCode, header};
 use serde::Serialize;
 
 use crate::body::{self, Body};
@@ -25,6 +26,9 @@ pub(crate) enum Side {
     Downstream,
     /// The upstream could not be reached, was too slow, or misbehaved.
     Upstream,
+    /// A service the gateway itself depends on (an identity provider's key
+    /// server) is unavailable.
+    Internal,
 }
 
 /// A failure the gateway answers itself.
@@ -55,6 +59,114 @@ pub(crate) enum GatewayError {
     /// the connection or sent something that is not HTTP.
     #[error("upstream of product {product:?} is unavailable")]
     UpstreamUnavailable { product: String },
+    /// The product needs an authenticated caller and there is none: no
+    /// credentials, or credentials that could not be verified. `reason` is
+    /// a fixed text (never the credentials); `challenge` is the
+    /// `WWW-Authenticate` value naming the schemes the product accepts.
+    #[error("authentication required: {reason}")]
+    Unauthenticated {
+        reason: &'static str,
+        challenge: HeaderValue,
+    },
+    /// A token's keys could not be fetched from the identity provider and
+    /// the last good ones are too old to trust: fail closed, but not with a
+    /// 401 (the caller's credentials may well be fine).
+    // Raised by the authentication layer, which is wired next; until then
+    // only the tests construct it.
+    #[allow(dead_code)]
+    #[error("the identity provider's keys cannot be fetched; try again later")]
+    KeyServerUnavailable,
+    /// The caller is known but may not make this call.
+    #[error("{}", reason.message(product))]
+    Forbidden { product: String, reason: Forbidden },
+    /// Over a quota; `retry_after` is in whole seconds (rounded up).
+    #[error("too many requests {}; retry in {retry_after} s", scope.describe(product))]
+    RateLimited {
+        product: String,
+        scope: RateScope,
+        retry_after: u64,
+    },
+}
+
+/// Why a known caller is refused (403). Each says which rule refused it,
+/// naming nothing the caller sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Forbidden {
+    /// The product does not accept the way the caller authenticated; the
+    /// ways it accepts.
+    AuthMethodNotAllowed { accepted: String },
+    /// None of the caller's roles may call the product.
+    RoleNotAllowed,
+    /// The request method is not one the product allows; those it allows.
+    MethodNotAllowed { allowed: String },
+    /// The product requires a declared purpose and none was given.
+    PurposeMissing,
+    /// The declared purpose is not one the product allows.
+    PurposeNotAllowed,
+    /// The `X-Purpose` header and the caller's credentials declare
+    /// different purposes.
+    PurposeConflict,
+}
+
+impl Forbidden {
+    fn message(&self, product: &str) -> String {
+        match self {
+            Self::AuthMethodNotAllowed { accepted } => format!(
+                "product {product:?} does not accept this kind of credentials (it accepts: {accepted})"
+            ),
+            Self::RoleNotAllowed => {
+                format!("none of the caller's roles may call product {product:?}")
+            }
+            Self::MethodNotAllowed { allowed } => {
+                format!("this method is not allowed on product {product:?} (allowed: {allowed})")
+            }
+            Self::PurposeMissing => {
+                format!("product {product:?} requires a declared purpose: send an X-Purpose header")
+            }
+            Self::PurposeNotAllowed => {
+                format!("the declared purpose is not one product {product:?} may be called for")
+            }
+            Self::PurposeConflict => {
+                "the X-Purpose header and the caller's credentials declare different purposes"
+                    .to_owned()
+            }
+        }
+    }
+}
+
+/// Which quota a request went over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum RateScope {
+    /// The caller's own quota, over all products.
+    Principal,
+    /// The product's quota, over all callers.
+    Product,
+    /// The caller's quota on this product.
+    PrincipalProduct,
+    /// The rate limiter tracks as many callers as it may, all active: a
+    /// caller it does not track yet must wait for one to fall idle.
+    TrackedKeys,
+}
+
+impl RateScope {
+    /// The metric label.
+    pub(crate) const fn label(self) -> &'static str {
+        match self {
+            Self::Principal => "principal",
+            Self::Product => "product",
+            Self::PrincipalProduct => "principal_product",
+            Self::TrackedKeys => "tracked_keys",
+        }
+    }
+
+    fn describe(self, product: &str) -> String {
+        match self {
+            Self::Principal => "from this caller".to_owned(),
+            Self::Product => format!("to product {product:?}"),
+            Self::PrincipalProduct => format!("from this caller to product {product:?}"),
+            Self::TrackedKeys => "from too many callers at once".to_owned(),
+        }
+    }
 }
 
 impl GatewayError {
@@ -71,6 +183,10 @@ impl GatewayError {
                 StatusCode::GATEWAY_TIMEOUT
             }
             Self::UpstreamUnavailable { .. } => StatusCode::BAD_GATEWAY,
+            Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            Self::KeyServerUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -85,6 +201,23 @@ impl GatewayError {
             Self::UpstreamConnectTimeout { .. } => "upstream_connect_timeout",
             Self::UpstreamResponseTimeout { .. } => "upstream_timeout",
             Self::UpstreamUnavailable { .. } => "upstream_unavailable",
+            Self::Unauthenticated { .. } => "unauthenticated",
+            Self::KeyServerUnavailable => "key_server_unavailable",
+            Self::Forbidden { .. } => "forbidden",
+            Self::RateLimited { .. } => "rate_limited",
+        }
+    }
+
+    /// The header this failure adds to its response, if any.
+    pub(crate) fn extra_header(&self) -> Option<(HeaderName, HeaderValue)> {
+        match self {
+            Self::Unauthenticated { challenge, .. } => {
+                Some((header::WWW_AUTHENTICATE, challenge.clone()))
+            }
+            Self::RateLimited { retry_after, .. } => {
+                Some((header::RETRY_AFTER, HeaderValue::from(*retry_after)))
+            }
+            _ => None,
         }
     }
 
@@ -95,10 +228,14 @@ impl GatewayError {
             | Self::HeadersTooLarge { .. }
             | Self::TooManyHeaders { .. }
             | Self::BodyTooLarge { .. }
-            | Self::BadRequest(_) => Side::Downstream,
+            | Self::BadRequest(_)
+            | Self::Unauthenticated { .. }
+            | Self::Forbidden { .. }
+            | Self::RateLimited { .. } => Side::Downstream,
             Self::UpstreamConnectTimeout { .. }
             | Self::UpstreamResponseTimeout { .. }
             | Self::UpstreamUnavailable { .. } => Side::Upstream,
+            Self::KeyServerUnavailable => Side::Internal,
         }
     }
 
@@ -107,7 +244,11 @@ impl GatewayError {
     pub(crate) fn into_response(self, request_id: Option<&HeaderValue>) -> Response<Body> {
         let status = self.status();
         let message = self.to_string();
-        error_response(status, self.code(), &message, request_id)
+        let mut response = error_response(status, self.code(), &message, request_id);
+        if let Some((name, value)) = self.extra_header() {
+            response.headers_mut().insert(name, value);
+        }
+        response
     }
 }
 
@@ -201,9 +342,86 @@ mod tests {
                 },
                 502,
             ),
+            (
+                GatewayError::Unauthenticated {
+                    reason: "r",
+                    challenge: HeaderValue::from_static("Bearer"),
+                },
+                401,
+            ),
+            (GatewayError::KeyServerUnavailable, 503),
+            (
+                GatewayError::Forbidden {
+                    product: "p".into(),
+                    reason: Forbidden::RoleNotAllowed,
+                },
+                403,
+            ),
+            (
+                GatewayError::RateLimited {
+                    product: "p".into(),
+                    scope: RateScope::Product,
+                    retry_after: 1,
+                },
+                429,
+            ),
         ];
         for (error, status) in cases {
             assert_eq!(error.status().as_u16(), status, "{error:?}");
         }
+    }
+
+    #[test]
+    fn access_errors_add_their_header_and_say_which_rule() {
+        let response = GatewayError::Unauthenticated {
+            reason: "no credentials were presented",
+            challenge: HeaderValue::from_static("Bearer realm=\"maskgate\""),
+        }
+        .into_response(None);
+        assert_eq!(
+            response.headers()[header::WWW_AUTHENTICATE],
+            "Bearer realm=\"maskgate\""
+        );
+
+        let response = GatewayError::RateLimited {
+            product: "customers".into(),
+            scope: RateScope::PrincipalProduct,
+            retry_after: 3,
+        }
+        .into_response(None);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "3");
+
+        let forbidden = |reason| {
+            GatewayError::Forbidden {
+                product: "customers".into(),
+                reason,
+            }
+            .to_string()
+        };
+        for (reason, says) in [
+            (Forbidden::RoleNotAllowed, "none of the caller's roles"),
+            (
+                Forbidden::MethodNotAllowed {
+                    allowed: "GET, HEAD".into(),
+                },
+                "allowed: GET, HEAD",
+            ),
+            (Forbidden::PurposeMissing, "requires a declared purpose"),
+            (Forbidden::PurposeNotAllowed, "declared purpose is not one"),
+            (Forbidden::PurposeConflict, "different purposes"),
+            (
+                Forbidden::AuthMethodNotAllowed {
+                    accepted: "jwt".into(),
+                },
+                "it accepts: jwt",
+            ),
+        ] {
+            let message = forbidden(reason);
+            assert!(message.contains(says), "{message}");
+        }
+        assert_eq!(
+            GatewayError::KeyServerUnavailable.code(),
+            "key_server_unavailable"
+        );
     }
 }

@@ -8,18 +8,23 @@
 //! [`cli`]; [`Gateway`] is the server for embedding and tests.
 //!
 //! What a request passes through, in order: request id, header limits,
-//! routing, body limit, forwarding. Authentication, masking, secrets and
-//! audit take their places in that stack as their crates fill in.
+//! routing, (authentication), access rules, rate limits, body limit,
+//! forwarding. Authentication, masking, secrets and audit take their places
+//! in that stack as their crates fill in.
 
+mod access;
 mod admin;
 mod body;
+mod caller;
 pub mod cli;
 pub mod demo;
 mod error;
 mod header_limit;
 mod metrics;
 mod proxy;
+mod rate_limit;
 mod request_id;
+mod route;
 mod server;
 
 pub use proxy::UpstreamSetupError;

@@ -33,6 +33,13 @@ struct UpstreamErrorLabels {
     kind: &'static str,
 }
 
+/// Rate-limit refusals by product and quota.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RateLimitedLabels {
+    product: Arc<str>,
+    scope: &'static str,
+}
+
 /// Connections by listener.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ListenerLabels {
@@ -46,6 +53,7 @@ pub(crate) struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<ProductLabels, Histogram, fn() -> Histogram>,
     upstream_errors: Family<UpstreamErrorLabels, Counter>,
+    rate_limited: Family<RateLimitedLabels, Counter>,
     open_connections: Family<ListenerLabels, Gauge>,
     connections: Family<ListenerLabels, Counter>,
     /// The product label for requests that matched no route.
@@ -67,6 +75,7 @@ impl Metrics {
             latency_histogram,
         );
         let upstream_errors = Family::<UpstreamErrorLabels, Counter>::default();
+        let rate_limited = Family::<RateLimitedLabels, Counter>::default();
         let open_connections = Family::<ListenerLabels, Gauge>::default();
         let connections = Family::<ListenerLabels, Counter>::default();
         registry.register(
@@ -85,6 +94,11 @@ impl Metrics {
             upstream_errors.clone(),
         );
         registry.register(
+            "rate_limited",
+            "Requests refused over a quota, by product and scope (principal, product, principal_product, tracked_keys)",
+            rate_limited.clone(),
+        );
+        registry.register(
             "open_connections",
             "Client connections currently open, by listener",
             open_connections.clone(),
@@ -99,6 +113,7 @@ impl Metrics {
             requests,
             latency,
             upstream_errors,
+            rate_limited,
             open_connections,
             connections,
             unrouted: Arc::from("-"),
@@ -134,6 +149,16 @@ impl Metrics {
             .get_or_create(&UpstreamErrorLabels {
                 product: product.clone(),
                 kind,
+            })
+            .inc();
+    }
+
+    /// Counts a request refused over a quota; `scope` names the quota.
+    pub(crate) fn observe_rate_limited(&self, product: &Arc<str>, scope: &'static str) {
+        self.rate_limited
+            .get_or_create(&RateLimitedLabels {
+                product: product.clone(),
+                scope,
             })
             .inc();
     }

@@ -54,6 +54,17 @@ fn the_example_configuration_is_valid() {
     );
     assert!(stdout.contains("products (2)"), "{stdout}");
     assert!(
+        stdout.contains("authn    jwt (1 issuer), api_key (1 key, header x-api-key)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "access roles support, analyst; methods GET, HEAD; purposes support-case, fraud-investigation (required)"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("quota  50/s (burst 100)"), "{stdout}");
+    assert!(
         stdout.contains("/customers -> https://customers.internal.example:8443/"),
         "{stdout}"
     );

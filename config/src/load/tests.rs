@@ -3,6 +3,8 @@ use std::path::{Path, PathBuf};
 use super::*;
 use crate::{ByteSize, Duration, HttpVersion, LimitOverrides, TlsVersion};
 
+mod access;
+
 const ORIGIN: &str = "/etc/maskgate/gw.toml";
 
 /// One plaintext listener and one product: the smallest useful file.

@@ -2,7 +2,7 @@
 
 use std::{fmt::Write as _, path::Path, process::ExitCode};
 
-use maskgate_config::{Config, HttpVersion};
+use maskgate_config::{Access, Authn, Config, HttpVersion, RateLimit};
 
 pub(super) fn run(path: &Path) -> ExitCode {
     match Config::load(path) {
@@ -39,6 +39,19 @@ fn summary(path: &Path, config: &Config) -> String {
     } else {
         let _ = writeln!(out, "  admin    disabled");
     }
+    let _ = writeln!(out, "  authn    {}", describe_authn(config.authn.as_ref()));
+    let limits = &config.rate_limits;
+    let quotas: Vec<String> = [
+        ("per principal", &limits.per_principal),
+        ("per product", &limits.per_product),
+        ("per principal and product", &limits.per_principal_product),
+    ]
+    .into_iter()
+    .filter_map(|(scope, limit)| Some(format!("{scope} {}", describe_quota(limit.as_ref()?))))
+    .collect();
+    if !quotas.is_empty() {
+        let _ = writeln!(out, "  quotas   {}", quotas.join(", "));
+    }
     let _ = writeln!(out, "  products ({}):", config.products.len());
     for product in &config.products {
         let route = match &product.route.host {
@@ -53,8 +66,65 @@ fn summary(path: &Path, config: &Config) -> String {
             product.upstream.url,
             versions(&product.upstream.http_versions),
         );
+        if let Some(access) = &product.access {
+            let _ = writeln!(out, "      access {}", describe_access(access));
+        }
+        if let Some(limit) = &product.rate_limit {
+            let _ = writeln!(out, "      quota  {}", describe_quota(limit));
+        }
     }
     out
+}
+
+fn describe_authn(authn: Option<&Authn>) -> String {
+    let Some(authn) = authn else {
+        return "none: plain proxy, no authentication".to_owned();
+    };
+    let mut parts = Vec::new();
+    if !authn.jwt.is_empty() {
+        parts.push(format!("jwt ({})", count(authn.jwt.len(), "issuer")));
+    }
+    if !authn.api_keys.is_empty() {
+        parts.push(format!(
+            "api_key ({}, header {})",
+            count(authn.api_keys.len(), "key"),
+            authn.api_key_header
+        ));
+    }
+    if authn.mtls.is_some() {
+        parts.push("mtls".to_owned());
+    }
+    parts.join(", ")
+}
+
+/// `1 key`, `2 keys`.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+fn describe_access(access: &Access) -> String {
+    let roles = if access.allow_any_role {
+        "any role".to_owned()
+    } else {
+        format!("roles {}", access.roles.join(", "))
+    };
+    let purposes = match (access.purposes.is_empty(), access.require_purpose) {
+        (true, _) => "no purpose".to_owned(),
+        (false, required) => format!(
+            "purposes {}{}",
+            access.purposes.join(", "),
+            if required { " (required)" } else { "" }
+        ),
+    };
+    format!("{roles}; methods {}; {purposes}", access.methods.join(", "))
+}
+
+fn describe_quota(limit: &RateLimit) -> String {
+    format!("{} (burst {})", limit.rate, limit.burst())
 }
 
 fn versions(versions: &[HttpVersion]) -> String {

@@ -2,13 +2,18 @@
 //!
 //! Hop-by-hop headers (RFC 9110 §7.6.1: `Connection` and every header it
 //! names, plus the classic list) describe one connection and are removed in
-//! both directions. Forwarding headers tell the upstream who really called:
+//! both directions. When the gateway authenticates callers (`[authn]`),
+//! their credentials (`Authorization`, the API key header) are for the
+//! gateway alone and are removed before forwarding: the upstream gets its
+//! own credentials, never the caller's. Forwarding headers tell the upstream
+//! who really called:
 //! `X-Forwarded-For` is appended to, `X-Forwarded-Proto` and
 //! `X-Forwarded-Host` are set by the gateway (never trusted from the client).
 
 use std::net::IpAddr;
 
 use http::{HeaderMap, HeaderName, HeaderValue, header};
+use maskgate_config::Authn;
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
@@ -39,6 +44,28 @@ pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
         &header::TRANSFER_ENCODING,
         &header::UPGRADE,
     ] {
+        headers.remove(name);
+    }
+}
+
+/// The headers that carry a caller's credentials to the gateway: none in
+/// plain-proxy mode (the upstream authenticates, if anyone does), else
+/// `Authorization` and the configured API key header.
+pub(crate) fn credential_headers(authn: Option<&Authn>) -> Vec<HeaderName> {
+    let Some(authn) = authn else {
+        return Vec::new();
+    };
+    let mut names = vec![header::AUTHORIZATION];
+    // Validated as a header name; `from_bytes` also lowercases it.
+    if let Ok(name) = HeaderName::from_bytes(authn.api_key_header.as_bytes()) {
+        names.push(name);
+    }
+    names
+}
+
+/// Removes the caller's credentials (see [`credential_headers`]).
+pub(crate) fn remove_credentials(headers: &mut HeaderMap, credentials: &[HeaderName]) {
+    for name in credentials {
         headers.remove(name);
     }
 }
@@ -100,6 +127,29 @@ mod tests {
         );
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
         remove_hop_by_hop(&mut headers);
+        assert_eq!(headers.len(), 1);
+        assert!(headers.contains_key(header::ACCEPT));
+    }
+
+    #[test]
+    fn removes_credentials_only_when_the_gateway_authenticates() {
+        let text = format!(
+            "[[server.listener]]\naddress = \"127.0.0.1:0\"\nplaintext = true\n[authn]\napi_key_header = \"X-Consumer-Key\"\n[[authn.api_key]]\nid = \"k\"\nhash = \"sha256:{}\"\n",
+            "0".repeat(64)
+        );
+        let config =
+            maskgate_config::Config::from_str(&text, std::path::Path::new("t.toml")).unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer t"));
+        headers.insert("x-consumer-key", HeaderValue::from_static("k"));
+        headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+
+        let mut plain = headers.clone();
+        remove_credentials(&mut plain, &credential_headers(None));
+        assert_eq!(plain, headers);
+
+        let names = credential_headers(config.authn.as_ref());
+        remove_credentials(&mut headers, &names);
         assert_eq!(headers.len(), 1);
         assert!(headers.contains_key(header::ACCEPT));
     }

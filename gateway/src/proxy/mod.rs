@@ -1,13 +1,13 @@
 //! The reverse proxy: from a routed client request to the upstream's
 //! response, streamed both ways.
 //!
-//! Owns the product table, request rewriting (target URI, hop-by-hop and
-//! forwarding headers, the request-body limit) and the mapping of upstream
-//! failures to gateway errors. It holds no body in memory: bodies are
-//! passed through as streams.
+//! Owns the products' upstream clients (one set per worker), request
+//! rewriting (target URI, hop-by-hop, credential and forwarding headers,
+//! the request-body limit) and the mapping of upstream failures to gateway
+//! errors. The product comes from the routing layer ([`RoutedProduct`]). It
+//! holds no body in memory: bodies are passed through as streams.
 
 mod headers;
-mod routes;
 mod upstream;
 
 use std::{
@@ -17,23 +17,23 @@ use std::{
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
-    time::Instant,
 };
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, header};
+use http::{HeaderName, HeaderValue, Request, Response, header};
 use http_body::Body as HttpBody;
 use maskgate_config::Config;
 use rustls::crypto::CryptoProvider;
 use tower::Service;
 
+use self::upstream::Upstream;
 pub use self::upstream::UpstreamSetupError;
-use self::{routes::Routes, upstream::Upstream};
 use crate::{
     body::{self, Body, BodyTooLarge, BoxError, Leftover, LimitedBody, NotifyOnEnd, find_in_chain},
     error::GatewayError,
     metrics::Metrics,
     request_id::RequestId,
+    route::RoutedProduct,
 };
 
 /// A data product as the proxy sees it.
@@ -42,14 +42,17 @@ struct Product {
     name: Arc<str>,
     upstream: Upstream,
     max_request_body: u64,
-    strip_prefix: bool,
 }
 
-/// The proxy's state for one configuration: routes to products, and their
-/// pooled upstream clients.
+/// The proxy's state for one configuration and one worker: each product's
+/// pooled upstream client, in configuration order (the index in
+/// [`RoutedProduct`]).
 #[derive(Debug)]
 pub(crate) struct Proxy {
-    routes: Routes<Product>,
+    products: Vec<Product>,
+    /// The client's credentials, never forwarded: `Authorization` and the
+    /// API key header, when the gateway authenticates (`[authn]`).
+    credential_headers: Vec<HeaderName>,
     metrics: Arc<Metrics>,
 }
 
@@ -59,24 +62,19 @@ impl Proxy {
         provider: &Arc<CryptoProvider>,
         metrics: Arc<Metrics>,
     ) -> Result<Self, (String, UpstreamSetupError)> {
-        let mut routes = Vec::with_capacity(config.products.len());
+        let mut products = Vec::with_capacity(config.products.len());
         for product in &config.products {
             let upstream = Upstream::new(&product.upstream, provider)
                 .map_err(|e| (product.name.clone(), e))?;
-            let entry = Product {
+            products.push(Product {
                 name: Arc::from(product.name.as_str()),
                 upstream,
                 max_request_body: product.max_request_body(&config.server.limits).bytes(),
-                strip_prefix: product.route.strip_prefix,
-            };
-            routes.push((
-                product.route.host.clone(),
-                product.route.path_prefix.clone(),
-                Arc::new(entry),
-            ));
+            });
         }
         Ok(Self {
-            routes: Routes::new(routes),
+            products,
+            credential_headers: headers::credential_headers(config.authn.as_ref()),
             metrics,
         })
     }
@@ -128,28 +126,26 @@ impl Proxy {
         B: HttpBody<Data = Bytes> + Send + Sync + Unpin + 'static,
         B::Error: Into<BoxError>,
     {
-        let started = Instant::now();
         let request_id = request.extensions().get::<RequestId>().cloned();
-        let host = request_host(&request);
-        let Some(route) = self.routes.find(host, request.uri().path()) else {
-            let response = GatewayError::NoRoute.into_response(request_id.as_ref().map(|id| &id.0));
-            self.metrics
-                .observe_request(None, response.status(), started.elapsed());
-            return response;
+        let routed =
+            request
+                .extensions()
+                .get::<RoutedProduct>()
+                .and_then(|RoutedProduct(settings)| {
+                    Some((settings, self.products.get(settings.index)?))
+                });
+        let Some((settings, product)) = routed else {
+            // Routing runs first; a request it did not route goes nowhere.
+            return GatewayError::NoRoute.into_response(request_id.as_ref().map(|id| &id.0));
         };
-        let product = &route.target;
-        let path = if product.strip_prefix {
-            route.strip(request.uri().path())
-        } else {
-            request.uri().path()
-        };
+        let path = settings.forward_path(request.uri().path());
         let result = match product.upstream.uri_for(path, request.uri().query()) {
             Ok(uri) => self.forward(product, connection, uri, request).await,
             Err(_) => Err(GatewayError::BadRequest(
                 "the request path cannot be forwarded",
             )),
         };
-        let response = match result {
+        match result {
             Ok(response) => response,
             Err(error) => {
                 if error.side() == crate::error::Side::Upstream {
@@ -159,10 +155,7 @@ impl Proxy {
                 tracing::debug!(product = %product.name, code = error.code(), "request failed");
                 error.into_response(request_id.as_ref().map(|id| &id.0))
             }
-        };
-        self.metrics
-            .observe_request(Some(&product.name), response.status(), started.elapsed());
-        response
+        }
     }
 
     async fn forward<B>(
@@ -191,6 +184,7 @@ impl Proxy {
         parts.uri = uri;
         parts.version = http::Version::HTTP_11;
         headers::remove_hop_by_hop(&mut parts.headers);
+        headers::remove_credentials(&mut parts.headers, &self.credential_headers);
         parts.headers.remove(header::HOST);
         headers::set_forwarded(
             &mut parts.headers,
@@ -274,58 +268,5 @@ fn original_host<B>(request: &Request<B>) -> Option<HeaderValue> {
     match request.uri().authority() {
         Some(authority) => HeaderValue::from_str(authority.as_str()).ok(),
         None => request.headers().get(header::HOST).cloned(),
-    }
-}
-
-/// The host name for routing, without port, IPv6 literals in brackets as
-/// the configuration writes them (any case: routes compare
-/// case-insensitively).
-fn request_host<B>(request: &Request<B>) -> Option<&str> {
-    if let Some(host) = request.uri().host() {
-        return Some(host);
-    }
-    let value = request.headers().get(header::HOST)?.to_str().ok()?;
-    Some(strip_port(value))
-}
-
-/// `example.com:8443` -> `example.com`, `[::1]:80` -> `[::1]`.
-fn strip_port(authority: &str) -> &str {
-    if authority.starts_with('[') {
-        return match authority.find(']') {
-            Some(end) => &authority[..=end],
-            None => authority,
-        };
-    }
-    match authority.rsplit_once(':') {
-        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
-        _ => authority,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn host_for_routing_drops_the_port() {
-        for (header, host) in [
-            ("data.example.com", "data.example.com"),
-            ("Data.Example.com:8443", "Data.Example.com"),
-            ("[::1]:8080", "[::1]"),
-            ("[::1]", "[::1]"),
-            ("127.0.0.1:80", "127.0.0.1"),
-        ] {
-            let request = Request::builder()
-                .header(header::HOST, header)
-                .body(())
-                .unwrap();
-            assert_eq!(request_host(&request), Some(host), "{header}");
-        }
-        let absolute = Request::builder()
-            .uri("http://abs.example.com:81/x")
-            .header(header::HOST, "ignored")
-            .body(())
-            .unwrap();
-        assert_eq!(request_host(&absolute), Some("abs.example.com"));
     }
 }

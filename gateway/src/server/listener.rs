@@ -14,10 +14,13 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceBuilder;
 
 use crate::{
+    access::AccessLayer,
     header_limit::HeaderLimitLayer,
     metrics::Metrics,
     proxy::{Connection, Proxy, ProxyService},
+    rate_limit::{RateLimitLayer, RateLimits},
     request_id::RequestIdLayer,
+    route::{ProductTable, RouteLayer},
 };
 
 /// One worker's socket for a configured listener, and how to serve it.
@@ -29,9 +32,12 @@ pub(super) struct Listener {
 }
 
 /// What a worker serves connections with: its own proxy (and so its own
-/// upstream pools), and settings shared by all.
+/// upstream pools), and what all workers share (products, quotas, metrics,
+/// settings).
 pub(super) struct Serving {
     pub(super) proxy: Arc<Proxy>,
+    pub(super) products: Arc<ProductTable>,
+    pub(super) rate_limits: Arc<RateLimits>,
     pub(super) metrics: Arc<Metrics>,
     pub(super) limits: Limits,
     pub(super) timeouts: ServerTimeouts,
@@ -102,6 +108,7 @@ async fn serve_connection(
     listener: Arc<str>,
 ) {
     let _guard = serving.metrics.connection_opened(&listener);
+    // Outermost first: what a request passes through, in order.
     let service = TowerToHyperService::new(
         ServiceBuilder::new()
             .layer(RequestIdLayer)
@@ -109,6 +116,17 @@ async fn serve_connection(
                 serving.limits.max_headers,
                 serving.limits.max_header_bytes.bytes(),
             ))
+            .layer(RouteLayer::new(
+                serving.products.clone(),
+                serving.metrics.clone(),
+            ))
+            // AUTHENTICATION GOES HERE (issue #3): verifies the credentials
+            // (JWT, API key, client certificate), answers 401 or 503 itself,
+            // and puts a `caller::CallerInfo` into the request's extensions.
+            // A request without credentials passes on without one; the
+            // access layer then answers 401 for products that need a caller.
+            .layer(AccessLayer)
+            .layer(RateLimitLayer::new(serving.rate_limits.clone()))
             .service(ProxyService::new(serving.proxy.clone(), connection)),
     );
     let result = match tls {

@@ -26,6 +26,8 @@ use crate::{
     admin::{self, Readiness},
     metrics::Metrics,
     proxy::{Proxy, UpstreamSetupError},
+    rate_limit::{self, RateLimits},
+    route::ProductTable,
 };
 
 /// Why the gateway could not start.
@@ -69,6 +71,7 @@ pub struct Gateway {
     admin: Option<TcpListener>,
     admin_addr: Option<SocketAddr>,
     metrics: Arc<Metrics>,
+    rate_limits: Arc<RateLimits>,
     readiness: Arc<Readiness>,
     shutdown_grace: Duration,
 }
@@ -100,6 +103,12 @@ impl Gateway {
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get));
 
+        // Shared by every worker: what routing and access know about each
+        // product, and the quotas (one count per caller, whichever thread
+        // serves it).
+        let products = Arc::new(ProductTable::new(config));
+        let rate_limits = Arc::new(RateLimits::new(config, metrics.clone()));
+
         let mut workers = Vec::with_capacity(worker_count);
         for index in 0..worker_count {
             let proxy = Proxy::new(config, &provider, metrics.clone())
@@ -109,6 +118,8 @@ impl Gateway {
                 listeners: Vec::with_capacity(config.server.listeners.len()),
                 serving: Arc::new(Serving {
                     proxy: Arc::new(proxy),
+                    products: products.clone(),
+                    rate_limits: rate_limits.clone(),
                     metrics: metrics.clone(),
                     limits: config.server.limits.clone(),
                     timeouts: config.server.timeouts.clone(),
@@ -173,6 +184,7 @@ impl Gateway {
             admin,
             admin_addr,
             metrics,
+            rate_limits,
             readiness: Arc::default(),
             shutdown_grace,
         })
@@ -210,6 +222,20 @@ impl Gateway {
                 std::future::pending(),
             ))
         });
+        // Idle rate-limit keys are dropped every minute, so their state
+        // stays bounded by the callers active recently.
+        let maintenance = self.rate_limits.has_keyed().then(|| {
+            let rate_limits = self.rate_limits.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(rate_limit::MAINTENANCE_INTERVAL);
+                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                every.tick().await;
+                loop {
+                    every.tick().await;
+                    rate_limits.maintain();
+                }
+            })
+        });
         self.readiness.set(true);
         tracing::info!(
             workers = done.len(),
@@ -228,6 +254,9 @@ impl Gateway {
         tracing::info!("all workers stopped");
         if let Some(admin) = admin {
             admin.abort();
+        }
+        if let Some(maintenance) = maintenance {
+            maintenance.abort();
         }
     }
 }

@@ -1,14 +1,18 @@
-//! Test certificates, made with rcgen when the test runs: a CA, and server
-//! certificates it signs for `localhost` and `127.0.0.1`, written as PEM
-//! files into a temporary directory that lives as long as the CA.
+//! Test certificates, made with rcgen when the test runs: a CA, server
+//! certificates it signs for `localhost` and `127.0.0.1` (written as PEM
+//! files into a temporary directory that lives as long as the CA), and
+//! client certificates for mutual TLS.
 
 use std::{
     path::{Path, PathBuf},
     sync::Arc,
 };
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
-use rustls::{RootCertStore, ServerConfig};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType,
+};
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tempfile::TempDir;
 
@@ -87,6 +91,49 @@ impl TestCa {
             chain: vec![cert.der().clone()],
             key: PrivatePkcs8KeyDer::from(key.serialize_der()),
         }
+    }
+}
+
+/// A client certificate signed by a [`TestCa`], for mutual TLS.
+pub struct ClientCert {
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivatePkcs8KeyDer<'static>,
+}
+
+impl TestCa {
+    /// Issues a client certificate (extended key usage: client
+    /// authentication) whose subject is the URI SAN `uri`, e.g. a SPIFFE id.
+    pub fn issue_client(&self, uri: &str) -> ClientCert {
+        let key = KeyPair::generate().expect("generate a client key");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("client parameters");
+        params.distinguished_name.push(DnType::CommonName, uri);
+        params.subject_alt_names = vec![SanType::URI(
+            uri.try_into().expect("an ASCII URI for the SAN"),
+        )];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .expect("sign the client certificate");
+        ClientCert {
+            chain: vec![cert.der().clone()],
+            key: PrivatePkcs8KeyDer::from(key.serialize_der()),
+        }
+    }
+}
+
+impl ClientCert {
+    /// A rustls client configuration (ring) trusting `roots` and presenting
+    /// this certificate.
+    pub fn client_config(&self, roots: RootCertStore) -> ClientConfig {
+        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default versions")
+            .with_root_certificates(roots)
+            .with_client_auth_cert(
+                self.chain.clone(),
+                PrivateKeyDer::Pkcs8(self.key.clone_key()),
+            )
+            .expect("a usable client identity")
     }
 }
 

@@ -66,6 +66,17 @@ pub fn tls_trusting(roots: RootCertStore) -> Client<HttpsConnector<HttpConnector
     Client::builder(TokioExecutor::new()).build(connector)
 }
 
+/// A pooled HTTPS client (h2 and http/1.1 by ALPN) with its own rustls
+/// configuration, e.g. one presenting a client certificate.
+pub fn tls_with(config: ClientConfig) -> Client<HttpsConnector<HttpConnector>, TestBody> {
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(config)
+        .https_only()
+        .enable_all_versions()
+        .build();
+    Client::builder(TokioExecutor::new()).build(connector)
+}
+
 /// A `GET` for `url` without body.
 pub fn get(url: &str) -> Request<TestBody> {
     Request::get(url)

@@ -1,6 +1,5 @@
-//! Which product a request is for: longest path prefix wins, on whole path
-//! segments; at equal length a route bound to the request's host beats one
-//! that is not.
+//! The routing table: longest path prefix wins, on whole path segments; at
+//! equal length a route bound to the request's host beats one that is not.
 //!
 //! A linear scan over routes sorted by precedence: the first match is the
 //! answer. Products number in the tens, where this beats a trie and is
@@ -56,17 +55,8 @@ impl<T> Routes<T> {
     }
 }
 
-impl<T> RouteEntry<T> {
-    /// The path to forward when the route strips its prefix: what follows
-    /// the prefix, always starting with `/`.
-    pub(crate) fn strip<'p>(&self, path: &'p str) -> &'p str {
-        let rest = &path[self.prefix.len()..];
-        if rest.is_empty() { "/" } else { rest }
-    }
-}
-
 /// `/a/` and `/a` are the same prefix; `/` stays `/`.
-fn normalize_prefix(mut prefix: String) -> String {
+pub(crate) fn normalize_prefix(mut prefix: String) -> String {
     while prefix.len() > 1 && prefix.ends_with('/') {
         prefix.pop();
     }
@@ -137,13 +127,5 @@ mod tests {
             Some("any")
         );
         assert_eq!(find(&routes, None, "/api/x"), Some("any"));
-    }
-
-    #[test]
-    fn strips_the_prefix_to_a_rooted_path() {
-        let routes = table(&[(None, "/customers/", "c")]);
-        let entry = routes.find(None, "/customers/42").unwrap();
-        assert_eq!(entry.strip("/customers/42"), "/42");
-        assert_eq!(entry.strip("/customers"), "/");
     }
 }
