@@ -100,6 +100,11 @@ impl AccessRules {
         }
     }
 
+    /// The `WWW-Authenticate` value of a 401 for this product.
+    pub(crate) fn challenge(&self) -> &HeaderValue {
+        &self.challenge
+    }
+
     /// Decides a request by `caller` with `method` and `headers` to the
     /// product `product`: its purpose (if any), or the refusal.
     pub(crate) fn decide(

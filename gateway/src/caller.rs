@@ -1,7 +1,6 @@
 //! Who is calling, as later layers see it: request extensions, not globals.
 //!
-//! The authentication layer (wired next, from `maskgate-authn`'s
-//! `Principal`) puts a [`CallerInfo`] into the request's extensions when
+//! The authentication layer (from `maskgate-authn`'s `Principal`) puts a [`CallerInfo`] into the request's extensions when
 //! the credentials check out; a request without one has no authenticated
 //! caller. The access layer decides the request's [`Purpose`] and puts it
 //! there too, for masking and audit.
@@ -26,9 +25,6 @@ pub(crate) struct CallerInfo {
 }
 
 impl CallerInfo {
-    // Built by the authentication layer, which is wired next; until then
-    // only the tests build callers.
-    #[allow(dead_code)]
     pub(crate) fn new(
         subject: impl Into<Arc<str>>,
         roles: Vec<String>,

@@ -71,9 +71,6 @@ pub(crate) enum GatewayError {
     /// A token's keys could not be fetched from the identity provider and
     /// the last good ones are too old to trust: fail closed, but not with a
     /// 401 (the caller's credentials may well be fine).
-    // Raised by the authentication layer, which is wired next; until then
-    // only the tests construct it.
-    #[allow(dead_code)]
     #[error("the identity provider's keys cannot be fetched; try again later")]
     KeyServerUnavailable,
     /// The caller is known but may not make this call.

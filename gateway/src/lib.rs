@@ -14,6 +14,7 @@
 
 mod access;
 mod admin;
+mod authenticate;
 mod body;
 mod caller;
 pub mod cli;
@@ -26,6 +27,7 @@ mod rate_limit;
 mod request_id;
 mod route;
 mod server;
+mod tls_roots;
 
-pub use proxy::UpstreamSetupError;
 pub use server::{Gateway, StartError};
+pub use tls_roots::TrustError;

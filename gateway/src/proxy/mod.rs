@@ -27,7 +27,6 @@ use rustls::crypto::CryptoProvider;
 use tower::Service;
 
 use self::upstream::Upstream;
-pub use self::upstream::UpstreamSetupError;
 use crate::{
     body::{self, Body, BodyTooLarge, BoxError, Leftover, LimitedBody, NotifyOnEnd, find_in_chain},
     error::GatewayError,
@@ -61,7 +60,7 @@ impl Proxy {
         config: &Config,
         provider: &Arc<CryptoProvider>,
         metrics: Arc<Metrics>,
-    ) -> Result<Self, (String, UpstreamSetupError)> {
+    ) -> Result<Self, (String, crate::tls_roots::TrustError)> {
         let mut products = Vec::with_capacity(config.products.len());
         for product in &config.products {
             let upstream = Upstream::new(&product.upstream, provider)

@@ -17,28 +17,13 @@ use hyper_util::{
     rt::{TokioExecutor, TokioTimer},
 };
 use maskgate_config::HttpVersion;
-use rustls::{ClientConfig, RootCertStore, crypto::CryptoProvider};
-use rustls_pki_types::{CertificateDer, pem::PemObject};
+use rustls::{RootCertStore, crypto::CryptoProvider};
 use tower::Service;
 
-use crate::body::{Body, BoxError};
-
-/// Why an upstream client could not be built.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum UpstreamSetupError {
-    /// The CA file could not be read or holds no certificate.
-    #[error("cannot use CA file {path}: {reason}")]
-    CaFile {
-        /// The file.
-        path: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// No `ca` is set and the system has no usable CA certificates.
-    #[error("no system CA certificates found ({0}); set upstream.ca")]
-    NoSystemRoots(std::io::Error),
-}
+use crate::{
+    body::{Body, BoxError},
+    tls_roots::{self, TrustError},
+};
 
 /// One product's upstream: where requests go and the client that takes them.
 #[derive(Debug)]
@@ -54,7 +39,7 @@ impl Upstream {
     pub(crate) fn new(
         config: &maskgate_config::Upstream,
         provider: &Arc<CryptoProvider>,
-    ) -> Result<Self, UpstreamSetupError> {
+    ) -> Result<Self, TrustError> {
         let url = &config.url;
         let uri: Uri = url
             .as_str()
@@ -65,27 +50,15 @@ impl Upstream {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
-        let tls = match &config.ca {
-            Some(path) => HttpsConnectorBuilder::new().with_tls_config(
-                ClientConfig::builder_with_provider(provider.clone())
-                    .with_safe_default_protocol_versions()
-                    .expect("ring supports the default protocol versions")
-                    .with_root_certificates(load_roots(path)?)
-                    .with_no_client_auth(),
-            ),
-            None if url.scheme() == "https" => HttpsConnectorBuilder::new()
-                .with_provider_and_native_roots(provider.clone())
-                .map_err(UpstreamSetupError::NoSystemRoots)?,
-            // Plain HTTP never reaches the TLS half; spare the system roots.
-            None => HttpsConnectorBuilder::new().with_tls_config(
-                ClientConfig::builder_with_provider(provider.clone())
-                    .with_safe_default_protocol_versions()
-                    .expect("ring supports the default protocol versions")
-                    .with_root_certificates(RootCertStore::empty())
-                    .with_no_client_auth(),
-            ),
-        }
-        .https_or_http();
+        // Plain HTTP never reaches the TLS half: spare the system roots.
+        let roots = if url.scheme() == "https" {
+            tls_roots::roots(config.ca.as_deref())?
+        } else {
+            RootCertStore::empty()
+        };
+        let tls = HttpsConnectorBuilder::new()
+            .with_tls_config(tls_roots::client_config_with(roots, provider))
+            .https_or_http();
         let wants_h1 = config.http_versions.contains(&HttpVersion::Http1);
         let wants_h2 = config.http_versions.contains(&HttpVersion::Http2);
         let connector = match (wants_h1, wants_h2) {
@@ -139,23 +112,6 @@ impl Upstream {
     pub(crate) fn response_timeout(&self) -> Duration {
         self.response_timeout
     }
-}
-
-fn load_roots(path: &std::path::Path) -> Result<RootCertStore, UpstreamSetupError> {
-    let error = |reason: String| UpstreamSetupError::CaFile {
-        path: path.display().to_string(),
-        reason,
-    };
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(path).map_err(|e| error(e.to_string()))? {
-        roots
-            .add(cert.map_err(|e| error(e.to_string()))?)
-            .map_err(|e| error(e.to_string()))?;
-    }
-    if roots.is_empty() {
-        return Err(error("no certificate in the file".into()));
-    }
-    Ok(roots)
 }
 
 /// Connecting took longer than the upstream's `connect_timeout`.

@@ -1,20 +1,26 @@
 //! One client-facing listener: accepts connections, terminates TLS, and
 //! serves HTTP/1.1 and HTTP/2 on each through the gateway's service stack.
 
-use std::{sync::Arc, time::Duration};
+use std::{convert::Infallible, sync::Arc, time::Duration};
 
+use http::{Request, Response};
+use hyper::body::Incoming;
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
     server::{conn::auto, graceful::GracefulShutdown},
     service::TowerToHyperService,
 };
+use maskgate_authn::AuthError;
 use maskgate_config::{HttpVersion, Limits, ServerTimeouts};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
-use tower::ServiceBuilder;
+use tower::{Service, ServiceBuilder};
 
 use crate::{
     access::AccessLayer,
+    authenticate::{AuthenticateLayer, Authentication},
+    body::Body,
+    caller::CallerInfo,
     header_limit::HeaderLimitLayer,
     metrics::Metrics,
     proxy::{Connection, Proxy, ProxyService},
@@ -38,6 +44,7 @@ pub(super) struct Serving {
     pub(super) proxy: Arc<Proxy>,
     pub(super) products: Arc<ProductTable>,
     pub(super) rate_limits: Arc<RateLimits>,
+    pub(super) authentication: Option<Arc<Authentication>>,
     pub(super) metrics: Arc<Metrics>,
     pub(super) limits: Limits,
     pub(super) timeouts: ServerTimeouts,
@@ -108,29 +115,9 @@ async fn serve_connection(
     listener: Arc<str>,
 ) {
     let _guard = serving.metrics.connection_opened(&listener);
-    // Outermost first: what a request passes through, in order.
-    let service = TowerToHyperService::new(
-        ServiceBuilder::new()
-            .layer(RequestIdLayer)
-            .layer(HeaderLimitLayer::new(
-                serving.limits.max_headers,
-                serving.limits.max_header_bytes.bytes(),
-            ))
-            .layer(RouteLayer::new(
-                serving.products.clone(),
-                serving.metrics.clone(),
-            ))
-            // AUTHENTICATION GOES HERE (issue #3): verifies the credentials
-            // (JWT, API key, client certificate), answers 401 or 503 itself,
-            // and puts a `caller::CallerInfo` into the request's extensions.
-            // A request without credentials passes on without one; the
-            // access layer then answers 401 for products that need a caller.
-            .layer(AccessLayer)
-            .layer(RateLimitLayer::new(serving.rate_limits.clone()))
-            .service(ProxyService::new(serving.proxy.clone(), connection)),
-    );
     let result = match tls {
         None => {
+            let service = request_stack(&serving, connection, None);
             let conn = builder.serve_connection(TokioIo::new(stream), service);
             watcher.watch(conn.into_owned()).await
         }
@@ -150,6 +137,15 @@ async fn serve_connection(
                     return;
                 }
             };
+            // A client certificate (verified by rustls against the
+            // listener's client_ca) identifies its caller once for the
+            // whole connection.
+            let session = stream.get_ref().1;
+            let identity = serving.authentication.as_ref().and_then(|authentication| {
+                authentication
+                    .identify_certificate(session.peer_certificates().and_then(|c| c.first()))
+            });
+            let service = request_stack(&serving, connection, identity);
             // ALPN decides the protocol; without ALPN, HTTP/1.1.
             let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
             let builder = if h2 {
@@ -164,6 +160,45 @@ async fn serve_connection(
     if let Err(error) = result {
         tracing::debug!(remote = %connection.remote, %error, "connection ended with an error");
     }
+}
+
+/// What every request on a connection passes through, outermost first.
+fn request_stack(
+    serving: &Serving,
+    connection: Connection,
+    certificate_identity: Option<Result<CallerInfo, AuthError>>,
+) -> TowerToHyperService<
+    impl Service<
+        Request<Incoming>,
+        Response = Response<Body>,
+        Error = Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + 'static,
+> {
+    TowerToHyperService::new(
+        ServiceBuilder::new()
+            .layer(RequestIdLayer)
+            .layer(HeaderLimitLayer::new(
+                serving.limits.max_headers,
+                serving.limits.max_header_bytes.bytes(),
+            ))
+            .layer(RouteLayer::new(
+                serving.products.clone(),
+                serving.metrics.clone(),
+            ))
+            // Verifies credentials and puts a `CallerInfo` into the
+            // request's extensions; a request without credentials goes on
+            // without one, and the access layer answers 401.
+            .layer(AuthenticateLayer::new(
+                serving.authentication.clone(),
+                certificate_identity,
+            ))
+            .layer(AccessLayer)
+            .layer(RateLimitLayer::new(serving.rate_limits.clone()))
+            .service(ProxyService::new(serving.proxy.clone(), connection)),
+    )
 }
 
 /// The HTTP server settings for one listener.

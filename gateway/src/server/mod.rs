@@ -22,12 +22,14 @@ use self::{
     listener::{Listener, Serving},
     worker::{Worker, WorkerHandle},
 };
+use crate::authenticate::Authentication;
 use crate::{
     admin::{self, Readiness},
     metrics::Metrics,
-    proxy::{Proxy, UpstreamSetupError},
+    proxy::Proxy,
     rate_limit::{self, RateLimits},
     route::ProductTable,
+    tls_roots::TrustError,
 };
 
 /// Why the gateway could not start.
@@ -50,6 +52,9 @@ pub enum StartError {
         /// What is wrong, naming the file.
         reason: String,
     },
+    /// `[authn]` could not be set up (a key file, a JWKS client).
+    #[error("authentication: {0}")]
+    Authn(String),
     /// A worker thread could not be started.
     #[error("cannot start a worker thread: {0}")]
     Worker(std::io::Error),
@@ -60,7 +65,7 @@ pub enum StartError {
         product: String,
         /// What is wrong.
         #[source]
-        source: UpstreamSetupError,
+        source: TrustError,
     },
 }
 
@@ -108,6 +113,16 @@ impl Gateway {
         // serves it).
         let products = Arc::new(ProductTable::new(config));
         let rate_limits = Arc::new(RateLimits::new(config, metrics.clone()));
+        let authentication = match &config.authn {
+            Some(authn) => {
+                let authentication =
+                    Authentication::from_config(authn, &provider).map_err(StartError::Authn)?;
+                // JWKS refreshes run on this (the caller's) runtime.
+                authentication.spawn_refresher(&tokio::runtime::Handle::current());
+                Some(Arc::new(authentication))
+            }
+            None => None,
+        };
 
         let mut workers = Vec::with_capacity(worker_count);
         for index in 0..worker_count {
@@ -120,6 +135,7 @@ impl Gateway {
                     proxy: Arc::new(proxy),
                     products: products.clone(),
                     rate_limits: rate_limits.clone(),
+                    authentication: authentication.clone(),
                     metrics: metrics.clone(),
                     limits: config.server.limits.clone(),
                     timeouts: config.server.timeouts.clone(),
