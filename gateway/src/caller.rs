@@ -1,8 +1,8 @@
 //! Who is calling, as later layers see it: request extensions, not globals.
 //!
-//! The authentication layer (from `maskgate-authn`'s `Principal`) puts a [`CallerInfo`] into the request's extensions when
-//! the credentials check out; a request without one has no authenticated
-//! caller. The access layer decides the request's [`Purpose`] and puts it
+//! The authentication layer (from `maskgate-authn`'s `Principal`) puts a
+//! [`CallerInfo`] into the request's extensions when the credentials check
+//! out; a request without one has no authenticated caller. The access layer decides the request's [`Purpose`] and puts it
 //! there too, for masking and audit.
 
 use std::sync::Arc;

@@ -20,7 +20,16 @@ async fn demo_serves_customers_through_the_gateway() {
     assert_eq!(customers, &format!("{}/customers", info.gateway));
 
     let http = client::h1();
-    let through = client::send(&http, client::get(&format!("{customers}?limit=3"))).await;
+    let support = bearer(&info, "support");
+    let through = client::send(
+        &http,
+        with_header(
+            client::get(&format!("{customers}?limit=3")),
+            "authorization",
+            &support,
+        ),
+    )
+    .await;
     let direct = client::send(
         &http,
         client::get(&format!("{}/customers?limit=3", info.upstream)),
@@ -37,9 +46,71 @@ async fn demo_serves_customers_through_the_gateway() {
         assert!(page["items"][0].get(field).is_some(), "no {field}");
     }
 
-    let one = client::send(&http, client::get(&format!("{customers}/42"))).await;
+    // The API-key consumer gets through too; no credentials, or a purpose
+    // the product does not list, do not.
+    let api_key = std::fs::read_to_string(&info.api_keys["reporting"]).unwrap();
+    let one = client::send(
+        &http,
+        with_header(
+            client::get(&format!("{customers}/42")),
+            "x-api-key",
+            &api_key,
+        ),
+    )
+    .await;
     assert_eq!(one.status, 200);
     assert_eq!(one.json()["id"], 42);
+    let anonymous = client::send(&http, client::get(&format!("{customers}/42"))).await;
+    assert_gateway_error(&anonymous, 401, "unauthenticated");
+    assert!(
+        anonymous
+            .header("www-authenticate")
+            .unwrap()
+            .contains("Bearer")
+    );
+    let marketing = client::send(
+        &http,
+        with_header(
+            with_header(
+                client::get(&format!("{customers}/1")),
+                "authorization",
+                &support,
+            ),
+            "x-purpose",
+            "marketing",
+        ),
+    )
+    .await;
+    assert_gateway_error(&marketing, 403, "forbidden");
+    // A token minted later by `maskgate demo token` is accepted as well.
+    let minted = std::process::Command::new(env!("CARGO_BIN_EXE_maskgate"))
+        .args(["demo", "token", "--role", "fraud", "--ttl", "2m", "--dir"])
+        .arg(demo.demo_dir())
+        .output()
+        .unwrap();
+    assert!(
+        minted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&minted.stderr)
+    );
+    let fraud = format!(
+        "Bearer {}",
+        String::from_utf8(minted.stdout).unwrap().trim()
+    );
+    let investigated = client::send(
+        &http,
+        with_header(
+            with_header(
+                client::get(&format!("{customers}/3")),
+                "authorization",
+                &fraud,
+            ),
+            "x-purpose",
+            "fraud-investigation",
+        ),
+    )
+    .await;
+    assert_eq!(investigated.status, 200);
 
     let nowhere = client::send(&http, client::get(&format!("{}/nowhere", info.gateway))).await;
     assert_gateway_error(&nowhere, 404, "no_route");
@@ -50,7 +121,7 @@ async fn demo_serves_customers_through_the_gateway() {
     assert!(
         metrics
             .text()
-            .contains(r#"maskgate_requests_total{product="customers",status="200"} 2"#),
+            .contains(r#"maskgate_requests_total{product="customers",status="200"} 3"#),
         "{}",
         metrics.text()
     );
@@ -82,7 +153,10 @@ async fn demo_serves_customers_through_the_gateway() {
 
     let printed = demo.stdout();
     assert!(
-        printed.contains(&format!("curl -s '{customers}?limit=2'")),
+        printed.contains(&format!(
+            "curl -s -H \"Authorization: Bearer $(cat {})\" '{customers}?limit=2'",
+            info.tokens["support"].display()
+        )),
         "{printed}"
     );
 
@@ -116,17 +190,47 @@ async fn demo_with_tls_serves_https() {
         roots.add(cert.unwrap()).unwrap();
     }
     let https = client::tls_trusting(roots);
+    let support = bearer(&info, "support");
     let reply = client::send(
         &https,
-        client::get(&format!("{}/customers/7", info.gateway)),
+        with_header(
+            client::get(&format!("{}/customers/7", info.gateway)),
+            "authorization",
+            &support,
+        ),
     )
     .await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.version, http::Version::HTTP_2);
     assert_eq!(reply.json()["id"], 7);
-    let listing = client::send(&https, client::get(&format!("{}/customers", info.gateway))).await;
+    let listing = client::send(
+        &https,
+        with_header(
+            client::get(&format!("{}/customers", info.gateway)),
+            "authorization",
+            &support,
+        ),
+    )
+    .await;
     assert_eq!(listing.json()["total"], 10);
 
     demo.interrupt();
     assert!(demo.exited().await.success());
+}
+
+/// `Bearer <the demo token of role>`.
+fn bearer(info: &maskgate::demo::DemoInfo, role: &str) -> String {
+    let token = std::fs::read_to_string(&info.tokens[role]).expect("the demo wrote the token");
+    format!("Bearer {}", token.trim())
+}
+
+fn with_header(
+    mut request: http::Request<support::TestBody>,
+    name: &'static str,
+    value: &str,
+) -> http::Request<support::TestBody> {
+    request
+        .headers_mut()
+        .insert(name, http::HeaderValue::from_str(value.trim()).unwrap());
+    request
 }

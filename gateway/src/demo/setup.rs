@@ -41,6 +41,8 @@ pub struct DemoInfo {
     pub jwks: String,
     /// A token file per demo role.
     pub tokens: BTreeMap<String, PathBuf>,
+    /// A key file per API-key consumer.
+    pub api_keys: BTreeMap<String, PathBuf>,
 }
 
 /// One product in [`DemoInfo`].
@@ -87,6 +89,20 @@ pub(super) async fn run(args: &DemoArgs) -> Result<(), String> {
         idp::JWKS_PATH
     );
     let tokens = mint_tokens(&idp, create_dir(&dir.join("tokens"))?, TOKEN_TTL)?;
+    let api_keys_dir = dir.join("api-keys");
+    create_dir(&api_keys_dir)?;
+    let (api_key, api_key_hash) = maskgate_authn::ApiKeys::generate(API_KEY_ID)
+        .map_err(|e| format!("cannot make the demo API key: {e}"))?;
+    let api_key_path = api_keys_dir.join(format!("{API_KEY_ID}.key"));
+    idp::write_private(&api_key_path, api_key.expose())?;
+    // The JWKS is served before the gateway starts, which fetches it at once.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let idp_server = tokio::spawn(idp::serve_jwks(
+        idp,
+        idp_listener,
+        demo_tls.acceptor()?,
+        stopped(stop_rx.clone()),
+    ));
 
     // Bind first, then write the configuration with the bound addresses,
     // so that what is on disk is exactly what runs (even with port 0).
@@ -95,6 +111,9 @@ pub(super) async fn run(args: &DemoArgs) -> Result<(), String> {
         admin: args.admin_listen,
         upstream: upstream_addr,
         tls: tls.clone(),
+        jwks: jwks.clone(),
+        ca: demo_tls.ca.clone(),
+        api_key_hash,
     };
     let config = Config::from_str(&plan.render(), &config_path)
         .map_err(|e| format!("internal error: the demo configuration is invalid:\n{e}"))?;
@@ -121,19 +140,13 @@ pub(super) async fn run(args: &DemoArgs) -> Result<(), String> {
         }],
         jwks,
         tokens,
+        api_keys: BTreeMap::from([(API_KEY_ID.to_owned(), api_key_path)]),
     };
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let product = tokio::spawn(
         SampleProduct::new(args.customers, super::DEFAULT_SEED)
             .serve(upstream, stopped(stop_rx.clone())),
     );
-    let idp_server = tokio::spawn(idp::serve_jwks(
-        idp,
-        idp_listener,
-        demo_tls.acceptor()?,
-        stopped(stop_rx.clone()),
-    ));
     let gateway = tokio::spawn(gateway.run(stopped(stop_rx)));
     write_atomically(
         &info_path,
@@ -149,6 +162,9 @@ pub(super) async fn run(args: &DemoArgs) -> Result<(), String> {
     println!("demo stopped; its files stay in {}", dir.display());
     Ok(())
 }
+
+/// The demo's API-key consumer: a reporting service with the analyst role.
+const API_KEY_ID: &str = "reporting";
 
 /// How long the tokens written at start-up are valid.
 const TOKEN_TTL: Duration = Duration::from_secs(3600);
@@ -185,6 +201,11 @@ struct ConfigPlan {
     admin: SocketAddr,
     upstream: SocketAddr,
     tls: Option<super::tls::DemoTls>,
+    /// The demo IdP's JWKS URL, and the CA its certificate is from.
+    jwks: String,
+    ca: PathBuf,
+    /// `sha256:HEX` of the demo API key.
+    api_key_hash: String,
 }
 
 impl ConfigPlan {
@@ -226,6 +247,29 @@ shutdown_grace = "10s"
 [admin]
 address = "{admin}"
 
+# Who may call: bearer tokens from the demo identity provider, and one
+# API-key consumer. Requests without credentials get 401.
+[authn]
+api_key_header = "x-api-key"
+
+[[authn.jwt]]
+issuer = "{issuer}"
+audiences = ["{audience}"]
+jwks_url = "{jwks}"
+jwks_ca = {ca}
+roles_claim = "roles"
+
+[[authn.api_key]]
+id = "{api_key_id}"
+# Only the key's hash is configured; the key is in api-keys/{api_key_id}.key.
+hash = "{api_key_hash}"
+subject = "reporting-service"
+roles = ["analyst"]
+
+# Quotas per caller; over them, 429 with Retry-After.
+[rate_limits]
+per_principal = {{ rate = "50/s", burst = 100 }}
+
 # The sample data product: synthetic customers with PII-shaped fields.
 [[product]]
 name = "customers"
@@ -237,9 +281,21 @@ path_prefix = "/customers"
 url = "http://{upstream}"
 connect_timeout = "2s"
 response_timeout = "10s"
+
+[product.access]
+roles = ["support", "analyst", "fraud"]
+methods = ["GET", "HEAD", "POST"]
+# Purpose limitation: a caller may declare one of these (X-Purpose).
+purposes = ["customer-support", "analytics", "fraud-investigation"]
 "#,
             upstream = self.upstream,
             admin = self.admin,
+            issuer = idp::ISSUER,
+            audience = idp::AUDIENCE,
+            jwks = self.jwks,
+            ca = toml_string(&self.ca),
+            api_key_id = API_KEY_ID,
+            api_key_hash = self.api_key_hash,
         )
     }
 }
@@ -262,6 +318,15 @@ fn print_welcome(info: &DemoInfo, dir: &Path) {
         None => "curl -s".to_owned(),
     };
     let customers = &info.products[0].url;
+    let token = |role: &str| {
+        info.tokens
+            .get(role)
+            .map_or_else(String::new, |p| p.display().to_string())
+    };
+    let api_key = info
+        .api_keys
+        .get(API_KEY_ID)
+        .map_or_else(String::new, |p| p.display().to_string());
     println!(
         r#"
 maskgate demo is running.
@@ -269,12 +334,18 @@ maskgate demo is running.
   gateway   {gateway}
   admin     {admin}
   product   customers, served unprotected at {upstream}
-  files     {dir} (maskgate.toml, demo.json)
+  files     {dir} (maskgate.toml, demo.json, tokens/, api-keys/)
+
+Callers need credentials. Tokens for the roles support, analyst and fraud
+are in {dir}/tokens (valid 1h; `maskgate demo token --role ROLE` mints
+more), and the API key of a reporting service is in {dir}/api-keys.
 
 Try:
-  {curl} '{customers}?limit=2'
-  {curl} {customers}/42
-  {curl} -i {gateway}/nowhere                 # 404 from the gateway, as JSON
+  {curl} -H "Authorization: Bearer $(cat {support})" '{customers}?limit=2'
+  {curl} -H "Authorization: Bearer $(cat {fraud})" -H 'X-Purpose: fraud-investigation' {customers}/42
+  {curl} -H "x-api-key: $(cat {api_key})" {customers}/7
+  {curl} -i {customers}/1                       # 401: no credentials
+  {curl} -i -H "Authorization: Bearer $(cat {support})" -H 'X-Purpose: marketing' {customers}/1   # 403: purpose not allowed
   curl -s {admin}/metrics | grep maskgate_requests
 
 Compare with the product itself: curl -s '{upstream}/customers?limit=2'
@@ -283,5 +354,7 @@ Press Ctrl-C to stop."#,
         admin = info.admin,
         upstream = info.upstream,
         dir = dir.display(),
+        support = token("support"),
+        fraud = token("fraud"),
     );
 }
