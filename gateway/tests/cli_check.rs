@@ -134,7 +134,7 @@ fn help_explains_every_command() {
     let output = maskgate(&["--help"]);
     assert!(output.status.success());
     let help = text(&output.stdout);
-    for word in ["serve", "check", "demo", "--log-format"] {
+    for word in ["serve", "check", "demo", "api-key", "--log-format"] {
         assert!(help.contains(word), "--help lacks {word}:\n{help}");
     }
     for (command, expect) in [
@@ -151,4 +151,42 @@ fn help_explains_every_command() {
             "{command:?} help lacks {expect:?}:\n{help}"
         );
     }
+}
+
+/// `maskgate api-key new` prints a key and the config entry holding only
+/// its hash; the two belong together, and `--key-file` keeps the key off
+/// the terminal, readable by its owner only.
+#[test]
+fn api_key_new_prints_a_key_and_its_hash_entry() {
+    let output = maskgate(&["api-key", "new", "--id", "billing", "--role", "analyst"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    let mut lines = stdout.lines();
+    let key = lines.next().unwrap();
+    assert!(key.starts_with("mgk_billing_"), "{stdout}");
+    let entry = lines.collect::<Vec<_>>().join("\n");
+    let expected = format!("hash = \"{}\"", maskgate_authn::ApiKeys::hash(key));
+    assert!(entry.contains(&expected), "{entry}");
+    assert!(entry.contains("roles = [\"analyst\"]"), "{entry}");
+    assert!(!entry.contains(key), "the entry must not hold the key");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("billing.key");
+    let output = maskgate(&[
+        "api-key",
+        "new",
+        "--id",
+        "billing",
+        "--key-file",
+        file.to_str().unwrap(),
+    ]);
+    assert!(output.status.success());
+    let stored = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        !text(&output.stdout).contains(&stored),
+        "the key was printed"
+    );
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
 }

@@ -2,6 +2,7 @@
 //! process signals. Each subcommand lives in its own module; this one only
 //! parses and dispatches.
 
+mod api_key;
 mod check;
 mod serve;
 
@@ -59,6 +60,17 @@ enum Command {
     /// configuration, writes DIR/demo.json once everything listens, and
     /// prints commands to try. Ctrl-C stops everything.
     Demo(DemoArgs),
+    /// Manage API keys for consumers.
+    #[command(subcommand)]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ApiKeyCommand {
+    /// Make a new API key, and print the `[[authn.api_key]]` entry that
+    /// accepts it. The configuration holds only the key's SHA-256 hash;
+    /// the key itself is shown once (or written to --key-file).
+    New(api_key::NewApiKey),
 }
 
 /// The `--config` argument shared by `serve` and `check`.
@@ -89,6 +101,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(&args.config),
         Command::Serve(args) => with_runtime(serve::run(args.config)),
         Command::Demo(args) => with_runtime(crate::demo::run(args)),
+        Command::ApiKey(ApiKeyCommand::New(args)) => api_key::run(&args),
     }
 }
 
