@@ -29,5 +29,5 @@ mod route;
 mod server;
 mod tls_roots;
 
-pub use server::{Gateway, StartError};
+pub use server::{Gateway, ReloadError, Reloader, StartError};
 pub use tls_roots::TrustError;

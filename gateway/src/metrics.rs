@@ -40,6 +40,12 @@ struct RateLimitedLabels {
     scope: &'static str,
 }
 
+/// Reloads by result.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReloadLabels {
+    result: &'static str,
+}
+
 /// Connections by listener.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ListenerLabels {
@@ -56,6 +62,7 @@ pub(crate) struct Metrics {
     rate_limited: Family<RateLimitedLabels, Counter>,
     open_connections: Family<ListenerLabels, Gauge>,
     connections: Family<ListenerLabels, Counter>,
+    reloads: Family<ReloadLabels, Counter>,
     /// The product label for requests that matched no route.
     unrouted: Arc<str>,
 }
@@ -78,6 +85,12 @@ impl Metrics {
         let rate_limited = Family::<RateLimitedLabels, Counter>::default();
         let open_connections = Family::<ListenerLabels, Gauge>::default();
         let connections = Family::<ListenerLabels, Counter>::default();
+        let reloads = Family::<ReloadLabels, Counter>::default();
+        registry.register(
+            "config_reloads",
+            "Configuration reloads, by result (applied, invalid, failed)",
+            reloads.clone(),
+        );
         registry.register(
             "requests",
             "Requests answered, by product and HTTP status",
@@ -116,8 +129,14 @@ impl Metrics {
             rate_limited,
             open_connections,
             connections,
+            reloads,
             unrouted: Arc::from("-"),
         }
+    }
+
+    /// Counts a configuration reload by its result.
+    pub(crate) fn observe_reload(&self, result: &'static str) {
+        self.reloads.get_or_create(&ReloadLabels { result }).inc();
     }
 
     /// Counts an answered request; `product` is `None` when no route matched.

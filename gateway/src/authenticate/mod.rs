@@ -329,11 +329,11 @@ pub(crate) struct AuthenticateLayer {
 impl AuthenticateLayer {
     pub(crate) fn new(
         authentication: Option<Arc<Authentication>>,
-        certificate: Option<Result<CallerInfo, AuthError>>,
+        certificate: Option<Arc<Result<CallerInfo, AuthError>>>,
     ) -> Self {
         Self {
             authentication,
-            certificate: certificate.map(Arc::new),
+            certificate,
         }
     }
 }

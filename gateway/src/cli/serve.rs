@@ -4,7 +4,7 @@ use std::{path::PathBuf, process::ExitCode};
 
 use maskgate_config::Config;
 
-use crate::server::Gateway;
+use crate::server::{Gateway, Reloader};
 
 pub(super) async fn run(path: PathBuf) -> ExitCode {
     let config = match Config::load(&path) {
@@ -21,6 +21,38 @@ pub(super) async fn run(path: PathBuf) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let reloads = tokio::spawn(reload_on_hangup(path, gateway.reloader()));
     gateway.run(super::shutdown_signal()).await;
+    reloads.abort();
     ExitCode::SUCCESS
+}
+
+/// On SIGHUP, reloads the configuration file: a valid one applies to new
+/// requests, an invalid one is refused with its errors and the running one
+/// stays.
+async fn reload_on_hangup(path: PathBuf, reloader: Reloader) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = match signal(SignalKind::hangup()) {
+        Ok(hangups) => hangups,
+        Err(error) => {
+            tracing::warn!(%error, "cannot listen for SIGHUP; reloading is off");
+            return;
+        }
+    };
+    while hangups.recv().await.is_some() {
+        match reloader.reload_file(&path) {
+            Ok(needs_restart) if needs_restart.is_empty() => {
+                tracing::info!(config = %path.display(), "configuration reloaded");
+            }
+            Ok(needs_restart) => tracing::warn!(
+                config = %path.display(),
+                unchanged = ?needs_restart,
+                "configuration reloaded; these sections change only with a restart"
+            ),
+            Err(error) => tracing::error!(
+                config = %path.display(),
+                "configuration reload refused, the running configuration stays: {error}"
+            ),
+        }
+    }
 }

@@ -8,26 +8,27 @@ use hyper::body::Incoming;
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
     server::{conn::auto, graceful::GracefulShutdown},
-    service::TowerToHyperService,
 };
 use maskgate_authn::AuthError;
 use maskgate_config::{HttpVersion, Limits, ServerTimeouts};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
-use tower::{Service, ServiceBuilder};
+use tower::{Service, ServiceBuilder, ServiceExt};
 
 use crate::{
     access::AccessLayer,
-    authenticate::{AuthenticateLayer, Authentication},
+    authenticate::AuthenticateLayer,
     body::Body,
     caller::CallerInfo,
     header_limit::HeaderLimitLayer,
     metrics::Metrics,
-    proxy::{Connection, Proxy, ProxyService},
-    rate_limit::{RateLimitLayer, RateLimits},
+    proxy::{Connection, ProxyService},
+    rate_limit::RateLimitLayer,
     request_id::RequestIdLayer,
-    route::{ProductTable, RouteLayer},
+    route::RouteLayer,
 };
+
+use super::generation::{Current, Generation};
 
 /// One worker's socket for a configured listener, and how to serve it.
 pub(super) struct Listener {
@@ -37,16 +38,15 @@ pub(super) struct Listener {
     pub(super) http_versions: Vec<HttpVersion>,
 }
 
-/// What a worker serves connections with: its own proxy (and so its own
-/// upstream pools), and what all workers share (products, quotas, metrics,
-/// settings).
+/// What a worker serves connections with: the current generation (from
+/// which it takes its own upstream pools), and what is fixed at start-up.
 pub(super) struct Serving {
-    pub(super) proxy: Arc<Proxy>,
-    pub(super) products: Arc<ProductTable>,
-    pub(super) rate_limits: Arc<RateLimits>,
-    pub(super) authentication: Option<Arc<Authentication>>,
+    /// This worker's index: its proxy in each generation.
+    pub(super) worker: usize,
+    pub(super) current: Current,
     pub(super) metrics: Arc<Metrics>,
-    pub(super) limits: Limits,
+    /// The request-head limits at start-up: hyper's parser ceiling.
+    pub(super) head_limits: Limits,
     pub(super) timeouts: ServerTimeouts,
 }
 
@@ -117,7 +117,7 @@ async fn serve_connection(
     let _guard = serving.metrics.connection_opened(&listener);
     let result = match tls {
         None => {
-            let service = request_stack(&serving, connection, None);
+            let service = connection_service(serving.clone(), connection, None);
             let conn = builder.serve_connection(TokioIo::new(stream), service);
             watcher.watch(conn.into_owned()).await
         }
@@ -140,12 +140,21 @@ async fn serve_connection(
             // A client certificate (verified by rustls against the
             // listener's client_ca) identifies its caller once for the
             // whole connection.
+            // (With the configuration of the time: a reload applies to
+            // certificates on new connections.)
             let session = stream.get_ref().1;
-            let identity = serving.authentication.as_ref().and_then(|authentication| {
-                authentication
-                    .identify_certificate(session.peer_certificates().and_then(|c| c.first()))
-            });
-            let service = request_stack(&serving, connection, identity);
+            let identity =
+                serving
+                    .current
+                    .load()
+                    .authentication
+                    .as_ref()
+                    .and_then(|authentication| {
+                        authentication.identify_certificate(
+                            session.peer_certificates().and_then(|c| c.first()),
+                        )
+                    });
+            let service = connection_service(serving.clone(), connection, identity);
             // ALPN decides the protocol; without ALPN, HTTP/1.1.
             let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
             let builder = if h2 {
@@ -162,43 +171,69 @@ async fn serve_connection(
     }
 }
 
-/// What every request on a connection passes through, outermost first.
-fn request_stack(
-    serving: &Serving,
+/// The service of one connection: each request is served by the stack of
+/// the generation current when it arrives, so a reload reaches open
+/// connections too.
+fn connection_service(
+    serving: Arc<Serving>,
     connection: Connection,
     certificate_identity: Option<Result<CallerInfo, AuthError>>,
-) -> TowerToHyperService<
-    impl Service<
-        Request<Incoming>,
-        Response = Response<Body>,
-        Error = Infallible,
-        Future: Send + 'static,
-    > + Clone
-    + Send
-    + 'static,
-> {
-    TowerToHyperService::new(
-        ServiceBuilder::new()
-            .layer(RequestIdLayer)
-            .layer(HeaderLimitLayer::new(
-                serving.limits.max_headers,
-                serving.limits.max_header_bytes.bytes(),
-            ))
-            .layer(RouteLayer::new(
-                serving.products.clone(),
-                serving.metrics.clone(),
-            ))
-            // Verifies credentials and puts a `CallerInfo` into the
-            // request's extensions; a request without credentials goes on
-            // without one, and the access layer answers 401.
-            .layer(AuthenticateLayer::new(
-                serving.authentication.clone(),
-                certificate_identity,
-            ))
-            .layer(AccessLayer)
-            .layer(RateLimitLayer::new(serving.rate_limits.clone()))
-            .service(ProxyService::new(serving.proxy.clone(), connection)),
-    )
+) -> impl hyper::service::Service<
+    Request<Incoming>,
+    Response = Response<Body>,
+    Error = Infallible,
+    Future: Send + 'static,
+> + Clone
++ Send
++ 'static {
+    let certificate_identity = certificate_identity.map(Arc::new);
+    hyper::service::service_fn(move |request| {
+        let generation = serving.current.load_full();
+        request_stack(
+            &serving,
+            &generation,
+            connection,
+            certificate_identity.clone(),
+        )
+        .oneshot(request)
+    })
+}
+
+/// What a request passes through, outermost first.
+fn request_stack(
+    serving: &Serving,
+    generation: &Generation,
+    connection: Connection,
+    certificate_identity: Option<Arc<Result<CallerInfo, AuthError>>>,
+) -> impl Service<
+    Request<Incoming>,
+    Response = Response<Body>,
+    Error = Infallible,
+    Future: Send + 'static,
+> + use<> {
+    ServiceBuilder::new()
+        .layer(RequestIdLayer)
+        .layer(HeaderLimitLayer::new(
+            generation.limits.max_headers,
+            generation.limits.max_header_bytes.bytes(),
+        ))
+        .layer(RouteLayer::new(
+            generation.products.clone(),
+            serving.metrics.clone(),
+        ))
+        // Verifies credentials and puts a `CallerInfo` into the request's
+        // extensions; a request without credentials goes on without one,
+        // and the access layer answers 401.
+        .layer(AuthenticateLayer::new(
+            generation.authentication.clone(),
+            certificate_identity,
+        ))
+        .layer(AccessLayer)
+        .layer(RateLimitLayer::new(generation.rate_limits.clone()))
+        .service(ProxyService::new(
+            generation.proxies[serving.worker].clone(),
+            connection,
+        ))
 }
 
 /// The HTTP server settings for one listener.
@@ -207,7 +242,7 @@ fn http_builder(
     versions: &[HttpVersion],
     tls: bool,
 ) -> auto::Builder<TokioExecutor> {
-    let limits = &serving.limits;
+    let limits = &serving.head_limits;
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // hyper's parser limits sit at twice ours so that the header-limit
     // layer, not the parser, answers ordinary oversize requests (with the

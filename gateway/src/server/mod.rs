@@ -6,11 +6,13 @@
 //! before anything is served; [`Gateway::run`] starts the workers (see
 //! `worker`) and the admin listener, and cannot fail afterwards.
 
+mod generation;
 mod listener;
 mod sockets;
 mod tls;
 mod worker;
 
+use arc_swap::ArcSwap;
 use std::{future::Future, net::SocketAddr, num::NonZeroUsize, sync::Arc, time::Duration};
 
 use maskgate_config::Config;
@@ -18,17 +20,16 @@ use rustls::crypto::CryptoProvider;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+pub use self::generation::{ReloadError, Reloader};
 use self::{
+    generation::{Current, Generation},
     listener::{Listener, Serving},
     worker::{Worker, WorkerHandle},
 };
-use crate::authenticate::Authentication;
 use crate::{
     admin::{self, Readiness},
     metrics::Metrics,
-    proxy::Proxy,
-    rate_limit::{self, RateLimits},
-    route::ProductTable,
+    rate_limit,
     tls_roots::TrustError,
 };
 
@@ -76,7 +77,7 @@ pub struct Gateway {
     admin: Option<TcpListener>,
     admin_addr: Option<SocketAddr>,
     metrics: Arc<Metrics>,
-    rate_limits: Arc<RateLimits>,
+    reloader: Reloader,
     readiness: Arc<Readiness>,
     shutdown_grace: Duration,
 }
@@ -108,40 +109,35 @@ impl Gateway {
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get));
 
-        // Shared by every worker: what routing and access know about each
-        // product, and the quotas (one count per caller, whichever thread
-        // serves it).
-        let products = Arc::new(ProductTable::new(config));
-        let rate_limits = Arc::new(RateLimits::new(config, metrics.clone()));
-        let authentication = match &config.authn {
-            Some(authn) => {
-                let authentication =
-                    Authentication::from_config(authn, &provider).map_err(StartError::Authn)?;
-                // JWKS refreshes run on this (the caller's) runtime.
-                authentication.spawn_refresher(&tokio::runtime::Handle::current());
-                Some(Arc::new(authentication))
-            }
-            None => None,
-        };
+        // What requests are served with: shared by every worker (each
+        // picks its own upstream pools from it), replaced by a reload.
+        let current: Current = Arc::new(ArcSwap::from_pointee(Generation::build(
+            config,
+            &provider,
+            &metrics,
+            worker_count,
+        )?));
+        let reloader = Reloader::new(
+            current.clone(),
+            provider.clone(),
+            metrics.clone(),
+            worker_count,
+            config.clone(),
+        );
 
-        let mut workers = Vec::with_capacity(worker_count);
-        for index in 0..worker_count {
-            let proxy = Proxy::new(config, &provider, metrics.clone())
-                .map_err(|(product, e)| StartError::Upstream { product, source: e })?;
-            workers.push(Worker {
+        let mut workers: Vec<Worker> = (0..worker_count)
+            .map(|index| Worker {
                 index,
                 listeners: Vec::with_capacity(config.server.listeners.len()),
                 serving: Arc::new(Serving {
-                    proxy: Arc::new(proxy),
-                    products: products.clone(),
-                    rate_limits: rate_limits.clone(),
-                    authentication: authentication.clone(),
+                    worker: index,
+                    current: current.clone(),
                     metrics: metrics.clone(),
-                    limits: config.server.limits.clone(),
+                    head_limits: config.server.limits.clone(),
                     timeouts: config.server.timeouts.clone(),
                 }),
-            });
-        }
+            })
+            .collect();
 
         let mut listen_addrs = Vec::with_capacity(config.server.listeners.len());
         for listener in &config.server.listeners {
@@ -200,7 +196,7 @@ impl Gateway {
             admin,
             admin_addr,
             metrics,
-            rate_limits,
+            reloader,
             readiness: Arc::default(),
             shutdown_grace,
         })
@@ -210,6 +206,11 @@ impl Gateway {
     /// when the configuration said port 0).
     pub fn listen_addrs(&self) -> &[SocketAddr] {
         &self.listen_addrs
+    }
+
+    /// A handle to reload the configuration while the gateway runs.
+    pub fn reloader(&self) -> Reloader {
+        self.reloader.clone()
     }
 
     /// The bound admin address, if the admin listener is enabled.
@@ -240,18 +241,18 @@ impl Gateway {
         });
         // Idle rate-limit keys are dropped every minute, so their state
         // stays bounded by the callers active recently.
-        let maintenance = self.rate_limits.has_keyed().then(|| {
-            let rate_limits = self.rate_limits.clone();
+        let maintenance = {
+            let current = self.reloader.current().clone();
             tokio::spawn(async move {
                 let mut every = tokio::time::interval(rate_limit::MAINTENANCE_INTERVAL);
                 every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 every.tick().await;
                 loop {
                     every.tick().await;
-                    rate_limits.maintain();
+                    current.load().rate_limits.maintain();
                 }
             })
-        });
+        };
         self.readiness.set(true);
         tracing::info!(
             workers = done.len(),
@@ -271,8 +272,6 @@ impl Gateway {
         if let Some(admin) = admin {
             admin.abort();
         }
-        if let Some(maintenance) = maintenance {
-            maintenance.abort();
-        }
+        maintenance.abort();
     }
 }

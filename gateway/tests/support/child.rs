@@ -46,17 +46,7 @@ impl ChildGateway {
         let admin = super::closed_port();
         let dir = tempfile::tempdir().expect("create a temporary directory");
         let config = dir.path().join("maskgate.toml");
-        let text = format!(
-            r#"
-[[server.listener]]
-name = "public"
-address = "{listen}"
-plaintext = true
-
-[admin]
-address = "{admin}"
-{rest}"#
-        );
+        let text = config_text(listen, admin, rest);
         std::fs::write(&config, text).expect("write the configuration");
         let stderr = File::create(dir.path().join("stderr.log")).expect("create the log file");
         let child = Command::new(env!("CARGO_BIN_EXE_maskgate"))
@@ -145,6 +135,21 @@ address = "{admin}"
         kib * 1024
     }
 
+    /// Rewrites the configuration file with `rest` in place of the one it
+    /// started with (the listeners stay).
+    pub fn rewrite_config(&self, rest: &str) {
+        std::fs::write(
+            self.dir.path().join("maskgate.toml"),
+            config_text(self.listen, self.admin, rest),
+        )
+        .expect("rewrite the configuration");
+    }
+
+    /// Sends SIGHUP: reload the configuration.
+    pub fn hangup(&self) {
+        signal(self.pid(), "HUP");
+    }
+
     /// Sends SIGTERM, as a service manager would.
     pub fn terminate(&self) {
         signal(self.pid(), "TERM");
@@ -154,6 +159,22 @@ address = "{admin}"
     pub async fn exited(&mut self) -> ExitStatus {
         exited(&mut self.child).await
     }
+}
+
+/// The configuration of a child gateway: one plaintext listener, an admin
+/// listener, and `rest`.
+fn config_text(listen: SocketAddr, admin: SocketAddr, rest: &str) -> String {
+    format!(
+        r#"
+[[server.listener]]
+name = "public"
+address = "{listen}"
+plaintext = true
+
+[admin]
+address = "{admin}"
+{rest}"#
+    )
 }
 
 /// Sends `signal` (`"TERM"`, `"INT"`) to `pid` with kill(1): no extra crate.

@@ -3,7 +3,7 @@
 
 use std::{net::SocketAddr, path::Path};
 
-use maskgate::Gateway;
+use maskgate::{Gateway, Reloader};
 use maskgate_config::Config;
 use tokio::{sync::oneshot, task::JoinHandle};
 
@@ -19,6 +19,7 @@ pub fn config(toml: &str) -> Config {
 pub struct TestGateway {
     listen: Vec<SocketAddr>,
     admin: Option<SocketAddr>,
+    reloader: Reloader,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -31,6 +32,7 @@ impl TestGateway {
             .unwrap_or_else(|e| panic!("the gateway cannot start: {e}"));
         let listen = gateway.listen_addrs().to_vec();
         let admin = gateway.admin_addr();
+        let reloader = gateway.reloader();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(gateway.run(async {
             let _ = stopped.await;
@@ -38,6 +40,7 @@ impl TestGateway {
         Self {
             listen,
             admin,
+            reloader,
             stop: Some(stop),
             task,
         }
@@ -62,6 +65,11 @@ impl TestGateway {
     pub fn admin_url(&self, path: &str) -> String {
         let admin = self.admin.expect("the admin listener is enabled");
         format!("http://{admin}{path}")
+    }
+
+    /// Its configuration reloader.
+    pub fn reloader(&self) -> &Reloader {
+        &self.reloader
     }
 
     /// Resolves the gateway's shutdown future: it stops accepting and

@@ -1,0 +1,174 @@
+//! What a configuration makes of the request path, and how a reload
+//! replaces it.
+//!
+//! A [`Generation`] holds everything requests are served with that a
+//! configuration decides: products and routes, upstream clients (one set
+//! per worker), authentication, access rules, quotas and request limits.
+//! Reloading builds the next generation completely (any error leaves the
+//! current one in place) and swaps it in atomically: every request from
+//! then on sees the new one, including requests on connections that are
+//! already open, while requests in flight finish with the one they started
+//! with. Listeners, worker threads, the admin listener and timeouts are
+//! fixed at start-up: changing them needs a restart, and a reload says so.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use maskgate_config::{Config, Limits};
+use rustls::crypto::CryptoProvider;
+
+use super::StartError;
+use crate::{
+    authenticate::Authentication, metrics::Metrics, proxy::Proxy, rate_limit::RateLimits,
+    route::ProductTable,
+};
+
+/// The request path as one configuration makes it.
+pub(crate) struct Generation {
+    pub(crate) products: Arc<ProductTable>,
+    pub(crate) rate_limits: Arc<RateLimits>,
+    pub(crate) authentication: Option<Arc<Authentication>>,
+    /// One proxy (and so one set of upstream pools) per worker.
+    pub(crate) proxies: Vec<Arc<Proxy>>,
+    pub(crate) limits: Limits,
+}
+
+impl Generation {
+    /// Builds everything `config` asks for; must run inside a tokio runtime
+    /// (JWKS refreshes are spawned on it).
+    pub(crate) fn build(
+        config: &Config,
+        provider: &Arc<CryptoProvider>,
+        metrics: &Arc<Metrics>,
+        workers: usize,
+    ) -> Result<Self, StartError> {
+        let authentication = match &config.authn {
+            Some(authn) => {
+                let authentication =
+                    Authentication::from_config(authn, provider).map_err(StartError::Authn)?;
+                // The refresher ends by itself once this generation's
+                // verifier is gone.
+                authentication.spawn_refresher(&tokio::runtime::Handle::current());
+                Some(Arc::new(authentication))
+            }
+            None => None,
+        };
+        let proxies = (0..workers)
+            .map(|_| {
+                Proxy::new(config, provider, metrics.clone())
+                    .map(Arc::new)
+                    .map_err(|(product, e)| StartError::Upstream { product, source: e })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            products: Arc::new(ProductTable::new(config)),
+            rate_limits: Arc::new(RateLimits::new(config, metrics.clone())),
+            authentication,
+            proxies,
+            limits: config.server.limits.clone(),
+        })
+    }
+}
+
+/// Why a reload was refused; the running configuration stays.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReloadError {
+    /// The file is not a valid configuration.
+    #[error("invalid configuration:\n{0}")]
+    Invalid(maskgate_config::ConfigError),
+    /// It is valid, but could not be applied (a key file, a CA, ...).
+    #[error("cannot apply the configuration: {0}")]
+    Failed(StartError),
+}
+
+/// The generation requests are served with now.
+pub(crate) type Current = Arc<ArcSwap<Generation>>;
+
+/// Reloads the configuration of a running gateway; see the module docs.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Reloader {
+    current: Current,
+    provider: Arc<CryptoProvider>,
+    metrics: Arc<Metrics>,
+    workers: usize,
+    /// The start-up configuration, to tell what a reload cannot change.
+    fixed: Arc<Config>,
+}
+
+impl std::fmt::Debug for Reloader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reloader")
+            .field("workers", &self.workers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Reloader {
+    pub(crate) fn new(
+        current: Current,
+        provider: Arc<CryptoProvider>,
+        metrics: Arc<Metrics>,
+        workers: usize,
+        fixed: Config,
+    ) -> Self {
+        Self {
+            current,
+            provider,
+            metrics,
+            workers,
+            fixed: Arc::new(fixed),
+        }
+    }
+
+    /// Applies a validated configuration to new requests. On error nothing
+    /// changes. On success, returns what the new configuration changes
+    /// that only a restart applies (listeners, workers, admin, timeouts).
+    /// Must run inside a tokio runtime.
+    pub fn reload(&self, config: &Config) -> Result<Vec<String>, StartError> {
+        let next = match Generation::build(config, &self.provider, &self.metrics, self.workers) {
+            Ok(next) => next,
+            Err(error) => {
+                self.metrics.observe_reload("failed");
+                return Err(error);
+            }
+        };
+        self.current.store(Arc::new(next));
+        self.metrics.observe_reload("applied");
+        Ok(self.needs_restart(config))
+    }
+
+    /// Reads, validates and applies the configuration file at `path`; see
+    /// [`reload`](Self::reload). An invalid file changes nothing.
+    pub fn reload_file(&self, path: &std::path::Path) -> Result<Vec<String>, ReloadError> {
+        let config = Config::load(path).map_err(|error| {
+            self.metrics.observe_reload("invalid");
+            ReloadError::Invalid(error)
+        })?;
+        self.reload(&config).map_err(ReloadError::Failed)
+    }
+
+    /// The generation being served.
+    pub(crate) fn current(&self) -> &Current {
+        &self.current
+    }
+
+    fn needs_restart(&self, config: &Config) -> Vec<String> {
+        let fixed = &self.fixed;
+        let mut changed = Vec::new();
+        if config.server.listeners != fixed.server.listeners {
+            changed.push("server.listener".to_owned());
+        }
+        if config.server.workers != fixed.server.workers {
+            changed.push("server.workers".to_owned());
+        }
+        if config.server.timeouts != fixed.server.timeouts {
+            changed.push("server.timeouts".to_owned());
+        }
+        if config.admin != fixed.admin {
+            changed.push("admin".to_owned());
+        }
+        changed
+    }
+}
