@@ -71,7 +71,9 @@ pub(crate) enum GatewayError {
     /// A token's keys could not be fetched from the identity provider and
     /// the last good ones are too old to trust: fail closed, but not with a
     /// 401 (the caller's credentials may well be fine).
-    #[error("the identity provider's keys cannot be fetched; try again later")]
+    #[error(
+        "the identity provider's key server is unreachable, so tokens cannot be checked; try again later"
+    )]
     KeyServerUnavailable,
     /// The caller is known but may not make this call.
     #[error("{}", reason.message(product))]

@@ -250,6 +250,27 @@ impl JwksState {
         Ok(keys)
     }
 
+    /// Takes over the key set and fetch times of `previous` (the state this
+    /// one replaces after a configuration reload), if it fetches the same URL
+    /// for the same algorithms. The keys keep the age they had: a reload
+    /// neither discards the last good keys (the key server may be down right
+    /// then) nor extends their life, and does not by itself cause a fetch.
+    pub(crate) fn adopt(&self, previous: &JwksState) -> bool {
+        if self.config.url != previous.config.url || self.allowed != previous.allowed {
+            return false;
+        }
+        let keys = lock(&previous.keys).clone();
+        *lock(&self.keys) = keys;
+        let (last_attempt, last_error) = {
+            let meta = lock(&previous.meta);
+            (meta.last_attempt, meta.last_error.clone())
+        };
+        let mut meta = lock(&self.meta);
+        meta.last_attempt = last_attempt;
+        meta.last_error = last_error;
+        true
+    }
+
     pub(crate) fn status(&self, now: SystemTime) -> JwksStatus {
         let keys = lock(&self.keys).clone();
         let meta = lock(&self.meta);

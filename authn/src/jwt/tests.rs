@@ -1094,6 +1094,55 @@ async fn stale_keys_serve_until_max_stale_then_key_server_unavailable() {
 }
 
 #[tokio::test]
+async fn a_replacing_verifier_adopts_the_last_good_keys_with_their_age() {
+    let signer = Signer::Ed(ed().0);
+    let fetcher = FakeFetcher::new(&jwks_of(&[signer.jwk("k1", None)]));
+    let tune = |j: &mut JwksConfig| {
+        j.refresh_every = Duration::from_secs(300);
+        j.max_stale = Duration::from_secs(3_600);
+    };
+    let old = jwks_verifier(&fetcher, tune);
+    let fresh = |t: u64| {
+        let mut c = claims();
+        c["iat"] = json!(t);
+        c["exp"] = json!(t + 300);
+        token(&signer, Algorithm::EdDsa, Some("k1"), &c)
+    };
+    assert!(old.verify(&fresh(T0), now()).await.is_ok());
+    assert_eq!(fetcher.calls(), 1);
+
+    // A reload while the key server is down: the new verifier serves the
+    // keys the old one fetched, without a fetch, until they are too old.
+    fetcher.fail();
+    let new = jwks_verifier(&fetcher, tune);
+    assert!(new.adopt_key_set(&old, ISS));
+    assert!(!new.adopt_key_set(&old, "https://unknown.example"));
+    assert!(new.verify(&fresh(T0 + 60), at(T0 + 60)).await.is_ok());
+    assert!(new.refresh_due(at(T0 + 60)).await.is_empty(), "not due");
+    assert_eq!(fetcher.calls(), 1);
+    assert_eq!(new.jwks_status(at(T0 + 60))[0].fetched_at, Some(now()));
+    let err = new
+        .verify(&fresh(T0 + 3_601), at(T0 + 3_601))
+        .await
+        .unwrap_err();
+    assert!(err.is_unavailable());
+
+    // Another URL: nothing to adopt; the new verifier fetches its own.
+    let elsewhere = {
+        let mut jwks = JwksConfig::new("https://idp.example/other-jwks");
+        tune(&mut jwks);
+        let fetcher: Arc<dyn JwksFetcher> = fetcher.clone();
+        Verifier::new(
+            VerifierConfig::new(vec![issuer(KeySource::Jwks(jwks))]),
+            Some(fetcher),
+        )
+        .unwrap()
+    };
+    assert!(!elsewhere.adopt_key_set(&old, ISS));
+    assert!(elsewhere.jwks_status(now())[0].fetched_at.is_none());
+}
+
+#[tokio::test]
 async fn no_key_set_ever_is_key_server_unavailable() {
     let fetcher = FakeFetcher::new(&json!({}));
     fetcher.fail();

@@ -279,6 +279,29 @@ impl Verifier {
         outcomes
     }
 
+    /// Takes over `issuer`'s JWKS key set from `previous`, the verifier this
+    /// one replaces after a configuration reload, if both fetch it from the
+    /// same URL for the same algorithms. The last good keys then keep serving
+    /// (until `max_stale` from when they were fetched) and no fetch is made
+    /// just because of the reload; otherwise a reload during a key server
+    /// outage would fail every token at once. Call before
+    /// [`spawn_refresher`](Self::spawn_refresher). Returns whether the key set
+    /// was taken over.
+    pub fn adopt_key_set(&self, previous: &Verifier, issuer: &str) -> bool {
+        let jwks_state = |verifier: &Verifier| {
+            let inner = &*verifier.inner;
+            let index = *inner.by_name.get(issuer)?;
+            match &inner.issuers[index].keys {
+                Keys::Jwks(state) => Some(Arc::clone(state)),
+                Keys::Static(_) => None,
+            }
+        };
+        match (jwks_state(self), jwks_state(previous)) {
+            (Some(state), Some(old)) => state.adopt(&old),
+            _ => false,
+        }
+    }
+
     /// The state of each JWKS issuer's key set at `now` (for readiness: a
     /// gateway may report not ready while a key set is not usable).
     pub fn jwks_status(&self, now: SystemTime) -> Vec<JwksStatus> {

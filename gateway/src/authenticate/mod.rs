@@ -22,6 +22,7 @@ mod jwks;
 use std::{
     collections::BTreeMap,
     future::Future,
+    path::PathBuf,
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
@@ -48,6 +49,9 @@ use crate::{
 /// The verifiers `[authn]` configures, shared by every worker.
 pub(crate) struct Authentication {
     jwt: Option<Verifier>,
+    /// Each JWKS issuer's `jwks_url` and `jwks_ca`, to tell after a reload
+    /// whose key set may be taken over.
+    jwks_sources: BTreeMap<String, (String, Option<PathBuf>)>,
     api_keys: Option<ApiKeys>,
     api_key_header: HeaderName,
     mtls: Option<MtlsIdentities>,
@@ -114,13 +118,38 @@ impl Authentication {
             ),
             None => None,
         };
+        let jwks_sources = authn
+            .jwt
+            .iter()
+            .filter_map(|i| {
+                let url = i.jwks_url.as_ref()?.as_str().to_owned();
+                Some((i.issuer.clone(), (url, i.jwks_ca.clone())))
+            })
+            .collect();
         Ok(Self {
             jwt,
+            jwks_sources,
             api_keys,
             api_key_header: HeaderName::from_bytes(authn.api_key_header.as_bytes())
                 .map_err(|_| "api_key_header is not a header name".to_owned())?,
             mtls,
         })
+    }
+
+    /// After a reload: takes over from `previous` the JWKS key sets of the
+    /// issuers whose `jwks_url` and `jwks_ca` did not change, so that their
+    /// last good keys keep serving (a reload during a key server outage
+    /// must not fail every token) and the reload causes no fetch. Call
+    /// before [`spawn_refresher`](Self::spawn_refresher).
+    pub(crate) fn adopt_key_sets(&self, previous: &Authentication) {
+        let (Some(jwt), Some(old)) = (&self.jwt, &previous.jwt) else {
+            return;
+        };
+        for (issuer, source) in &self.jwks_sources {
+            if previous.jwks_sources.get(issuer) == Some(source) {
+                jwt.adopt_key_set(old, issuer);
+            }
+        }
     }
 
     /// Starts refreshing JWKS key sets in the background on `runtime`.

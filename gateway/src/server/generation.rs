@@ -35,17 +35,23 @@ pub(crate) struct Generation {
 
 impl Generation {
     /// Builds everything `config` asks for; must run inside a tokio runtime
-    /// (JWKS refreshes are spawned on it).
+    /// (JWKS refreshes are spawned on it). `previous` is the generation a
+    /// reload replaces: JWKS key sets whose source did not change are taken
+    /// over from it rather than fetched again (the key server may be down).
     pub(crate) fn build(
         config: &Config,
         provider: &Arc<CryptoProvider>,
         metrics: &Arc<Metrics>,
         workers: usize,
+        previous: Option<&Generation>,
     ) -> Result<Self, StartError> {
         let authentication = match &config.authn {
             Some(authn) => {
                 let authentication =
                     Authentication::from_config(authn, provider).map_err(StartError::Authn)?;
+                if let Some(previous) = previous.and_then(|p| p.authentication.as_deref()) {
+                    authentication.adopt_key_sets(previous);
+                }
                 // The refresher ends by itself once this generation's
                 // verifier is gone.
                 authentication.spawn_refresher(&tokio::runtime::Handle::current());
@@ -127,7 +133,15 @@ impl Reloader {
     /// that only a restart applies (listeners, workers, admin, timeouts).
     /// Must run inside a tokio runtime.
     pub fn reload(&self, config: &Config) -> Result<Vec<String>, StartError> {
-        let next = match Generation::build(config, &self.provider, &self.metrics, self.workers) {
+        let previous = self.current.load();
+        let built = Generation::build(
+            config,
+            &self.provider,
+            &self.metrics,
+            self.workers,
+            Some(&previous),
+        );
+        let next = match built {
             Ok(next) => next,
             Err(error) => {
                 self.metrics.observe_reload("failed");

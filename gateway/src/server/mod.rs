@@ -116,6 +116,7 @@ impl Gateway {
             &provider,
             &metrics,
             worker_count,
+            None,
         )?));
         let reloader = Reloader::new(
             current.clone(),

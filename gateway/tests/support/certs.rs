@@ -94,6 +94,19 @@ impl TestCa {
     }
 }
 
+/// What is wrong with a client certificate ([`TestCa::issue_client_with`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientCertFlaw {
+    /// Nothing: a good client certificate.
+    None,
+    /// Valid in 2020 only.
+    Expired,
+    /// Valid from the year 4000.
+    NotYetValid,
+    /// Its extended key usage is server authentication only.
+    ServerAuthOnly,
+}
+
 /// A client certificate signed by a [`TestCa`], for mutual TLS.
 pub struct ClientCert {
     chain: Vec<CertificateDer<'static>>,
@@ -104,6 +117,12 @@ impl TestCa {
     /// Issues a client certificate (extended key usage: client
     /// authentication) whose subject is the URI SAN `uri`, e.g. a SPIFFE id.
     pub fn issue_client(&self, uri: &str) -> ClientCert {
+        self.issue_client_with(uri, ClientCertFlaw::None)
+    }
+
+    /// Issues a client certificate for the URI SAN `uri` with `flaw`, for
+    /// tests of what a listener refuses.
+    pub fn issue_client_with(&self, uri: &str, flaw: ClientCertFlaw) -> ClientCert {
         let key = KeyPair::generate().expect("generate a client key");
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("client parameters");
         params.distinguished_name.push(DnType::CommonName, uri);
@@ -111,6 +130,20 @@ impl TestCa {
             uri.try_into().expect("an ASCII URI for the SAN"),
         )];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        match flaw {
+            ClientCertFlaw::None => {}
+            ClientCertFlaw::Expired => {
+                params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+                params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+            }
+            ClientCertFlaw::NotYetValid => {
+                params.not_before = rcgen::date_time_ymd(4000, 1, 1);
+                params.not_after = rcgen::date_time_ymd(4001, 1, 1);
+            }
+            ClientCertFlaw::ServerAuthOnly => {
+                params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+            }
+        }
         let cert = params
             .signed_by(&key, &self.issuer)
             .expect("sign the client certificate");

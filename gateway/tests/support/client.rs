@@ -2,7 +2,7 @@
 //! knowledge, and HTTPS trusting a test CA with ALPN (h2, http/1.1); plus
 //! the collected [`Reply`] and the check of the gateway's JSON errors.
 
-use std::sync::Arc;
+use std::{net::SocketAddr, sync::Arc};
 
 use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode, Version};
@@ -22,6 +22,9 @@ use super::{
     body::{self, TestBody},
     within,
 };
+
+/// The pooled HTTPS client [`tls`], [`tls_trusting`] and [`tls_with`] make.
+pub type TlsClient = Client<HttpsConnector<HttpConnector>, TestBody>;
 
 /// A pooled HTTP/1.1 client.
 pub fn h1() -> Client<HttpConnector, TestBody> {
@@ -178,4 +181,51 @@ pub fn assert_gateway_error(reply: &Reply, status: u16, code: &str) -> String {
         "only the error object: {json}"
     );
     id.to_owned()
+}
+
+/// Makes a TLS connection to `addr` (server name `localhost`) with
+/// `config`, sends `GET path` over HTTP/1.1 with `Connection: close` and
+/// reads until the server closes: the raw response, or the TLS error that
+/// ended the connection (`AlertReceived(CertificateExpired)`, ...), as
+/// rustls's `Debug` names it. With TLS 1.3 a refused client certificate is
+/// only reported after the client has finished its side of the handshake,
+/// so the alert may come with the first read.
+pub async fn tls_exchange(
+    config: ClientConfig,
+    addr: SocketAddr,
+    path: &str,
+) -> Result<Vec<u8>, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn describe(error: &std::io::Error) -> String {
+        match error
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            Some(tls) => format!("{tls:?}"),
+            None => format!("{error:?}"),
+        }
+    }
+
+    within("a TLS exchange", async {
+        let tcp = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| describe(&e))?;
+        let name = rustls_pki_types::ServerName::try_from("localhost").expect("a valid name");
+        let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .map_err(|e| describe(&e))?;
+        let request =
+            format!("GET {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n");
+        tls.write_all(request.as_bytes())
+            .await
+            .map_err(|e| describe(&e))?;
+        let mut response = Vec::new();
+        tls.read_to_end(&mut response)
+            .await
+            .map_err(|e| describe(&e))?;
+        Ok(response)
+    })
+    .await
 }

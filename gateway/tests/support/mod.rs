@@ -1,6 +1,8 @@
 //! Helpers shared by the gateway's integration tests: upstream servers,
-//! the gateway in-process or as a child process, HTTP clients, and test
-//! certificates. Every server binds `127.0.0.1:0`.
+//! the gateway in-process or as a child process, HTTP clients, test
+//! certificates, and for authentication a JWKS server, an ES256 token
+//! signer and the attack suite's token forge. Every server binds
+//! `127.0.0.1:0`.
 //!
 //! Each test binary compiles this module and uses a different subset of it,
 //! hence the relaxed lints below.
@@ -16,18 +18,23 @@ pub mod certs;
 pub mod child;
 pub mod client;
 pub mod demo;
+pub mod forge;
 pub mod gateway;
+pub mod jwks;
+pub mod jwt;
 pub mod upstream;
 
 use std::{future::Future, time::Duration};
 
 pub use self::{
     body::TestBody,
-    certs::TestCa,
+    certs::{ClientCertFlaw, TestCa},
     child::ChildGateway,
     client::{Reply, assert_gateway_error},
     demo::DemoProcess,
     gateway::TestGateway,
+    jwks::JwksServer,
+    jwt::Es256Key,
     upstream::{RawUpstream, Seen, Upstream},
 };
 

@@ -273,6 +273,18 @@ impl RawUpstream {
     pub fn accepted(&self) -> usize {
         *self.accepted.borrow()
     }
+
+    /// Waits until at least `n` connections have been accepted.
+    pub async fn wait_for_accepted(&self, n: usize) {
+        let mut accepted = self.accepted.clone();
+        within("waiting for connections to be accepted", async {
+            accepted
+                .wait_for(|count| *count >= n)
+                .await
+                .expect("the server is running");
+        })
+        .await;
+    }
 }
 
 impl Drop for RawUpstream {
