@@ -63,11 +63,16 @@
 mod error;
 mod load;
 mod locate;
+mod masking;
 mod model;
 mod units;
 mod validate;
 
 pub use error::{ConfigError, Diagnostic, Location};
+pub use masking::{
+    ActionSpec, BUILT_IN_CLASSES, DataClass, FieldClass, Generalization, HashScope, MaskPreset,
+    Masking, PolicyRule, ProductMasking, Store, Unclassified, Validator,
+};
 pub use model::{
     Access, Admin, ApiKey, AuthMethod, Authn, ClientAuth, Config, HttpVersion, JwtAlgorithm,
     JwtIssuer, LimitOverrides, Limits, Listener, ListenerTls, Mtls, MtlsClient, Product, RateLimit,

@@ -117,6 +117,9 @@ impl Config {
                 key.hash.make_ascii_lowercase();
             }
         }
+        if let Some(keyring) = &mut self.masking.keyring {
+            resolve(keyring);
+        }
         for product in &mut self.products {
             if let Some(ca) = &mut product.upstream.ca {
                 resolve(ca);

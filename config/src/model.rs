@@ -10,6 +10,7 @@ use std::{net::SocketAddr, path::PathBuf};
 use serde::Deserialize;
 use url::Url;
 
+use crate::masking::{DataClass, FieldClass, Masking, PolicyRule, ProductMasking};
 use crate::units::{ByteSize, Duration, Rate};
 
 /// The whole configuration file.
@@ -35,6 +36,16 @@ pub struct Config {
     /// The data products reachable through the gateway.
     #[serde(default, rename = "product")]
     pub products: Vec<Product>,
+    /// `[[class]]`: data classes beyond the built-in ones.
+    #[serde(default, rename = "class")]
+    pub classes: Vec<DataClass>,
+    /// `[[policy]]`: the security team's rules, in order; the last is the
+    /// default.
+    #[serde(default, rename = "policy")]
+    pub policies: Vec<PolicyRule>,
+    /// `[masking]`: where masking keys come from.
+    #[serde(default)]
+    pub masking: Masking,
 }
 
 /// `[server]`: the client-facing side.
@@ -317,6 +328,14 @@ pub struct Product {
     /// `rate_limits.per_product`.
     #[serde(default)]
     pub rate_limit: Option<RateLimit>,
+    /// `[[product.field]]`: the product's classification, selector to
+    /// class. With fields (or `[product.masking]`), responses are rewritten
+    /// for each caller by the `[[policy]]` rules.
+    #[serde(default, rename = "field")]
+    pub fields: Vec<FieldClass>,
+    /// `[product.masking]`: unclassified fields, allowed content types.
+    #[serde(default)]
+    pub masking: Option<ProductMasking>,
 }
 
 impl Product {

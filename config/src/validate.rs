@@ -16,6 +16,7 @@ use std::{
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
 
 mod access;
+mod masking;
 
 use crate::{
     locate::{join, join_index},
@@ -67,6 +68,7 @@ pub(crate) fn check(config: &Config) -> Vec<Problem> {
     check_admin(&config.admin, &config.server.listeners, &mut problems);
     check_products(&config.products, &mut problems);
     access::check(config, &mut problems);
+    masking::check(config, &mut problems);
     problems.0
 }
 

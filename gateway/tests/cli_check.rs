@@ -190,3 +190,47 @@ fn api_key_new_prints_a_key_and_its_hash_entry() {
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600);
 }
+
+/// A product with classified fields is valid configuration, but until the
+/// response rewriter is wired in, `serve` refuses to start rather than
+/// serve those fields unprotected (fail closed).
+#[test]
+fn classified_fields_are_never_served_unprotected() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("masked.toml");
+    std::fs::write(
+        &config,
+        r#"
+[server]
+[[server.listener]]
+address = "127.0.0.1:0"
+plaintext = true
+
+[admin]
+enabled = false
+
+[[product]]
+name = "customers"
+route = { path_prefix = "/customers" }
+upstream = { url = "http://127.0.0.1:9" }
+
+[[product.field]]
+path = "$.items[*].email"
+class = "email"
+
+[[policy]]
+name = "everyone"
+default = true
+actions = { "*" = { action = "redact" } }
+"#,
+    )
+    .unwrap();
+    assert!(check(&config).status.success(), "the configuration is valid");
+    let served = maskgate(&["serve", "--config", config.to_str().unwrap()]);
+    assert_eq!(served.status.code(), Some(1));
+    let stderr = text(&served.stderr);
+    assert!(
+        stderr.contains("product customers: classified fields need the response rewriter"),
+        "{stderr}"
+    );
+}

@@ -45,6 +45,18 @@ impl Generation {
         workers: usize,
         previous: Option<&Generation>,
     ) -> Result<Self, StartError> {
+        // Fail closed: a product whose fields are classified must never be
+        // served unprotected, and the response rewriter is not wired in
+        // yet.
+        if let Some(product) = config
+            .products
+            .iter()
+            .find(|p| !p.fields.is_empty() || p.masking.is_some())
+        {
+            return Err(StartError::MaskingUnavailable {
+                product: product.name.clone(),
+            });
+        }
         let authentication = match &config.authn {
             Some(authn) => {
                 let authentication =
