@@ -45,6 +45,10 @@ static PHONE: LazyLock<Regex> = LazyLock::new(|| {
 ///   digits: `020 7946 0958`, `04 15 39 15 00`, `030/1234567`;
 /// - any of these followed by an extension `x123`, `ext. 123`.
 ///
+/// A `00` prefix needs at least one separator (`001829949897` is more often a
+/// zero-padded id), and a number that continues a spaced digit run
+/// (`9400 1000 0036 2058 99`, the tail of a tracking number) is refused.
+///
 /// Not recognized (on purpose, for precision): bare digit runs
 /// (`2125550142`, `02079460958`), US numbers without parentheses or `+1`
 /// (`212-555-0142`, `212.555.0142`), and anything glued to letters, digits or
@@ -74,6 +78,13 @@ fn check(text: &str, start: usize, end: usize) -> bool {
     if !is_token(text, start, end) {
         return false;
     }
+    // Not the tail of a longer spaced digit run (`9400 1000 0036 2058 99`).
+    let mut before = text[..start].chars().rev();
+    if before.next().is_some_and(|c| " .-".contains(c))
+        && before.next().is_some_and(|c| c.is_ascii_digit())
+    {
+        return false;
+    }
     let cand = &text[start..end];
     // Digits of the number itself: without the extension.
     let number = match cand.find(['x', 'e']) {
@@ -84,6 +95,10 @@ fn check(text: &str, start: usize, end: usize) -> bool {
     let international = number.starts_with('+') || number.starts_with("00");
     if international {
         let access = if number.starts_with("00") { 2 } else { 0 };
+        // `00` without any separator is more often a zero-padded id.
+        if access == 2 && !number.contains([' ', '-', '.', '(']) {
+            return false;
+        }
         let trunk = usize::from(number.contains("(0)"));
         (8..=15).contains(&(digits - access - trunk))
     } else {
@@ -167,6 +182,8 @@ mod tests {
             "price 0 99",
             "1.2.3.4",
             "00000123456",
+            "ref 001829949897",
+            "9402 6600 5594 0036 2058 99",
         ] {
             assert!(found(&d, t).is_empty(), "{t}");
         }
@@ -175,8 +192,12 @@ mod tests {
     #[test]
     fn after_a_refused_candidate() {
         let d = PhoneDetector::new();
-        // The date swallows the start of the candidate; the number follows.
-        assert_eq!(found(&d, "2024-01-15 020 7946 0958"), ["020 7946 0958"]);
+        assert_eq!(
+            found(&d, "ORD-020 7946 0958 then 020 7946 0959"),
+            ["020 7946 0959"]
+        );
+        // The tail of a spaced digit run is not a number of its own.
+        assert!(found(&d, "2024-01-15 020 7946 0958").is_empty());
     }
 
     #[test]
