@@ -9,3 +9,11 @@
 //! the `secrets` crate, wired together by the gateway).
 //!
 //! Nothing is implemented yet; see the masking issue.
+
+mod detect;
+
+pub use detect::{
+    CardDetector, DetectError, Detector, DetectorSet, EmailDetector, Finding, IbanDetector,
+    Ipv4Detector, Ipv6Detector, PhoneDetector, REGEX_SIZE_LIMIT, RegexDetector, SsnDetector,
+    Validator,
+};

@@ -1,0 +1,227 @@
+//! Running several detectors and resolving their overlaps.
+
+use std::borrow::Cow;
+
+use super::{
+    CardDetector, Detector, EmailDetector, Finding, IbanDetector, Ipv4Detector, Ipv6Detector,
+    PhoneDetector, SsnDetector,
+};
+
+/// Several detectors run over the same text, their findings merged into one
+/// sorted list without overlaps.
+///
+/// **Overlaps.** Findings that overlap (directly or through a chain) form a
+/// cluster. Each cluster becomes a single finding that covers the union of
+/// its ranges, so nothing any detector found is left out, and whose class is
+/// the winner's: the longest finding wins; between findings of the same
+/// length, the one from the detector that comes first in the set wins (put
+/// the more specific detectors first). [`DetectorSet::builtin`] orders them
+/// IBAN, card, SSN, email, IPv6, IPv4, phone: an IBAN that contains a
+/// phone-like `0044 0532 0130 00` stays an IBAN, an email whose local part is
+/// a card number stays an email, and an SSN that also reads as a
+/// national phone number (`059-64-0235`) stays an SSN.
+pub struct DetectorSet {
+    detectors: Vec<Box<dyn Detector>>,
+}
+
+impl std::fmt::Debug for DetectorSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.detectors.iter().map(|d| d.class()))
+            .finish()
+    }
+}
+
+impl DetectorSet {
+    /// A set of `detectors`, earlier ones winning ties (see the type's doc).
+    pub fn new(detectors: Vec<Box<dyn Detector>>) -> Self {
+        Self { detectors }
+    }
+
+    /// Every built-in detector, most specific first.
+    pub fn builtin() -> Self {
+        Self::new(vec![
+            Box::new(IbanDetector::new()),
+            Box::new(CardDetector::new()),
+            Box::new(SsnDetector::new()),
+            Box::new(EmailDetector::new()),
+            Box::new(Ipv6Detector::new()),
+            Box::new(Ipv4Detector::new()),
+            Box::new(PhoneDetector::new()),
+        ])
+    }
+
+    /// Adds a detector after the existing ones (it loses ties to them).
+    pub fn push(&mut self, detector: Box<dyn Detector>) {
+        self.detectors.push(detector);
+    }
+
+    /// The detectors, in priority order.
+    pub fn detectors(&self) -> impl Iterator<Item = &dyn Detector> {
+        self.detectors.iter().map(|d| &**d)
+    }
+
+    /// All findings in `text`, sorted by `start`, overlaps resolved.
+    pub fn find(&self, text: &str) -> Vec<Finding> {
+        // (finding, priority): lower priority index wins ties.
+        let mut all: Vec<(Finding, usize)> = Vec::new();
+        let mut buf = Vec::new();
+        for (prio, d) in self.detectors.iter().enumerate() {
+            d.find(text, &mut buf);
+            all.extend(buf.drain(..).filter(|f| !f.is_empty()).map(|f| (f, prio)));
+        }
+        all.sort_by_key(|(f, _)| (f.start, f.end));
+        let mut out: Vec<Finding> = Vec::with_capacity(all.len());
+        // The current cluster: its union range and its winner.
+        let mut cluster: Option<(usize, usize, Finding, usize)> = None;
+        for (f, prio) in all {
+            match &mut cluster {
+                Some((_, end, winner, wprio)) if f.start < *end => {
+                    *end = (*end).max(f.end);
+                    if (f.len(), std::cmp::Reverse(prio))
+                        > (winner.len(), std::cmp::Reverse(*wprio))
+                    {
+                        *winner = f;
+                        *wprio = prio;
+                    }
+                }
+                _ => {
+                    if let Some((s, e, w, _)) = cluster.take() {
+                        out.push(Finding::new(s, e, w.class));
+                    }
+                    cluster = Some((f.start, f.end, f, prio));
+                }
+            }
+        }
+        if let Some((s, e, w, _)) = cluster {
+            out.push(Finding::new(s, e, w.class));
+        }
+        out
+    }
+
+    /// `text` with each finding replaced by `replace(finding, matched)`,
+    /// borrowed unchanged when nothing is found. This is the `detect`
+    /// default: `replace` applies the action of the finding's class.
+    pub fn redact_with<'t, F>(&self, text: &'t str, mut replace: F) -> Cow<'t, str>
+    where
+        F: FnMut(&Finding, &str) -> String,
+    {
+        let findings = self.find(text);
+        if findings.is_empty() {
+            return Cow::Borrowed(text);
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        for f in &findings {
+            out.push_str(&text[last..f.start]);
+            out.push_str(&replace(f, &text[f.start..f.end]));
+            last = f.end;
+        }
+        out.push_str(&text[last..]);
+        Cow::Owned(out)
+    }
+}
+
+impl Default for DetectorSet {
+    fn default() -> Self {
+        Self::builtin()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::detect::{RegexDetector, Validator};
+
+    fn classes(set: &DetectorSet, text: &str) -> Vec<(String, String)> {
+        set.find(text)
+            .into_iter()
+            .map(|f| (f.class.to_string(), text[f.start..f.end].to_owned()))
+            .collect()
+    }
+
+    fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn mixed_text() {
+        let set = DetectorSet::builtin();
+        let text = "Kunde Jörg <jorg@example.de>, Karte 4111 1111 1111 1111, IBAN DE89 3704 0044 0532 0130 00, \
+                    Tel. +49 30 1234567, SSN 123-45-6789, from 192.0.2.7 / 2001:db8::7; \
+                    order ORD-4111111111111111-77 at 2024-01-15T10:30:00Z, v1.2.3.4.5 ✓";
+        assert_eq!(
+            classes(&set, text),
+            pairs(&[
+                ("email", "jorg@example.de"),
+                ("card_number", "4111 1111 1111 1111"),
+                ("iban", "DE89 3704 0044 0532 0130 00"),
+                ("phone", "+49 30 1234567"),
+                ("national_id", "123-45-6789"),
+                ("ip_address", "192.0.2.7"),
+                ("ip_address", "2001:db8::7"),
+            ])
+        );
+    }
+
+    #[test]
+    fn overlaps_merge_to_the_longest() {
+        let set = DetectorSet::builtin();
+        // SSN vs national phone: same range, SSN comes first.
+        assert_eq!(
+            classes(&set, "id 059-64-0235"),
+            pairs(&[("national_id", "059-64-0235")])
+        );
+        // A custom detector overlapping a built-in: union, longest's class.
+        let mut set = DetectorSet::builtin();
+        set.push(Box::new(
+            RegexDetector::new("customer_ref", r"CUST 4111 1111", None).unwrap(),
+        ));
+        assert_eq!(
+            classes(&set, "CUST 4111 1111 1111 1111"),
+            pairs(&[("card_number", "CUST 4111 1111 1111 1111")])
+        );
+    }
+
+    #[test]
+    fn ties_go_to_the_earlier_detector() {
+        let a = RegexDetector::new("a", "[0-9]{4}", None).unwrap();
+        let b = RegexDetector::new("b", "[0-9]{4}", Some(Validator::Luhn)).unwrap();
+        let set = DetectorSet::new(vec![Box::new(b.clone()), Box::new(a.clone())]);
+        assert_eq!(&*set.find("x 4242 y")[0].class, "b");
+        let set = DetectorSet::new(vec![Box::new(a), Box::new(b)]);
+        assert_eq!(&*set.find("x 4242 y")[0].class, "a");
+    }
+
+    #[test]
+    fn redact_with_replaces_each_finding() {
+        let set = DetectorSet::builtin();
+        let out = set.redact_with(
+            "mail → bob@example.org or +44 20 7946 0958 ✓",
+            |f, m| format!("[{}:{}]", f.class, m.chars().count()),
+        );
+        assert_eq!(out, "mail → [email:15] or [phone:16] ✓");
+        let clean = "nothing here: v1.2.3, 2024-01-15";
+        assert!(matches!(
+            set.redact_with(clean, |_, _| unreachable!()),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn findings_never_overlap_and_stay_on_char_boundaries() {
+        let set = DetectorSet::builtin();
+        let text = "é+33 1 83 41 77 76 ü 4111111111111111é 5555-5555-5555-4444 ☎ 10.0.0.1";
+        let fs = set.find(text);
+        assert!(fs.windows(2).all(|w| w[0].end <= w[1].start));
+        for f in &fs {
+            assert!(text.is_char_boundary(f.start) && text.is_char_boundary(f.end));
+        }
+        assert_eq!(fs.len(), 2);
+        assert!(fs.iter().all(|f| f.class != Arc::from("phone")));
+    }
+}
