@@ -225,7 +225,10 @@ actions = { "*" = { action = "redact" } }
 "#,
     )
     .unwrap();
-    assert!(check(&config).status.success(), "the configuration is valid");
+    assert!(
+        check(&config).status.success(),
+        "the configuration is valid"
+    );
     let served = maskgate(&["serve", "--config", config.to_str().unwrap()]);
     assert_eq!(served.status.code(), Some(1));
     let stderr = text(&served.stderr);
