@@ -9,3 +9,12 @@
 //! the `secrets` crate, wired together by the gateway).
 //!
 //! Nothing is implemented yet; see the masking issue.
+
+mod action;
+mod keys;
+
+pub use action::{
+    Action, ActionError, Alphabet, ApplyContext, Date, ENVELOPE_PREFIX, Envelope, Generalize, Hash,
+    HashScope, Mask, MaskPreset, Outcome, Reveal, Scalar, Tokenize, json_string, write_json_string,
+};
+pub use keys::{DataKey, KEY_LEN, KeyError, KeyId, KeyProvider, KeyPurpose, LocalKeyring};
