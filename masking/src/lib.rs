@@ -12,9 +12,14 @@
 
 mod action;
 mod keys;
+mod selector;
 
 pub use action::{
     Action, ActionError, Alphabet, ApplyContext, Date, ENVELOPE_PREFIX, Envelope, Generalize, Hash,
     HashScope, Mask, MaskPreset, Outcome, Reveal, Scalar, Tokenize, json_string, write_json_string,
 };
 pub use keys::{DataKey, KEY_LEN, KeyError, KeyId, KeyProvider, KeyPurpose, LocalKeyring};
+pub use selector::{
+    Lookup, MAX_SEGMENTS, PathSegment, Selector, SelectorError, SelectorErrorKind, SelectorSet,
+    normalized_path, write_normalized_path,
+};

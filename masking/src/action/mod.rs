@@ -84,7 +84,7 @@ pub struct ApplyContext<'a> {
     /// The product's name (binds ciphertexts and tokens to the product).
     pub product: &'a str,
     /// The value's normalized JSONPath (RFC 9535 §2.7, e.g. `$['card'][0]`),
-    /// as the rewriter builds it; binds ciphertexts and tokens
+    /// as made by [`crate::normalized_path`]; binds ciphertexts and tokens
     /// to their place.
     pub path: &'a str,
     /// The consumer's subject (for [`HashScope::Consumer`]).
@@ -119,7 +119,7 @@ pub enum Action {
     Drop,
     /// Keep some characters, mask the others (see [`Mask`]).
     Mask(Mask),
-    /// Keyed pseudonym: truncated HMAC-SHA256 (see [`Hash`]).
+    /// Keyed pseudonym: truncated HMAC-SHA256 (see [`Hash`](struct@Hash)).
     Hash(Hash),
     /// Format-preserving FF1 token, reversible with the key (see
     /// [`Tokenize`]).
