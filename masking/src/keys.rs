@@ -320,9 +320,18 @@ impl LocalKeyring {
     /// Parses a keyring from its JSON text.
     pub fn from_json(text: &str) -> Result<Self, KeyError> {
         let file: KeyringFile = serde_json::from_str(text).map_err(|e| KeyError::Invalid {
-            // serde_json's messages name the place and the expected shape,
-            // never the value of a string it could not use.
-            reason: e.to_string(),
+            // Only the place: serde_json's own message may quote the
+            // offending string, which could be key material.
+            reason: format!(
+                "line {}, column {}: {}",
+                e.line(),
+                e.column(),
+                match e.classify() {
+                    serde_json::error::Category::Syntax | serde_json::error::Category::Eof =>
+                        "not valid JSON",
+                    _ => "unexpected or missing field, or wrong type (see the format)",
+                }
+            ),
         })?;
         if file.format != FORMAT {
             return Err(KeyError::Invalid {
@@ -657,8 +666,14 @@ mod tests {
             (good.replace(&key, "!!!"), "base64"),
             (
                 good.replace("\"keys\"", "\"extra\":1,\"keys\""),
-                "unknown field",
+                "unexpected or missing field",
             ),
+            // serde_json would quote the unknown variant: key material here.
+            (
+                good.replace("\"purpose\":\"encrypt\"", &format!("\"purpose\":\"{key}\"")),
+                "line 1",
+            ),
+            (good.replace("}}}", "}}"), "not valid JSON"),
         ] {
             let err = LocalKeyring::from_json(&bad).unwrap_err().to_string();
             assert!(err.contains(why), "{why}: {err}");

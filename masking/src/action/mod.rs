@@ -393,4 +393,46 @@ mod tests {
             assert!(!text.contains("SECRET"), "{text}");
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn json_string_round_trips(v in proptest::prelude::any::<String>()) {
+            let back: String = serde_json::from_str(&json_string(&v)).unwrap();
+            proptest::prop_assert_eq!(back, v);
+        }
+
+        #[test]
+        fn encrypt_reveal_round_trip(v in proptest::prelude::any::<String>()) {
+            let keys = keyring();
+            let c = ctx(keys);
+            let env = replaced_str(Action::Encrypt { key: None }.apply(s(&v), &c).unwrap());
+            if v.len() >= 8 {
+                // No clear value in the envelope (shorter ones may occur by chance).
+                proptest::prop_assert!(!env.contains(&v));
+            }
+            let back = Action::Reveal(Reveal::Envelope).apply(s(&env), &c).unwrap();
+            proptest::prop_assert_eq!(replaced(back), json_string(&v));
+        }
+
+        #[test]
+        fn tokenize_reveal_round_trip(v in "[0-9]{4}([ -]?[0-9]{2,4}){1,5}") {
+            let keys = keyring();
+            let c = ctx(keys);
+            let t = Tokenize { alphabet: Alphabet::Digits, key: None };
+            let token = replaced_str(Action::Tokenize(t.clone()).apply(s(&v), &c).unwrap());
+            proptest::prop_assert_eq!(token.len(), v.len());
+            for (a, b) in token.bytes().zip(v.bytes()) {
+                proptest::prop_assert_eq!(a.is_ascii_digit(), b.is_ascii_digit());
+            }
+            let back = Action::Reveal(Reveal::Token(t)).apply(s(&token), &c).unwrap();
+            proptest::prop_assert_eq!(replaced_str(back), v);
+        }
+
+        #[test]
+        fn mask_keeps_length_in_chars(v in proptest::prelude::any::<String>(), f in 0usize..5, l in 0usize..5) {
+            let m = Mask::Chars { keep_first: f, keep_last: l, mask_char: '*' };
+            let out = m.mask_text(&v);
+            proptest::prop_assert_eq!(out.chars().count(), v.chars().count());
+        }
+    }
 }
