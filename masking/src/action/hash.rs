@@ -35,7 +35,8 @@ pub enum HashScope {
 /// Keyed pseudonym parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hash {
-    /// Where the pseudonym is stable.
+    /// Where the pseudonym is stable (default: per consumer, so consumers
+    /// cannot join their datasets unless a rule says otherwise).
     pub scope: HashScope,
     /// Text put before the hex digest (default `h_`).
     pub prefix: String,
@@ -48,7 +49,7 @@ pub struct Hash {
 impl Default for Hash {
     fn default() -> Self {
         Hash {
-            scope: HashScope::Product,
+            scope: HashScope::Consumer,
             prefix: "h_".to_owned(),
             length: 16,
             key: None,
@@ -141,7 +142,10 @@ mod tests {
     #[test]
     fn scopes_separate() {
         let v = s("jane@example.com");
-        let product = Hash::default();
+        let product = Hash {
+            scope: HashScope::Product,
+            ..Hash::default()
+        };
         // Product scope: consumers share, products differ.
         assert_eq!(
             pseudonym(&product, &v, "p1", "alice"),
