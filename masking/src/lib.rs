@@ -1,19 +1,31 @@
 //! What a caller may see: the field-level protection of JSON bodies.
 //!
-//! This crate will own selectors (a streamable subset of RFC 9535 JSONPath),
-//! the actions (`pass`, `redact`, `drop`, `mask`, `hash`, `tokenize`,
-//! `encrypt`, `generalize`, `detect`), the PII detectors, the compilation of
-//! classification × policy into a plan, the streaming JSON rewriter, and field
-//! cryptography behind a key-provider trait. It will not fetch keys itself:
-//! key providers are supplied by the caller (a local keyring, or Vault via
-//! the `secrets` crate, wired together by the gateway).
-//!
-//! Nothing is implemented yet; see the masking issue.
+//! This crate owns selectors (a streamable subset of RFC 9535 JSONPath,
+//! [`Selector`], [`SelectorSet`]), the actions ([`Action`]: pass, redact,
+//! drop, mask, hash, tokenize, encrypt, generalize, reveal), the PII
+//! detectors ([`DetectorSet`]) and field cryptography behind a key-provider
+//! trait ([`KeyProvider`], with a local keyring). The streaming JSON
+//! rewriter and the compilation of classification × policy into a plan
+//! come next. It does not fetch keys itself: key providers are supplied by
+//! the caller (a local keyring, or Vault via the `secrets` crate, wired
+//! together by the gateway).
 
+mod action;
 mod detect;
+mod keys;
+mod selector;
 
+pub use action::{
+    Action, ActionError, Alphabet, ApplyContext, Date, ENVELOPE_PREFIX, Envelope, Generalize, Hash,
+    HashScope, Mask, MaskPreset, Outcome, Reveal, Scalar, Tokenize, json_string, write_json_string,
+};
 pub use detect::{
     CardDetector, DetectError, Detector, DetectorSet, EmailDetector, Finding, IbanDetector,
     Ipv4Detector, Ipv6Detector, PhoneDetector, REGEX_SIZE_LIMIT, RegexDetector, SsnDetector,
     Validator,
+};
+pub use keys::{DataKey, KEY_LEN, KeyError, KeyId, KeyProvider, KeyPurpose, LocalKeyring};
+pub use selector::{
+    Lookup, MAX_SEGMENTS, PathSegment, Selector, SelectorError, SelectorErrorKind, SelectorSet,
+    normalized_path, write_normalized_path,
 };

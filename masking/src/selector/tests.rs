@@ -1,0 +1,281 @@
+use proptest::prelude::*;
+
+use super::*;
+
+use PathSegment::{Index as I, Member as M};
+
+fn sel(s: &str) -> Selector {
+    Selector::parse(s).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn err(s: &str) -> SelectorError {
+    Selector::parse(s).expect_err(s)
+}
+
+#[test]
+fn canonical_forms() {
+    for (input, canonical) in [
+        ("$", "$"),
+        ("$.a.b", "$.a.b"),
+        ("$['a']['b']", "$.a.b"),
+        ("$[\"a\"]", "$.a"),
+        ("$['a b']", "$['a b']"),
+        ("$[\"x\\\"y\"]", "$['x\"y']"),
+        ("$['it\\'s']", "$['it\\'s']"),
+        ("$['\\u00e9t\\u00E9']", "$['été']"),
+        ("$['\\uD83D\\uDE00']", "$['😀']"),
+        ("$['tab\\there\\n']", "$['tab\\there\\n']"),
+        ("$['\\/']", "$['/']"),
+        ("$.été", "$['été']"),
+        ("$['a','b']", "$['a','b']"),
+        ("$[ 'a' , 'b' ]", "$['a','b']"),
+        ("$.items[*]", "$.items.*"),
+        ("$.*", "$.*"),
+        ("$[0]", "$[0]"),
+        ("$.a[1:5]", "$.a[1:5]"),
+        ("$.a[0:5:1]", "$.a[:5]"),
+        ("$.a[::2]", "$.a[::2]"),
+        ("$.a[3:]", "$.a[3:]"),
+        ("$.a[ 1 : 5 : 2 ]", "$.a[1:5:2]"),
+        ("$..name", "$..name"),
+        ("$..*", "$..*"),
+        ("$..['a b']", "$..['a b']"),
+        ("$..[0]", "$..[0]"),
+        ("$..[*]", "$..*"),
+        ("$ .a [0]", "$.a[0]"),
+        ("$['a',0,*,1:2]", "$['a',0,*,1:2]"),
+        ("$._x9", "$._x9"),
+        ("$['9a']", "$['9a']"),
+    ] {
+        let s = sel(input);
+        assert_eq!(s.to_string(), canonical, "{input}");
+        assert_eq!(sel(canonical), s, "{canonical}");
+    }
+}
+
+#[test]
+fn refusals_name_selector_position_and_reason() {
+    for (input, column, kind) in [
+        ("$[?@.a]", 3, SelectorErrorKind::Filter),
+        ("$.a[?(@.b > 1)]", 5, SelectorErrorKind::Filter),
+        ("@.a", 1, SelectorErrorKind::CurrentNode),
+        ("$[@]", 3, SelectorErrorKind::CurrentNode),
+        ("$.a[-1]", 5, SelectorErrorKind::NegativeIndex(-1)),
+        ("$.a[-2:]", 5, SelectorErrorKind::NegativeSliceBound(-2)),
+        ("$.a[1:-1]", 7, SelectorErrorKind::NegativeSliceBound(-1)),
+        ("$.a[::-1]", 7, SelectorErrorKind::NegativeStep(-1)),
+        ("$.a[::0]", 7, SelectorErrorKind::ZeroStep),
+        (
+            "$.length(x)",
+            3,
+            SelectorErrorKind::Function("length".into()),
+        ),
+        (
+            "$[count(@)]",
+            3,
+            SelectorErrorKind::Function("count".into()),
+        ),
+        ("a.b", 1, SelectorErrorKind::ExpectedRoot),
+        ("", 1, SelectorErrorKind::ExpectedRoot),
+        ("$['a\\x']", 5, SelectorErrorKind::InvalidEscape),
+        ("$['\\uD800']", 4, SelectorErrorKind::InvalidEscape),
+        ("$['\\uDC00']", 4, SelectorErrorKind::InvalidEscape),
+        ("$[\"a\\'\"]", 5, SelectorErrorKind::InvalidEscape),
+        ("$['a\u{1}']", 5, SelectorErrorKind::ControlCharacter),
+        ("$[01]", 3, SelectorErrorKind::InvalidInteger),
+        ("$[-0]", 3, SelectorErrorKind::InvalidInteger),
+        ("$[9007199254740992]", 3, SelectorErrorKind::InvalidInteger),
+    ] {
+        let e = err(input);
+        assert_eq!(e.kind(), &kind, "{input}: {e}");
+        assert_eq!(e.column(), column, "{input}: {e}");
+        assert_eq!(e.selector(), input);
+        let text = e.to_string();
+        assert!(text.contains(&format!("column {column}")), "{text}");
+        assert!(text.contains(&input.escape_debug().to_string()), "{text}");
+    }
+    // Messages say why, for the security team.
+    assert!(
+        err("$.a[-1]")
+            .to_string()
+            .contains("unknown while streaming")
+    );
+    assert!(err("$[?@.a]").to_string().contains("not supported"));
+    for bad in [
+        "$.", "$..", "$[", "$[]", "$['a'", "$['a']]", "$.a b", "$ ", "$[a]", "$.1a", "$[1,]",
+        "$...a", "$[1 2]", "$.a.", "$[-]", "$[:::]",
+    ] {
+        let e = err(bad);
+        assert!(e.to_string().starts_with("selector `"), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn matching() {
+    let s = sel("$.customers[*].email");
+    assert!(s.matches(&[M("customers"), I(0), M("email")]));
+    assert!(s.matches(&[M("customers"), I(7), M("email")]));
+    assert!(!s.matches(&[M("customers"), I(0)]));
+    assert!(!s.matches(&[M("customers"), I(0), M("email"), M("x")]));
+    assert!(!s.matches(&[M("orders"), I(0), M("email")]));
+    // Wildcard matches object members too.
+    assert!(s.matches(&[M("customers"), M("k"), M("email")]));
+
+    let d = sel("$..email");
+    assert!(d.matches(&[M("email")]));
+    assert!(d.matches(&[M("a"), I(3), M("b"), M("email")]));
+    assert!(d.matches(&[M("email"), M("email")]));
+    assert!(!d.matches(&[M("a"), M("emails")]));
+    assert!(!d.matches(&[]));
+
+    let slice = sel("$.a[1:7:3]");
+    let hits: Vec<usize> = (0..10)
+        .filter(|i| slice.matches(&[M("a"), I(*i)]))
+        .collect();
+    assert_eq!(hits, [1, 4]);
+    assert!(!slice.matches(&[M("a"), M("1")]));
+
+    let idx = sel("$[0]['x y']");
+    assert!(idx.matches(&[I(0), M("x y")]));
+    assert!(!idx.matches(&[M("0"), M("x y")]));
+
+    assert!(sel("$").matches(&[]));
+    assert!(!sel("$").matches(&[M("a")]));
+    let all = sel("$..*");
+    assert!(all.matches(&[M("a")]) && all.matches(&[M("a"), I(2)]));
+    assert!(!all.matches(&[]));
+
+    let nested = sel("$..a..b");
+    assert!(nested.matches(&[M("a"), M("b")]));
+    assert!(nested.matches(&[M("x"), M("a"), M("y"), I(0), M("b")]));
+    assert!(!nested.matches(&[M("b"), M("a")]));
+
+    let union = sel("$['a','b'][0,2]");
+    assert!(union.matches(&[M("b"), I(2)]));
+    assert!(!union.matches(&[M("b"), I(1)]));
+}
+
+#[test]
+fn set_lookup() {
+    let set = SelectorSet::new(vec![
+        (sel("$.customers[*].email"), "email"),
+        (sel("$..iban"), "iban"),
+        (sel("$.customers[*]['email','phone']"), "contact"),
+        (sel("$.meta.version"), "version"),
+    ]);
+    assert_eq!(set.len(), 4);
+    assert_eq!(set.lookup(&[]), Lookup::Descend);
+    // First in order wins.
+    assert_eq!(
+        set.lookup(&[M("customers"), I(0), M("email")]),
+        Lookup::Match(&"email")
+    );
+    assert_eq!(
+        set.lookup(&[M("customers"), I(0), M("phone")]),
+        Lookup::Match(&"contact")
+    );
+    assert_eq!(set.lookup(&[M("customers"), I(0)]), Lookup::Descend);
+    // `..iban` keeps every subtree alive.
+    assert_eq!(set.lookup(&[M("orders"), I(0)]), Lookup::Descend);
+    assert_eq!(
+        set.lookup(&[M("orders"), I(0), M("iban")]),
+        Lookup::Match(&"iban")
+    );
+
+    let narrow = SelectorSet::new(vec![(sel("$.customers[*].email"), 1u8)]);
+    assert_eq!(narrow.lookup(&[M("orders")]), Lookup::Outside);
+    assert_eq!(
+        narrow.lookup(&[M("customers"), I(0), M("name")]),
+        Lookup::Outside
+    );
+    assert_eq!(
+        narrow.lookup(&[M("customers"), I(0), M("email"), M("x")]),
+        Lookup::Outside
+    );
+    assert_eq!(SelectorSet::<u8>::new(vec![]).lookup(&[]), Lookup::Outside);
+}
+
+#[test]
+fn normalized_paths() {
+    assert_eq!(normalized_path(&[]), "$");
+    assert_eq!(
+        normalized_path(&[M("a"), I(0), M("it's \\ \n\u{1}é")]),
+        "$['a'][0]['it\\'s \\\\ \\n\\u0001é']"
+    );
+    // A normalized path is itself a selector that selects exactly that path.
+    let path = [M("x y"), I(3), M("z")];
+    assert!(sel(&normalized_path(&path)).matches(&path));
+}
+
+#[test]
+fn too_many_segments() {
+    let ok = format!("${}", ".a".repeat(MAX_SEGMENTS));
+    assert!(Selector::parse(&ok).is_ok());
+    let long = format!("${}", ".a".repeat(MAX_SEGMENTS + 1));
+    assert_eq!(err(&long).kind(), &SelectorErrorKind::TooManySegments);
+}
+
+fn arb_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-z_][a-z0-9_]{0,6}",
+        "[a-zA-Z0-9 '\"\\\\/.$\\[\\]*?@,:-]{0,8}",
+        any::<String>(),
+    ]
+}
+
+fn arb_sel() -> impl Strategy<Value = Sel> {
+    prop_oneof![
+        arb_name().prop_map(Sel::Name),
+        Just(Sel::Wildcard),
+        (0u64..1000).prop_map(Sel::Index),
+        (0u64..100, proptest::option::of(0u64..100), 1u64..5)
+            .prop_map(|(start, end, step)| Sel::Slice { start, end, step }),
+    ]
+}
+
+fn arb_selector() -> impl Strategy<Value = Selector> {
+    proptest::collection::vec(
+        (any::<bool>(), proptest::collection::vec(arb_sel(), 1..4)),
+        0..6,
+    )
+    .prop_map(|segs| Selector {
+        segments: segs
+            .into_iter()
+            .map(|(descendant, selectors)| Segment {
+                descendant,
+                selectors,
+            })
+            .collect(),
+    })
+}
+
+proptest! {
+    #[test]
+    fn display_parse_round_trip(s in arb_selector()) {
+        let text = s.to_string();
+        let back = Selector::parse(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(&back, &s, "{}", text);
+        prop_assert_eq!(back.to_string(), text);
+    }
+
+    #[test]
+    fn parse_never_panics(text in "\\$[a-z0-9.\\[\\]'\"*:,?@ -]{0,20}") {
+        if let Ok(s) = Selector::parse(&text) {
+            prop_assert_eq!(Selector::parse(&s.to_string()), Ok(s));
+        }
+    }
+
+    #[test]
+    fn normalized_path_selects_itself(
+        path in proptest::collection::vec(
+            prop_oneof![any::<String>().prop_map(Ok), (0usize..50).prop_map(Err)], 0..6)
+    ) {
+        let segs: Vec<PathSegment<'_>> = path
+            .iter()
+            .map(|p| match p { Ok(m) => M(m), Err(i) => I(*i) })
+            .collect();
+        let s = Selector::parse(&normalized_path(&segs))
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert!(s.matches(&segs));
+    }
+}
