@@ -9,3 +9,10 @@
 //! the `secrets` crate, wired together by the gateway).
 //!
 //! Nothing is implemented yet; see the masking issue.
+
+mod rewrite;
+
+pub use rewrite::{
+    ContainerAction, Decision, FieldId, FieldPolicy, Outcome, PathSegment, Replacement,
+    RewriteError, RewriteLimits, RewriteSummary, Rewriter, Scalar, TransformError,
+};
