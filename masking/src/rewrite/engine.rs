@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use super::error::RewriteError;
-use super::policy::{ContainerAction, Decision, FieldId, FieldPolicy, PathSegment, Replacement, Scalar};
+use super::policy::{
+    ContainerAction, Decision, FieldId, FieldPolicy, PathSegment, Replacement, Scalar,
+};
 
 /// Whitespace after a deferred comma is held back at most this much; beyond
 /// it, whitespace is emitted at once, ahead of the deferred comma (still valid
@@ -339,11 +341,12 @@ impl Rewriter {
     }
 
     fn finish_inner(&mut self, out: &mut Vec<u8>) -> Res<()> {
-        if let Lex::Num(n) = self.lex {
-            if self.frames.is_empty() && n.terminal() {
-                self.lex = Lex::Between;
-                self.scalar_end(out, 0)?;
-            }
+        if let Lex::Num(n) = self.lex
+            && self.frames.is_empty()
+            && n.terminal()
+        {
+            self.lex = Lex::Between;
+            self.scalar_end(out, 0)?;
         }
         let complete = self.lex == Lex::Between
             && (self.expect == Expect::End
@@ -493,14 +496,14 @@ impl Rewriter {
 
     /// The deferred prefix belongs to a kept child: emit it.
     fn flush_pending(&mut self, out: &mut Vec<u8>) {
-        if let Some(f) = self.frames.last_mut() {
-            if f.ctx.tracking() {
-                if self.pending_comma && f.emitted_any {
-                    out.push(b',');
-                }
-                out.extend_from_slice(&self.pending);
-                f.emitted_any = true;
+        if let Some(f) = self.frames.last_mut()
+            && f.ctx.tracking()
+        {
+            if self.pending_comma && f.emitted_any {
+                out.push(b',');
             }
+            out.extend_from_slice(&self.pending);
+            f.emitted_any = true;
         }
         self.discard_pending();
     }
@@ -614,7 +617,10 @@ impl Rewriter {
     }
 
     fn close(&mut self, is_obj: bool, i: usize, out: &mut Vec<u8>) -> Res<()> {
-        let f = self.frames.pop().ok_or_else(|| self.syntax(i, "unbalanced bracket"))?;
+        let f = self
+            .frames
+            .pop()
+            .ok_or_else(|| self.syntax(i, "unbalanced bracket"))?;
         debug_assert_eq!(f.is_obj, is_obj);
         if f.ctx != Ctx::Skip {
             out.push(if is_obj { b'}' } else { b']' });
@@ -627,10 +633,10 @@ impl Rewriter {
     fn value_end(&mut self) {
         match self.frames.last_mut() {
             Some(f) => {
-                if f.ctx.tracking() {
-                    if let Some(PathSeg::Member { start, .. }) = self.path.pop() {
-                        self.names.truncate(start);
-                    }
+                if f.ctx.tracking()
+                    && let Some(PathSeg::Member { start, .. }) = self.path.pop()
+                {
+                    self.names.truncate(start);
                 }
                 f.next_index += 1;
                 self.expect = Expect::CommaOrClose;
@@ -692,7 +698,10 @@ impl Rewriter {
             let total: usize = self.frames.iter().map(|f| f.names_bytes).sum();
             let name: Box<str> = self.names[start..].into();
             let len = name.len();
-            let f = self.frames.last_mut().expect("a member is inside an object");
+            let f = self
+                .frames
+                .last_mut()
+                .expect("a member is inside an object");
             let set = f.names.get_or_insert_with(HashSet::new);
             if !set.insert(name) {
                 return Err(RewriteError::DuplicateMember { offset });
@@ -724,22 +733,20 @@ impl Rewriter {
         match self.top_ctx() {
             Some(Ctx::Pass) => self.val_sink = Sink::Out,
             Some(Ctx::Skip) => self.val_sink = Sink::Discard,
-            _ => {
-                match self.value_decision() {
-                    Decision::Transform(id) => {
-                        self.buffered = Buffered::Transform(id);
-                        self.val_sink = Sink::Value;
-                    }
-                    Decision::Descend | Decision::Outside if is_str && self.scan => {
-                        self.buffered = Buffered::Unclassified;
-                        self.val_sink = Sink::Value;
-                    }
-                    Decision::Descend | Decision::Outside => {
-                        self.flush_pending(out);
-                        self.val_sink = Sink::Out;
-                    }
+            _ => match self.value_decision() {
+                Decision::Transform(id) => {
+                    self.buffered = Buffered::Transform(id);
+                    self.val_sink = Sink::Value;
                 }
-            }
+                Decision::Descend | Decision::Outside if is_str && self.scan => {
+                    self.buffered = Buffered::Unclassified;
+                    self.val_sink = Sink::Value;
+                }
+                Decision::Descend | Decision::Outside => {
+                    self.flush_pending(out);
+                    self.val_sink = Sink::Out;
+                }
+            },
         }
     }
 
@@ -788,8 +795,11 @@ impl Rewriter {
         let repl = match self.buffered {
             Buffered::No => None,
             Buffered::Transform(id) => {
-                let text = std::str::from_utf8(&self.val_raw)
-                    .map_err(|_| RewriteError::Syntax { offset: at_end, reason: "invalid UTF-8" })?;
+                let text =
+                    std::str::from_utf8(&self.val_raw).map_err(|_| RewriteError::Syntax {
+                        offset: at_end,
+                        reason: "invalid UTF-8",
+                    })?;
                 let dec;
                 let value = match self.val_raw.first() {
                     Some(b'"') => {
@@ -805,10 +815,12 @@ impl Rewriter {
                     _ => Scalar::Number(text),
                 };
                 let segs = self.segments();
-                let r = self
-                    .policy
-                    .transform(id, &segs, value)
-                    .map_err(|source| RewriteError::Policy { offset: at_end, source })?;
+                let r = self.policy.transform(id, &segs, value).map_err(|source| {
+                    RewriteError::Policy {
+                        offset: at_end,
+                        source,
+                    }
+                })?;
                 let outcome = match r {
                     Replacement::Keep => Outcome::Kept,
                     Replacement::Json(_) => Outcome::Replaced,
@@ -826,7 +838,10 @@ impl Rewriter {
                 let r = self
                     .policy
                     .unclassified(&segs, dec)
-                    .map_err(|source| RewriteError::Policy { offset: at_end, source })?
+                    .map_err(|source| RewriteError::Policy {
+                        offset: at_end,
+                        source,
+                    })?
                     .unwrap_or(Replacement::Keep);
                 self.summary.unclassified_scanned += 1;
                 match r {
@@ -998,15 +1013,23 @@ impl Rewriter {
                     i += 1;
                     let acc = (acc << 4) | u16::from(d);
                     if n < 3 {
-                        self.esc = Esc::Hex { n: n + 1, acc, high };
+                        self.esc = Esc::Hex {
+                            n: n + 1,
+                            acc,
+                            high,
+                        };
                         continue;
                     }
                     let ch = match (high, acc) {
                         (Some(h), 0xDC00..=0xDFFF) => {
-                            let c = 0x10000 + ((u32::from(h) - 0xD800) << 10) + (u32::from(acc) - 0xDC00);
+                            let c = 0x10000
+                                + ((u32::from(h) - 0xD800) << 10)
+                                + (u32::from(acc) - 0xDC00);
                             char::from_u32(c)
                         }
-                        (Some(_), _) => return Err(self.syntax(i - 1, "unpaired surrogate in \\u escape")),
+                        (Some(_), _) => {
+                            return Err(self.syntax(i - 1, "unpaired surrogate in \\u escape"));
+                        }
                         (None, 0xD800..=0xDBFF) => {
                             self.esc = Esc::LowBackslash(acc);
                             continue;
@@ -1019,7 +1042,8 @@ impl Rewriter {
                     let ch = ch.ok_or_else(|| self.syntax(i - 1, "invalid \\u escape"))?;
                     if self.decode {
                         let mut buf = [0u8; 4];
-                        self.dec.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                        self.dec
+                            .extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
                     }
                     self.esc = Esc::None;
                 }

@@ -50,7 +50,11 @@ impl TestPolicy {
 
 impl FieldPolicy for TestPolicy {
     fn lookup(&self, path: &[PathSegment<'_>]) -> Decision {
-        if let Some(i) = self.rules.iter().position(|(p, _)| Self::matches(p, path, false)) {
+        if let Some(i) = self
+            .rules
+            .iter()
+            .position(|(p, _)| Self::matches(p, path, false))
+        {
             return Decision::Transform(FieldId(i as u32));
         }
         if self.rules.iter().any(|(p, _)| Self::matches(p, path, true)) {
@@ -124,7 +128,12 @@ fn run_chunks(
 }
 
 /// Rewrites in one chunk and byte by byte; both must agree.
-fn rw_with(policy: TestPolicy, ndjson: bool, limits: RewriteLimits, input: &str) -> Result<String, RewriteError> {
+fn rw_with(
+    policy: TestPolicy,
+    ndjson: bool,
+    limits: RewriteLimits,
+    input: &str,
+) -> Result<String, RewriteError> {
     let policy: Arc<dyn FieldPolicy> = Arc::new(policy);
     let whole = run_chunks(&policy, ndjson, limits, &[input.as_bytes()]);
     let bytes: Vec<&[u8]> = input.as_bytes().chunks(1).collect();
@@ -138,12 +147,18 @@ fn rw_with(policy: TestPolicy, ndjson: bool, limits: RewriteLimits, input: &str)
 }
 
 fn rw(rules: &[(&'static str, Act)], input: &str) -> Result<String, RewriteError> {
-    rw_with(TestPolicy::new(rules), false, RewriteLimits::default(), input)
+    rw_with(
+        TestPolicy::new(rules),
+        false,
+        RewriteLimits::default(),
+        input,
+    )
 }
 
 fn ok(rules: &[(&'static str, Act)], input: &str) -> String {
     let out = rw(rules, input).unwrap_or_else(|e| panic!("{input:?}: {e}"));
-    serde_json::from_str::<serde_json::Value>(&out).unwrap_or_else(|e| panic!("invalid output {out:?}: {e}"));
+    serde_json::from_str::<serde_json::Value>(&out)
+        .unwrap_or_else(|e| panic!("invalid output {out:?}: {e}"));
     out
 }
 
@@ -174,20 +189,47 @@ fn untouched_documents_pass_byte_identical() {
 
 #[test]
 fn redact_scalars_and_containers() {
-    assert_eq!(ok(&[("a", Act::Redact)], r#"{"a": "secret", "b": 1}"#), r#"{"a": "[R]", "b": 1}"#);
-    assert_eq!(ok(&[("a", Act::Redact)], r#"{"a": {"x": [1]}, "b": 1}"#), r#"{"a": null, "b": 1}"#);
-    assert_eq!(ok(&[("a.*.n", Act::Redact)], r#"{"a":[{"n":1},{"n":"x","m":2}]}"#), r#"{"a":[{"n":"[R]"},{"n":"[R]","m":2}]}"#);
-    assert_eq!(ok(&[("a", Act::Keep)], r#"{"a": "k\u0065ep"}"#), r#"{"a": "k\u0065ep"}"#);
+    assert_eq!(
+        ok(&[("a", Act::Redact)], r#"{"a": "secret", "b": 1}"#),
+        r#"{"a": "[R]", "b": 1}"#
+    );
+    assert_eq!(
+        ok(&[("a", Act::Redact)], r#"{"a": {"x": [1]}, "b": 1}"#),
+        r#"{"a": null, "b": 1}"#
+    );
+    assert_eq!(
+        ok(
+            &[("a.*.n", Act::Redact)],
+            r#"{"a":[{"n":1},{"n":"x","m":2}]}"#
+        ),
+        r#"{"a":[{"n":"[R]"},{"n":"[R]","m":2}]}"#
+    );
+    assert_eq!(
+        ok(&[("a", Act::Keep)], r#"{"a": "k\u0065ep"}"#),
+        r#"{"a": "k\u0065ep"}"#
+    );
 }
 
 #[test]
 fn drop_first_middle_last_and_all_members() {
     let d = r#"{ "a": 1 , "b" :2, "c": {"x":[1,2]} }"#;
-    assert_eq!(ok(&[("a", Act::Drop)], d), r#"{   "b" :2, "c": {"x":[1,2]} }"#);
-    assert_eq!(ok(&[("b", Act::Drop)], d), r#"{ "a": 1 , "c": {"x":[1,2]} }"#);
+    assert_eq!(
+        ok(&[("a", Act::Drop)], d),
+        r#"{   "b" :2, "c": {"x":[1,2]} }"#
+    );
+    assert_eq!(
+        ok(&[("b", Act::Drop)], d),
+        r#"{ "a": 1 , "c": {"x":[1,2]} }"#
+    );
     assert_eq!(ok(&[("c", Act::Drop)], d), r#"{ "a": 1 , "b" :2 }"#);
-    assert_eq!(ok(&[("a", Act::Drop), ("b", Act::Drop), ("c", Act::Drop)], d), r#"{   }"#);
-    assert_eq!(ok(&[("a", Act::Drop), ("c", Act::Drop)], d), r#"{   "b" :2 }"#);
+    assert_eq!(
+        ok(&[("a", Act::Drop), ("b", Act::Drop), ("c", Act::Drop)], d),
+        r#"{   }"#
+    );
+    assert_eq!(
+        ok(&[("a", Act::Drop), ("c", Act::Drop)], d),
+        r#"{   "b" :2 }"#
+    );
 }
 
 #[test]
@@ -197,7 +239,10 @@ fn drop_array_elements() {
     assert_eq!(ok(&[("1", Act::Drop)], d), "[1, 3]");
     assert_eq!(ok(&[("2", Act::Drop)], d), "[1, 2]");
     assert_eq!(ok(&[("*", Act::Drop)], d), "[]");
-    assert_eq!(ok(&[("1", Act::Drop)], "[[1],{\"a\":2},\"x\"]"), "[[1],\"x\"]");
+    assert_eq!(
+        ok(&[("1", Act::Drop)], "[[1],{\"a\":2},\"x\"]"),
+        "[[1],\"x\"]"
+    );
 }
 
 #[test]
@@ -210,7 +255,10 @@ fn root_drop_becomes_null() {
 #[test]
 fn descend_applies_to_every_leaf() {
     assert_eq!(
-        ok(&[("a", Act::Apply)], r#"{"a": {"s": "x", "n": 1, "l": [true, 2, "y"]}, "b": "z"}"#),
+        ok(
+            &[("a", Act::Apply)],
+            r#"{"a": {"s": "x", "n": 1, "l": [true, 2, "y"]}, "b": "z"}"#
+        ),
         r#"{"a": {"s": "*", "l": [true, "*"]}, "b": "z"}"#
     );
 }
@@ -228,14 +276,23 @@ fn unclassified_strings_scanned_when_the_policy_asks() {
     .unwrap();
     assert_eq!(out, r#"{"note": "[email]", "x": [ "fine"], "k": "a@b"}"#);
     // Without scanning they stream through.
-    assert_eq!(ok(&[("k", Act::Keep)], r#"{"note": "a@b"}"#), r#"{"note": "a@b"}"#);
+    assert_eq!(
+        ok(&[("k", Act::Keep)], r#"{"note": "a@b"}"#),
+        r#"{"note": "a@b"}"#
+    );
 }
 
 #[test]
 fn escapes_and_surrogates_are_unescaped_for_the_policy() {
     // "\u0061" is the member "a".
-    assert_eq!(ok(&[("a", Act::Redact)], r#"{"\u0061": "x"}"#), r#"{"\u0061": "[R]"}"#);
-    assert_eq!(ok(&[("😀", Act::Redact)], r#"{"\ud83d\ude00": 1}"#), r#"{"\ud83d\ude00": "[R]"}"#);
+    assert_eq!(
+        ok(&[("a", Act::Redact)], r#"{"\u0061": "x"}"#),
+        r#"{"\u0061": "[R]"}"#
+    );
+    assert_eq!(
+        ok(&[("😀", Act::Redact)], r#"{"\ud83d\ude00": 1}"#),
+        r#"{"\ud83d\ude00": "[R]"}"#
+    );
     assert_eq!(ok(&[("é", Act::Redact)], "{\"é\": 1}"), "{\"é\": \"[R]\"}");
 }
 
@@ -295,14 +352,26 @@ fn invalid_utf8_is_refused() {
         b"\"\xf4\x90\x80\x80\"", // above U+10FFFF
         b"\"\x80\"",
     ] {
-        assert!(run_chunks(&policy, false, RewriteLimits::default(), &[bad]).is_err(), "{bad:?}");
+        assert!(
+            run_chunks(&policy, false, RewriteLimits::default(), &[bad]).is_err(),
+            "{bad:?}"
+        );
         let bytes: Vec<&[u8]> = bad.chunks(1).collect();
-        assert!(run_chunks(&policy, false, RewriteLimits::default(), &bytes).is_err(), "{bad:?}");
+        assert!(
+            run_chunks(&policy, false, RewriteLimits::default(), &bytes).is_err(),
+            "{bad:?}"
+        );
     }
     // Valid multi-byte characters split at every point.
     let good = "\"é😀€\"".as_bytes();
     for cut in 0..good.len() {
-        let out = run_chunks(&policy, false, RewriteLimits::default(), &[&good[..cut], &good[cut..]]).unwrap();
+        let out = run_chunks(
+            &policy,
+            false,
+            RewriteLimits::default(),
+            &[&good[..cut], &good[cut..]],
+        )
+        .unwrap();
         assert_eq!(out, good);
     }
 }
@@ -320,7 +389,12 @@ fn depth_limit() {
     ));
     // Also inside dropped and passed-through subtrees.
     assert!(matches!(
-        rw_with(TestPolicy::new(&[("a", Act::Drop)]), false, limits, "{\"a\":[[[1]]]}"),
+        rw_with(
+            TestPolicy::new(&[("a", Act::Drop)]),
+            false,
+            limits,
+            "{\"a\":[[[1]]]}"
+        ),
         Err(RewriteError::TooDeep { .. })
     ));
 }
@@ -334,11 +408,20 @@ fn value_and_key_limits() {
     };
     let p = || TestPolicy::new(&[("a", Act::Redact)]);
     assert!(rw_with(p(), false, limits, r#"{"a":"123456"}"#).is_ok());
-    assert!(matches!(rw_with(p(), false, limits, r#"{"a":"1234567"}"#), Err(RewriteError::ValueTooLarge { limit: 8, .. })));
-    assert!(matches!(rw_with(p(), false, limits, r#"{"a":1234567890}"#), Err(RewriteError::ValueTooLarge { .. })));
+    assert!(matches!(
+        rw_with(p(), false, limits, r#"{"a":"1234567"}"#),
+        Err(RewriteError::ValueTooLarge { limit: 8, .. })
+    ));
+    assert!(matches!(
+        rw_with(p(), false, limits, r#"{"a":1234567890}"#),
+        Err(RewriteError::ValueTooLarge { .. })
+    ));
     // Unselected values stream whatever their size.
     assert!(rw_with(p(), false, limits, r#"{"b":"123456789012345"}"#).is_ok());
-    assert!(matches!(rw_with(p(), false, limits, r#"{"abcde":1}"#), Err(RewriteError::KeyTooLarge { limit: 6, .. })));
+    assert!(matches!(
+        rw_with(p(), false, limits, r#"{"abcde":1}"#),
+        Err(RewriteError::KeyTooLarge { limit: 6, .. })
+    ));
     // Keys under a passed-through subtree are not buffered.
     assert!(rw_with(p(), false, limits, r#"{"b":{"abcdefgh":1}}"#).is_ok());
 }
@@ -372,7 +455,10 @@ fn policy_error_fails_closed_without_the_value() {
 fn error_display_never_shows_payload() {
     for (rules, input) in [
         (vec![], "{\"secretkey\": \"secretvalue\" x"),
-        (vec![("secretkey", Act::Redact)], "{\"secretkey\": 1, \"secretkey\": 2}"),
+        (
+            vec![("secretkey", Act::Redact)],
+            "{\"secretkey\": 1, \"secretkey\": 2}",
+        ),
         (vec![], "\"secretvalue\\q\""),
     ] {
         let e = rw(&rules, input).unwrap_err();
@@ -388,12 +474,18 @@ fn poisoned_after_error_and_after_finish() {
     let mut out = Vec::new();
     r.feed(b"[1,", &mut out).unwrap();
     assert!(r.feed(b"]", &mut out).is_err());
-    assert!(matches!(r.feed(b"2]", &mut out), Err(RewriteError::Poisoned)));
+    assert!(matches!(
+        r.feed(b"2]", &mut out),
+        Err(RewriteError::Poisoned)
+    ));
     assert!(matches!(r.finish(&mut out), Err(RewriteError::Poisoned)));
     let mut r = Rewriter::new(policy, RewriteLimits::default());
     r.feed(b"[1]", &mut out).unwrap();
     r.finish(&mut out).unwrap();
-    assert!(matches!(r.feed(b" ", &mut out), Err(RewriteError::Poisoned)));
+    assert!(matches!(
+        r.feed(b" ", &mut out),
+        Err(RewriteError::Poisoned)
+    ));
 }
 
 #[test]
@@ -403,27 +495,52 @@ fn incomplete_body_errors_at_finish() {
         let mut r = Rewriter::new(policy.clone(), RewriteLimits::default());
         let mut out = Vec::new();
         r.feed(part.as_bytes(), &mut out).unwrap();
-        assert!(matches!(r.finish(&mut out), Err(RewriteError::Incomplete { .. })), "{part}");
+        assert!(
+            matches!(r.finish(&mut out), Err(RewriteError::Incomplete { .. })),
+            "{part}"
+        );
     }
 }
 
 #[test]
 fn ndjson_records() {
     let p = || TestPolicy::new(&[("a", Act::Redact), ("d", Act::Drop)]);
-    let nd = rw_with(p(), true, RewriteLimits::default(), "{\"a\":1,\"d\":2}\n\n{\"b\":\"x\"}\r\n5\n\"s\"").unwrap();
+    let nd = rw_with(
+        p(),
+        true,
+        RewriteLimits::default(),
+        "{\"a\":1,\"d\":2}\n\n{\"b\":\"x\"}\r\n5\n\"s\"",
+    )
+    .unwrap();
     assert_eq!(nd, "{\"a\":\"[R]\"}\n\n{\"b\":\"x\"}\r\n5\n\"s\"");
-    assert_eq!(rw_with(p(), true, RewriteLimits::default(), "").unwrap(), "");
-    assert_eq!(rw_with(p(), true, RewriteLimits::default(), "1\n2\n").unwrap(), "1\n2\n");
+    assert_eq!(
+        rw_with(p(), true, RewriteLimits::default(), "").unwrap(),
+        ""
+    );
+    assert_eq!(
+        rw_with(p(), true, RewriteLimits::default(), "1\n2\n").unwrap(),
+        "1\n2\n"
+    );
     // Each record's paths start at its own root.
-    assert_eq!(rw_with(p(), true, RewriteLimits::default(), "{\"a\":1}\n{\"a\":2}").unwrap(), "{\"a\":\"[R]\"}\n{\"a\":\"[R]\"}");
+    assert_eq!(
+        rw_with(p(), true, RewriteLimits::default(), "{\"a\":1}\n{\"a\":2}").unwrap(),
+        "{\"a\":\"[R]\"}\n{\"a\":\"[R]\"}"
+    );
     for bad in ["{\"a\":\n1}", "[1,\n2]", "1 2\n", "{\"a\":1}\n{"] {
-        assert!(rw_with(p(), true, RewriteLimits::default(), bad).is_err(), "{bad:?}");
+        assert!(
+            rw_with(p(), true, RewriteLimits::default(), bad).is_err(),
+            "{bad:?}"
+        );
     }
 }
 
 #[test]
 fn summary_counts_per_field_and_outcome() {
-    let policy: Arc<dyn FieldPolicy> = Arc::new(TestPolicy::new(&[("*.a", Act::Redact), ("*.d", Act::Drop), ("*.k", Act::Keep)]));
+    let policy: Arc<dyn FieldPolicy> = Arc::new(TestPolicy::new(&[
+        ("*.a", Act::Redact),
+        ("*.d", Act::Drop),
+        ("*.k", Act::Keep),
+    ]));
     let mut r = Rewriter::new(policy, RewriteLimits::default());
     let mut out = Vec::new();
     let input = r#"[{"a":1,"d":2,"k":3},{"a":{"x":1},"d":[],"k":4}]"#;
@@ -480,6 +597,10 @@ fn throughput() {
         }
         r.finish(&mut out).unwrap();
         let secs = start.elapsed().as_secs_f64();
-        println!("{label}: {} MiB in {secs:.3}s = {:.2} GB/s", doc.len() >> 20, doc.len() as f64 / secs / 1e9);
+        println!(
+            "{label}: {} MiB in {secs:.3}s = {:.2} GB/s",
+            doc.len() >> 20,
+            doc.len() as f64 / secs / 1e9
+        );
     }
 }
