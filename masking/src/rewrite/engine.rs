@@ -750,6 +750,7 @@ impl Rewriter {
         }
     }
 
+    #[inline]
     fn val_write(&mut self, bytes: &[u8], out: &mut Vec<u8>, i: usize) -> Res<()> {
         match self.val_sink {
             Sink::Out => out.extend_from_slice(bytes),
@@ -767,6 +768,7 @@ impl Rewriter {
         Ok(())
     }
 
+    #[inline]
     fn str_write(&mut self, bytes: &[u8], out: &mut Vec<u8>, i: usize) -> Res<()> {
         match self.str_sink {
             Sink::Pending => {
@@ -934,11 +936,17 @@ impl Rewriter {
                     let end = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
                     let run = &rest[..end];
                     if !run.is_empty() {
-                        if run.iter().fold(false, |acc, &b| acc | (b < 0x20)) {
+                        // One vectorizable pass: control characters, and
+                        // whether UTF-8 validation is needed at all.
+                        let (ctrl, high) = run.iter().fold((false, false), |(c, h), &b| {
+                            (c | (b < 0x20), h | (b >= 0x80))
+                        });
+                        if ctrl {
                             let p = run.iter().position(|&b| b < 0x20).unwrap_or(0);
                             return Err(self.syntax(i + p, "control character in a string"));
                         }
-                        if let Err(e) = std::str::from_utf8(run) {
+                        if !high {
+                        } else if let Err(e) = std::str::from_utf8(run) {
                             if e.error_len().is_some() {
                                 return Err(self.syntax(i + e.valid_up_to(), "invalid UTF-8"));
                             }
