@@ -3,16 +3,19 @@
 //! This crate owns selectors (a streamable subset of RFC 9535 JSONPath,
 //! [`Selector`], [`SelectorSet`]), the actions ([`Action`]: pass, redact,
 //! drop, mask, hash, tokenize, encrypt, generalize, reveal), the PII
-//! detectors ([`DetectorSet`]) and field cryptography behind a key-provider
-//! trait ([`KeyProvider`], with a local keyring). The streaming JSON
-//! rewriter and the compilation of classification × policy into a plan
-//! come next. It does not fetch keys itself: key providers are supplied by
-//! the caller (a local keyring, or Vault via the `secrets` crate, wired
-//! together by the gateway).
+//! detectors ([`DetectorSet`]), field cryptography behind a key-provider
+//! trait ([`KeyProvider`], with a local keyring), and the streaming JSON
+//! rewriter ([`Rewriter`]) that applies a [`FieldPolicy`] to a body as its
+//! chunks arrive, in bounded memory, failing closed. The compilation of
+//! classification × policy into a plan (the `FieldPolicy` the gateway
+//! uses) comes next. It does not fetch keys itself: key providers are
+//! supplied by the caller (a local keyring, or Vault via the `secrets`
+//! crate, wired together by the gateway).
 
 mod action;
 mod detect;
 mod keys;
+mod rewrite;
 mod selector;
 
 pub use action::{
@@ -25,6 +28,10 @@ pub use detect::{
     Validator,
 };
 pub use keys::{DataKey, KEY_LEN, KeyError, KeyId, KeyProvider, KeyPurpose, LocalKeyring};
+pub use rewrite::{
+    ContainerAction, Decision, FieldId, FieldPolicy, Replacement, RewriteError, RewriteLimits,
+    RewriteSummary, Rewriter, TransformError, Treatment,
+};
 pub use selector::{
     Lookup, MAX_SEGMENTS, PathSegment, Selector, SelectorError, SelectorErrorKind, SelectorSet,
     normalized_path, write_normalized_path,

@@ -1,0 +1,1152 @@
+//! The push-based tokenizer and rewriter. See the module docs of `rewrite`.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use super::error::RewriteError;
+use super::policy::{
+    ContainerAction, Decision, FieldId, FieldPolicy, PathSegment, Replacement, Scalar,
+};
+
+/// Whitespace after a deferred comma is held back at most this much; beyond
+/// it, whitespace is emitted at once, ahead of the deferred comma (still valid
+/// JSON, and deterministic: it depends on byte counts, not on chunking).
+const MAX_PENDING_WS: usize = 4096;
+
+/// Bounds on what the rewriter buffers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RewriteLimits {
+    /// Deepest nesting of objects and arrays (the root container is depth 1).
+    pub max_depth: usize,
+    /// Largest scalar (raw bytes, quotes and escapes included) buffered to be
+    /// transformed or scanned.
+    pub max_value_bytes: usize,
+    /// Largest member name (raw bytes) buffered where a policy decision
+    /// depends on it.
+    pub max_key_bytes: usize,
+    /// Total bytes of classified member names remembered, across the open
+    /// objects, for the duplicate-member check.
+    pub max_tracked_name_bytes: usize,
+}
+
+impl Default for RewriteLimits {
+    fn default() -> Self {
+        Self {
+            max_depth: 64,
+            max_value_bytes: 1 << 20,
+            max_key_bytes: 16 << 10,
+            max_tracked_name_bytes: 1 << 20,
+        }
+    }
+}
+
+/// What happened to a selected field, for the audit record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Treatment {
+    /// A scalar the policy kept as it was.
+    Kept,
+    /// A scalar the policy replaced.
+    Replaced,
+    /// A scalar the policy dropped.
+    Dropped,
+    /// A container dropped whole.
+    ContainerDropped,
+    /// A container replaced whole.
+    ContainerReplaced,
+    /// A container whose leaves got the field's action.
+    ContainerDescended,
+}
+
+/// Per-field treatment counts, never values.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RewriteSummary {
+    /// How many times each field id had each outcome.
+    pub fields: BTreeMap<(FieldId, Treatment), u64>,
+    /// Unclassified strings handed to the policy's scan.
+    pub unclassified_scanned: u64,
+    /// Of those, how many the policy replaced.
+    pub unclassified_replaced: u64,
+    /// Of those, how many the policy dropped.
+    pub unclassified_dropped: u64,
+    /// Complete documents (1 for a JSON body, one per record for NDJSON).
+    pub documents: u64,
+    /// Bytes read.
+    pub bytes_in: u64,
+    /// Bytes written.
+    pub bytes_out: u64,
+}
+
+impl RewriteSummary {
+    fn count(&mut self, id: FieldId, outcome: Treatment) {
+        *self.fields.entry((id, outcome)).or_insert(0) += 1;
+    }
+}
+
+/// How the children of a container are treated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ctx {
+    /// Ask the policy at each child.
+    Lookup,
+    /// Unclassified subtree whose strings are scanned.
+    Outside,
+    /// Every scalar leaf gets this field's transform.
+    Apply(FieldId),
+    /// Unclassified subtree copied through as it comes.
+    Pass,
+    /// Inside a dropped or replaced container: validated, not emitted.
+    Skip,
+}
+
+impl Ctx {
+    /// Children may be dropped or rewritten: member prefixes are deferred,
+    /// keys buffered, paths tracked.
+    fn tracking(self) -> bool {
+        matches!(self, Ctx::Lookup | Ctx::Outside | Ctx::Apply(_))
+    }
+}
+
+struct Frame {
+    is_obj: bool,
+    ctx: Ctx,
+    /// A child was emitted, so the next kept child needs a comma.
+    emitted_any: bool,
+    next_index: usize,
+    /// Names of classified members seen (duplicate check).
+    names: Option<HashSet<Box<str>>>,
+    names_bytes: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Expect {
+    Value,
+    ValueOrClose,
+    Key,
+    KeyOrClose,
+    Colon,
+    CommaOrClose,
+    End,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Esc {
+    None,
+    Backslash,
+    /// In `\uXXXX`: digits read so far, their value, and the high surrogate
+    /// this escape must complete.
+    Hex {
+        n: u8,
+        acc: u16,
+        high: Option<u16>,
+    },
+    /// After a high surrogate escape: expecting `\`.
+    LowBackslash(u16),
+    /// After a high surrogate escape and `\`: expecting `u`.
+    LowU(u16),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Num {
+    Start,
+    Minus,
+    Zero,
+    Int,
+    Dot,
+    Frac,
+    E,
+    ESign,
+    Exp,
+}
+
+impl Num {
+    fn terminal(self) -> bool {
+        matches!(self, Num::Zero | Num::Int | Num::Frac | Num::Exp)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lex {
+    Between,
+    Str,
+    Num(Num),
+    Lit { word: &'static [u8], pos: u8 },
+}
+
+/// Where the bytes of the current token go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sink {
+    Out,
+    /// The deferred member prefix (keys in tracking contexts).
+    Pending,
+    /// The buffered scalar.
+    Value,
+    Discard,
+}
+
+/// Why the current scalar is buffered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Buffered {
+    No,
+    Transform(FieldId),
+    Unclassified,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PathSeg {
+    Member { start: usize, end: usize },
+    Index(usize),
+}
+
+/// Streams JSON (or NDJSON) through a [`FieldPolicy`].
+///
+/// Feed it the body's chunks as they come; each call appends the rewritten
+/// bytes that are ready to `out`. [`Rewriter::finish`] checks that the body
+/// was complete. The output is the same whatever the chunking.
+pub struct Rewriter {
+    policy: Arc<dyn FieldPolicy>,
+    limits: RewriteLimits,
+    ndjson: bool,
+    scan: bool,
+
+    lex: Lex,
+    expect: Expect,
+    frames: Vec<Frame>,
+    /// Whether the current record has started (NDJSON) / the document has
+    /// started (JSON).
+    doc_started: bool,
+
+    path: Vec<PathSeg>,
+    names: String,
+
+    /// The member/element prefix not yet known to be kept: everything after
+    /// the (deferred) comma.
+    pending: Vec<u8>,
+    pending_comma: bool,
+    pending_ws: usize,
+    /// The decision for the value after the current key.
+    member_decision: Decision,
+
+    // current string
+    str_is_key: bool,
+    str_sink: Sink,
+    decode: bool,
+    esc: Esc,
+    utf8_need: u8,
+    utf8_lo: u8,
+    utf8_hi: u8,
+    key_raw: usize,
+    dec: Vec<u8>,
+
+    // current scalar
+    val_sink: Sink,
+    buffered: Buffered,
+    val_raw: Vec<u8>,
+
+    base: u64,
+    poisoned: bool,
+    summary: RewriteSummary,
+}
+
+type Res<T> = Result<T, RewriteError>;
+
+impl Rewriter {
+    /// A rewriter for one JSON document.
+    pub fn new(policy: Arc<dyn FieldPolicy>, limits: RewriteLimits) -> Self {
+        let scan = policy.scans_unclassified();
+        Self {
+            policy,
+            limits,
+            ndjson: false,
+            scan,
+            lex: Lex::Between,
+            expect: Expect::Value,
+            frames: Vec::new(),
+            doc_started: false,
+            path: Vec::new(),
+            names: String::new(),
+            pending: Vec::new(),
+            pending_comma: false,
+            pending_ws: 0,
+            member_decision: Decision::Outside,
+            str_is_key: false,
+            str_sink: Sink::Out,
+            decode: false,
+            esc: Esc::None,
+            utf8_need: 0,
+            utf8_lo: 0x80,
+            utf8_hi: 0xBF,
+            key_raw: 0,
+            dec: Vec::new(),
+            val_sink: Sink::Out,
+            buffered: Buffered::No,
+            val_raw: Vec::new(),
+            base: 0,
+            poisoned: false,
+            summary: RewriteSummary::default(),
+        }
+    }
+
+    /// A rewriter for NDJSON: documents separated by `\n`, each its own root.
+    /// Blank lines are copied through; a newline inside a record is an error.
+    pub fn ndjson(policy: Arc<dyn FieldPolicy>, limits: RewriteLimits) -> Self {
+        let mut r = Self::new(policy, limits);
+        r.ndjson = true;
+        r
+    }
+
+    /// The treatment counts so far (also after an error, for the audit
+    /// record of a failed request).
+    pub fn summary(&self) -> &RewriteSummary {
+        &self.summary
+    }
+
+    /// Rewrites the next chunk, appending what is ready to `out`. On error
+    /// nothing of this chunk is appended and the rewriter is poisoned.
+    pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> Res<()> {
+        if self.poisoned {
+            return Err(RewriteError::Poisoned);
+        }
+        let mark = out.len();
+        match self.run(input, out) {
+            Ok(()) => {
+                self.base += input.len() as u64;
+                self.summary.bytes_in += input.len() as u64;
+                self.summary.bytes_out += (out.len() - mark) as u64;
+                Ok(())
+            }
+            Err(e) => {
+                out.truncate(mark);
+                self.poisoned = true;
+                Err(e)
+            }
+        }
+    }
+
+    /// Ends the body: errors if a document is incomplete. The rewriter takes
+    /// no input afterwards.
+    pub fn finish(&mut self, out: &mut Vec<u8>) -> Res<RewriteSummary> {
+        if self.poisoned {
+            return Err(RewriteError::Poisoned);
+        }
+        self.poisoned = true;
+        let mark = out.len();
+        let r = self.finish_inner(out);
+        if r.is_err() {
+            out.truncate(mark);
+        }
+        r?;
+        self.summary.bytes_out += (out.len() - mark) as u64;
+        Ok(self.summary.clone())
+    }
+
+    fn finish_inner(&mut self, out: &mut Vec<u8>) -> Res<()> {
+        if let Lex::Num(n) = self.lex
+            && self.frames.is_empty()
+            && n.terminal()
+        {
+            self.lex = Lex::Between;
+            self.scalar_end(out, 0)?;
+        }
+        let complete = self.lex == Lex::Between
+            && (self.expect == Expect::End
+                || (self.ndjson && self.expect == Expect::Value && !self.doc_started));
+        if !complete {
+            return Err(RewriteError::Incomplete { offset: self.base });
+        }
+        if self.expect == Expect::End {
+            self.summary.documents += 1;
+        }
+        Ok(())
+    }
+
+    fn syntax(&self, at: usize, reason: &'static str) -> RewriteError {
+        RewriteError::Syntax {
+            offset: self.base + at as u64,
+            reason,
+        }
+    }
+
+    fn run(&mut self, input: &[u8], out: &mut Vec<u8>) -> Res<()> {
+        let mut i = 0;
+        while i < input.len() {
+            i = match self.lex {
+                Lex::Between => self.between(input, i, out)?,
+                Lex::Str => self.string(input, i, out)?,
+                Lex::Num(_) => self.number(input, i, out)?,
+                Lex::Lit { .. } => self.literal(input, i, out)?,
+            };
+        }
+        Ok(())
+    }
+
+    fn top_ctx(&self) -> Option<Ctx> {
+        self.frames.last().map(|f| f.ctx)
+    }
+
+    // ---- whitespace and structure ----
+
+    fn between(&mut self, input: &[u8], i: usize, out: &mut Vec<u8>) -> Res<usize> {
+        let b = input[i];
+        if is_ws(b) {
+            if b == b'\n' && self.ndjson {
+                return self.ndjson_newline(i, out);
+            }
+            let mut j = i + 1;
+            while j < input.len() && is_ws(input[j]) && !(self.ndjson && input[j] == b'\n') {
+                j += 1;
+            }
+            self.write_ws(&input[i..j], out);
+            return Ok(j);
+        }
+        match self.expect {
+            Expect::Value | Expect::ValueOrClose => match b {
+                b'{' | b'[' => self.start_container(b == b'{', i, out)?,
+                b'"' => {
+                    self.start_scalar(true, out);
+                    self.start_string(false, out, i)?;
+                }
+                b'-' | b'0'..=b'9' => {
+                    self.start_scalar(false, out);
+                    self.lex = Lex::Num(Num::Start);
+                    return Ok(i);
+                }
+                b't' | b'f' | b'n' => {
+                    self.start_scalar(false, out);
+                    let word: &'static [u8] = match b {
+                        b't' => b"true",
+                        b'f' => b"false",
+                        _ => b"null",
+                    };
+                    self.lex = Lex::Lit { word, pos: 0 };
+                    return Ok(i);
+                }
+                b']' if self.expect == Expect::ValueOrClose => self.close(false, i, out)?,
+                b']' | b'}' => return Err(self.syntax(i, "expected a value (trailing comma?)")),
+                _ => return Err(self.syntax(i, "expected a value")),
+            },
+            Expect::Key | Expect::KeyOrClose => match b {
+                b'"' => self.start_key(i, out)?,
+                b'}' if self.expect == Expect::KeyOrClose => self.close(true, i, out)?,
+                b'}' => return Err(self.syntax(i, "expected a member name (trailing comma?)")),
+                _ => return Err(self.syntax(i, "expected a member name")),
+            },
+            Expect::Colon => {
+                if b != b':' {
+                    return Err(self.syntax(i, "expected ':'"));
+                }
+                match self.top_ctx() {
+                    Some(Ctx::Pass) => out.push(b':'),
+                    Some(Ctx::Skip) => {}
+                    _ => self.pending.push(b':'),
+                }
+                self.expect = Expect::Value;
+            }
+            Expect::CommaOrClose => {
+                let is_obj = self.frames.last().is_some_and(|f| f.is_obj);
+                match b {
+                    b',' => {
+                        match self.top_ctx() {
+                            Some(Ctx::Pass) => out.push(b','),
+                            Some(Ctx::Skip) => {}
+                            _ => {
+                                self.pending_comma = true;
+                                self.pending_ws = 0;
+                            }
+                        }
+                        self.expect = if is_obj { Expect::Key } else { Expect::Value };
+                    }
+                    b'}' if is_obj => self.close(true, i, out)?,
+                    b']' if !is_obj => self.close(false, i, out)?,
+                    _ => return Err(self.syntax(i, "expected ',' or a closing bracket")),
+                }
+            }
+            Expect::End => return Err(self.syntax(i, "data after the end of the document")),
+        }
+        Ok(i + 1)
+    }
+
+    fn ndjson_newline(&mut self, i: usize, out: &mut Vec<u8>) -> Res<usize> {
+        match self.expect {
+            Expect::End => {
+                self.summary.documents += 1;
+                self.expect = Expect::Value;
+                self.doc_started = false;
+            }
+            Expect::Value if !self.doc_started => {}
+            _ => return Err(self.syntax(i, "newline inside an NDJSON record")),
+        }
+        out.push(b'\n');
+        Ok(i + 1)
+    }
+
+    fn write_ws(&mut self, ws: &[u8], out: &mut Vec<u8>) {
+        if self.top_ctx() == Some(Ctx::Skip) {
+            return;
+        }
+        if self.pending_comma || !self.pending.is_empty() {
+            let room = MAX_PENDING_WS.saturating_sub(self.pending_ws).min(ws.len());
+            self.pending.extend_from_slice(&ws[..room]);
+            self.pending_ws += room;
+            out.extend_from_slice(&ws[room..]);
+        } else {
+            out.extend_from_slice(ws);
+        }
+    }
+
+    /// The deferred prefix belongs to a kept child: emit it.
+    fn flush_pending(&mut self, out: &mut Vec<u8>) {
+        if let Some(f) = self.frames.last_mut()
+            && f.ctx.tracking()
+        {
+            if self.pending_comma && f.emitted_any {
+                out.push(b',');
+            }
+            out.extend_from_slice(&self.pending);
+            f.emitted_any = true;
+        }
+        self.discard_pending();
+    }
+
+    fn discard_pending(&mut self) {
+        self.pending.clear();
+        self.pending_comma = false;
+        self.pending_ws = 0;
+    }
+
+    /// The decision for the value starting now, in a tracking context or at
+    /// the root. Pushes the element's index on the path.
+    fn value_decision(&mut self) -> Decision {
+        match self.frames.last_mut() {
+            None => {
+                self.doc_started = true;
+                self.policy.lookup(&[])
+            }
+            Some(f) if f.is_obj => self.member_decision,
+            Some(f) => {
+                let idx = f.next_index;
+                let ctx = f.ctx;
+                self.path.push(PathSeg::Index(idx));
+                match ctx {
+                    Ctx::Lookup => {
+                        let segs = self.segments();
+                        self.policy.lookup(&segs)
+                    }
+                    Ctx::Apply(id) => Decision::Transform(id),
+                    _ => Decision::Outside,
+                }
+            }
+        }
+    }
+
+    fn push_frame(&mut self, is_obj: bool, ctx: Ctx, i: usize) -> Res<()> {
+        if self.frames.len() >= self.limits.max_depth {
+            return Err(RewriteError::TooDeep {
+                offset: self.base + i as u64,
+                max_depth: self.limits.max_depth,
+            });
+        }
+        self.frames.push(Frame {
+            is_obj,
+            ctx,
+            emitted_any: false,
+            next_index: 0,
+            names: None,
+            names_bytes: 0,
+        });
+        self.expect = if is_obj {
+            Expect::KeyOrClose
+        } else {
+            Expect::ValueOrClose
+        };
+        Ok(())
+    }
+
+    fn start_container(&mut self, is_obj: bool, i: usize, out: &mut Vec<u8>) -> Res<()> {
+        let open = if is_obj { b'{' } else { b'[' };
+        let child = match self.top_ctx() {
+            Some(Ctx::Pass) => {
+                out.push(open);
+                Ctx::Pass
+            }
+            Some(Ctx::Skip) => Ctx::Skip,
+            parent => {
+                let from_apply = matches!(parent, Some(Ctx::Apply(_)));
+                match self.value_decision() {
+                    Decision::Transform(id) if from_apply => {
+                        self.flush_pending(out);
+                        out.push(open);
+                        Ctx::Apply(id)
+                    }
+                    Decision::Transform(id) => match self.policy.container(id) {
+                        ContainerAction::Drop => {
+                            self.summary.count(id, Treatment::ContainerDropped);
+                            self.discard_pending();
+                            if self.frames.is_empty() {
+                                out.extend_from_slice(b"null");
+                            }
+                            Ctx::Skip
+                        }
+                        ContainerAction::Replace(json) => {
+                            self.summary.count(id, Treatment::ContainerReplaced);
+                            self.flush_pending(out);
+                            out.extend_from_slice(json.as_bytes());
+                            Ctx::Skip
+                        }
+                        ContainerAction::Descend => {
+                            self.summary.count(id, Treatment::ContainerDescended);
+                            self.flush_pending(out);
+                            out.push(open);
+                            Ctx::Apply(id)
+                        }
+                    },
+                    Decision::Descend => {
+                        self.flush_pending(out);
+                        out.push(open);
+                        Ctx::Lookup
+                    }
+                    Decision::Outside => {
+                        self.flush_pending(out);
+                        out.push(open);
+                        if self.scan { Ctx::Outside } else { Ctx::Pass }
+                    }
+                }
+            }
+        };
+        self.push_frame(is_obj, child, i)
+    }
+
+    fn close(&mut self, is_obj: bool, i: usize, out: &mut Vec<u8>) -> Res<()> {
+        let f = self
+            .frames
+            .pop()
+            .ok_or_else(|| self.syntax(i, "unbalanced bracket"))?;
+        debug_assert_eq!(f.is_obj, is_obj);
+        if f.ctx != Ctx::Skip {
+            out.push(if is_obj { b'}' } else { b']' });
+        }
+        self.value_end();
+        Ok(())
+    }
+
+    /// A value (scalar or container) ended: back in the parent.
+    fn value_end(&mut self) {
+        match self.frames.last_mut() {
+            Some(f) => {
+                if f.ctx.tracking()
+                    && let Some(PathSeg::Member { start, .. }) = self.path.pop()
+                {
+                    self.names.truncate(start);
+                }
+                f.next_index += 1;
+                self.expect = Expect::CommaOrClose;
+            }
+            None => self.expect = Expect::End,
+        }
+    }
+
+    // ---- member names ----
+
+    fn start_key(&mut self, i: usize, out: &mut Vec<u8>) -> Res<()> {
+        let ctx = self.top_ctx().unwrap_or(Ctx::Pass);
+        self.str_is_key = true;
+        self.esc = Esc::None;
+        self.lex = Lex::Str;
+        self.dec.clear();
+        self.key_raw = 0;
+        match ctx {
+            Ctx::Pass => {
+                self.str_sink = Sink::Out;
+                self.decode = false;
+            }
+            Ctx::Skip => {
+                self.str_sink = Sink::Discard;
+                self.decode = false;
+            }
+            _ => {
+                self.str_sink = Sink::Pending;
+                self.decode = true;
+            }
+        }
+        self.str_write(b"\"", out, i)
+    }
+
+    fn key_end(&mut self, i: usize) -> Res<()> {
+        self.expect = Expect::Colon;
+        if !self.decode {
+            return Ok(());
+        }
+        let name = std::str::from_utf8(&self.dec).map_err(|_| self.syntax(i, "invalid UTF-8"))?;
+        let start = self.names.len();
+        self.names.push_str(name);
+        self.path.push(PathSeg::Member {
+            start,
+            end: self.names.len(),
+        });
+        let ctx = self.top_ctx().unwrap_or(Ctx::Pass);
+        self.member_decision = match ctx {
+            Ctx::Lookup => {
+                let segs = self.segments();
+                self.policy.lookup(&segs)
+            }
+            Ctx::Apply(id) => Decision::Transform(id),
+            _ => Decision::Outside,
+        };
+        if ctx == Ctx::Lookup && matches!(self.member_decision, Decision::Transform(_)) {
+            let offset = self.base + i as u64;
+            let limit = self.limits.max_tracked_name_bytes;
+            let total: usize = self.frames.iter().map(|f| f.names_bytes).sum();
+            let name: Box<str> = self.names[start..].into();
+            let len = name.len();
+            let f = self
+                .frames
+                .last_mut()
+                .expect("a member is inside an object");
+            let set = f.names.get_or_insert_with(HashSet::new);
+            if !set.insert(name) {
+                return Err(RewriteError::DuplicateMember { offset });
+            }
+            if total + len > limit {
+                return Err(RewriteError::TooManyClassifiedMembers { offset, limit });
+            }
+            f.names_bytes += len;
+        }
+        Ok(())
+    }
+
+    fn segments(&self) -> Vec<PathSegment<'_>> {
+        self.path
+            .iter()
+            .map(|s| match *s {
+                PathSeg::Member { start, end } => PathSegment::Member(&self.names[start..end]),
+                PathSeg::Index(i) => PathSegment::Index(i),
+            })
+            .collect()
+    }
+
+    // ---- scalars ----
+
+    /// Decides where the scalar starting now goes.
+    fn start_scalar(&mut self, is_str: bool, out: &mut Vec<u8>) {
+        self.val_raw.clear();
+        self.buffered = Buffered::No;
+        match self.top_ctx() {
+            Some(Ctx::Pass) => self.val_sink = Sink::Out,
+            Some(Ctx::Skip) => self.val_sink = Sink::Discard,
+            _ => match self.value_decision() {
+                Decision::Transform(id) => {
+                    self.buffered = Buffered::Transform(id);
+                    self.val_sink = Sink::Value;
+                }
+                Decision::Descend | Decision::Outside if is_str && self.scan => {
+                    self.buffered = Buffered::Unclassified;
+                    self.val_sink = Sink::Value;
+                }
+                Decision::Descend | Decision::Outside => {
+                    self.flush_pending(out);
+                    self.val_sink = Sink::Out;
+                }
+            },
+        }
+    }
+
+    #[inline]
+    fn val_write(&mut self, bytes: &[u8], out: &mut Vec<u8>, i: usize) -> Res<()> {
+        match self.val_sink {
+            Sink::Out => out.extend_from_slice(bytes),
+            Sink::Value => {
+                if self.val_raw.len() + bytes.len() > self.limits.max_value_bytes {
+                    return Err(RewriteError::ValueTooLarge {
+                        offset: self.base + i as u64,
+                        limit: self.limits.max_value_bytes,
+                    });
+                }
+                self.val_raw.extend_from_slice(bytes);
+            }
+            Sink::Pending | Sink::Discard => {}
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn str_write(&mut self, bytes: &[u8], out: &mut Vec<u8>, i: usize) -> Res<()> {
+        match self.str_sink {
+            Sink::Pending => {
+                self.key_raw += bytes.len();
+                if self.key_raw > self.limits.max_key_bytes {
+                    return Err(RewriteError::KeyTooLarge {
+                        offset: self.base + i as u64,
+                        limit: self.limits.max_key_bytes,
+                    });
+                }
+                self.pending.extend_from_slice(bytes);
+                Ok(())
+            }
+            Sink::Out => {
+                out.extend_from_slice(bytes);
+                Ok(())
+            }
+            Sink::Discard => Ok(()),
+            Sink::Value => self.val_write(bytes, out, i),
+        }
+    }
+
+    /// A scalar ended (the lexer is already back between tokens).
+    fn scalar_end(&mut self, out: &mut Vec<u8>, at: usize) -> Res<()> {
+        let at_end = self.base + at as u64;
+        let repl = match self.buffered {
+            Buffered::No => None,
+            Buffered::Transform(id) => {
+                let text =
+                    std::str::from_utf8(&self.val_raw).map_err(|_| RewriteError::Syntax {
+                        offset: at_end,
+                        reason: "invalid UTF-8",
+                    })?;
+                let dec;
+                let value = match self.val_raw.first() {
+                    Some(b'"') => {
+                        dec = std::str::from_utf8(&self.dec).map_err(|_| RewriteError::Syntax {
+                            offset: at_end,
+                            reason: "invalid UTF-8",
+                        })?;
+                        Scalar::Str(Cow::Borrowed(dec))
+                    }
+                    Some(b't') => Scalar::Bool(true),
+                    Some(b'f') => Scalar::Bool(false),
+                    Some(b'n') => Scalar::Null,
+                    _ => Scalar::Number(text),
+                };
+                let segs = self.segments();
+                let r = self.policy.transform(id, &segs, value).map_err(|source| {
+                    RewriteError::Policy {
+                        offset: at_end,
+                        source,
+                    }
+                })?;
+                let outcome = match r {
+                    Replacement::Keep => Treatment::Kept,
+                    Replacement::Json(_) => Treatment::Replaced,
+                    Replacement::Drop => Treatment::Dropped,
+                };
+                self.summary.count(id, outcome);
+                Some(r)
+            }
+            Buffered::Unclassified => {
+                let dec = std::str::from_utf8(&self.dec).map_err(|_| RewriteError::Syntax {
+                    offset: at_end,
+                    reason: "invalid UTF-8",
+                })?;
+                let segs = self.segments();
+                let r = self
+                    .policy
+                    .unclassified(&segs, dec)
+                    .map_err(|source| RewriteError::Policy {
+                        offset: at_end,
+                        source,
+                    })?
+                    .unwrap_or(Replacement::Keep);
+                self.summary.unclassified_scanned += 1;
+                match r {
+                    Replacement::Json(_) => self.summary.unclassified_replaced += 1,
+                    Replacement::Drop => self.summary.unclassified_dropped += 1,
+                    Replacement::Keep => {}
+                }
+                Some(r)
+            }
+        };
+        match repl {
+            None => {}
+            Some(Replacement::Keep) => {
+                self.flush_pending(out);
+                out.extend_from_slice(&self.val_raw);
+            }
+            Some(Replacement::Json(json)) => {
+                self.flush_pending(out);
+                out.extend_from_slice(json.as_bytes());
+            }
+            Some(Replacement::Drop) => {
+                self.discard_pending();
+                if self.frames.is_empty() {
+                    out.extend_from_slice(b"null");
+                }
+            }
+        }
+        self.buffered = Buffered::No;
+        self.value_end();
+        Ok(())
+    }
+
+    // ---- strings ----
+
+    fn start_string(&mut self, is_key: bool, out: &mut Vec<u8>, i: usize) -> Res<()> {
+        self.str_is_key = is_key;
+        self.str_sink = self.val_sink;
+        self.decode = self.val_sink == Sink::Value;
+        self.dec.clear();
+        self.esc = Esc::None;
+        self.lex = Lex::Str;
+        self.str_write(b"\"", out, i)
+    }
+
+    fn utf8_step(&mut self, b: u8, i: usize) -> Res<()> {
+        if self.utf8_need > 0 {
+            if b < self.utf8_lo || b > self.utf8_hi {
+                return Err(self.syntax(i, "invalid UTF-8"));
+            }
+            self.utf8_need -= 1;
+            self.utf8_lo = 0x80;
+            self.utf8_hi = 0xBF;
+            return Ok(());
+        }
+        let (need, lo, hi) = match b {
+            0x00..=0x7F => (0, 0x80, 0xBF),
+            0xC2..=0xDF => (1, 0x80, 0xBF),
+            0xE0 => (2, 0xA0, 0xBF),
+            0xE1..=0xEC | 0xEE..=0xEF => (2, 0x80, 0xBF),
+            0xED => (2, 0x80, 0x9F),
+            0xF0 => (3, 0x90, 0xBF),
+            0xF1..=0xF3 => (3, 0x80, 0xBF),
+            0xF4 => (3, 0x80, 0x8F),
+            _ => return Err(self.syntax(i, "invalid UTF-8")),
+        };
+        self.utf8_need = need;
+        self.utf8_lo = lo;
+        self.utf8_hi = hi;
+        Ok(())
+    }
+
+    fn string(&mut self, input: &[u8], mut i: usize, out: &mut Vec<u8>) -> Res<usize> {
+        while i < input.len() {
+            match self.esc {
+                Esc::None => {
+                    // Finish a multi-byte character split across chunks.
+                    while self.utf8_need > 0 && i < input.len() {
+                        let b = input[i];
+                        self.utf8_step(b, i)?;
+                        self.str_write(&input[i..i + 1], out, i)?;
+                        if self.decode {
+                            self.dec.push(b);
+                        }
+                        i += 1;
+                    }
+                    if i == input.len() {
+                        break;
+                    }
+                    let rest = &input[i..];
+                    let end = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+                    let run = &rest[..end];
+                    if !run.is_empty() {
+                        // One vectorizable pass: control characters, and
+                        // whether UTF-8 validation is needed at all.
+                        let (ctrl, high) = run.iter().fold((false, false), |(c, h), &b| {
+                            (c | (b < 0x20), h | (b >= 0x80))
+                        });
+                        if ctrl {
+                            let p = run.iter().position(|&b| b < 0x20).unwrap_or(0);
+                            return Err(self.syntax(i + p, "control character in a string"));
+                        }
+                        if !high {
+                        } else if let Err(e) = std::str::from_utf8(run) {
+                            if e.error_len().is_some() {
+                                return Err(self.syntax(i + e.valid_up_to(), "invalid UTF-8"));
+                            }
+                            for (k, &b) in run[e.valid_up_to()..].iter().enumerate() {
+                                self.utf8_step(b, i + e.valid_up_to() + k)?;
+                            }
+                        }
+                        self.str_write(run, out, i)?;
+                        if self.decode {
+                            self.dec.extend_from_slice(run);
+                        }
+                        i += end;
+                    }
+                    if i < input.len() {
+                        if self.utf8_need > 0 {
+                            return Err(self.syntax(i, "invalid UTF-8"));
+                        }
+                        let b = input[i];
+                        self.str_write(&input[i..i + 1], out, i)?;
+                        i += 1;
+                        if b == b'"' {
+                            self.lex = Lex::Between;
+                            if self.str_is_key {
+                                self.key_end(i)?;
+                            } else {
+                                self.scalar_end(out, i)?;
+                            }
+                            return Ok(i);
+                        }
+                        self.esc = Esc::Backslash;
+                    }
+                }
+                Esc::Backslash => {
+                    let b = input[i];
+                    let c = match b {
+                        b'"' | b'\\' | b'/' => Some(b),
+                        b'b' => Some(0x08),
+                        b'f' => Some(0x0C),
+                        b'n' => Some(b'\n'),
+                        b'r' => Some(b'\r'),
+                        b't' => Some(b'\t'),
+                        b'u' => None,
+                        _ => return Err(self.syntax(i, "invalid escape")),
+                    };
+                    self.str_write(&input[i..i + 1], out, i)?;
+                    i += 1;
+                    match c {
+                        Some(c) => {
+                            if self.decode {
+                                self.dec.push(c);
+                            }
+                            self.esc = Esc::None;
+                        }
+                        None => {
+                            self.esc = Esc::Hex {
+                                n: 0,
+                                acc: 0,
+                                high: None,
+                            }
+                        }
+                    }
+                }
+                Esc::Hex { n, acc, high } => {
+                    let b = input[i];
+                    let d = match b {
+                        b'0'..=b'9' => b - b'0',
+                        b'a'..=b'f' => b - b'a' + 10,
+                        b'A'..=b'F' => b - b'A' + 10,
+                        _ => return Err(self.syntax(i, "invalid \\u escape")),
+                    };
+                    self.str_write(&input[i..i + 1], out, i)?;
+                    i += 1;
+                    let acc = (acc << 4) | u16::from(d);
+                    if n < 3 {
+                        self.esc = Esc::Hex {
+                            n: n + 1,
+                            acc,
+                            high,
+                        };
+                        continue;
+                    }
+                    let ch = match (high, acc) {
+                        (Some(h), 0xDC00..=0xDFFF) => {
+                            let c = 0x10000
+                                + ((u32::from(h) - 0xD800) << 10)
+                                + (u32::from(acc) - 0xDC00);
+                            char::from_u32(c)
+                        }
+                        (Some(_), _) => {
+                            return Err(self.syntax(i - 1, "unpaired surrogate in \\u escape"));
+                        }
+                        (None, 0xD800..=0xDBFF) => {
+                            self.esc = Esc::LowBackslash(acc);
+                            continue;
+                        }
+                        (None, 0xDC00..=0xDFFF) => {
+                            return Err(self.syntax(i - 1, "unpaired surrogate in \\u escape"));
+                        }
+                        (None, _) => char::from_u32(u32::from(acc)),
+                    };
+                    let ch = ch.ok_or_else(|| self.syntax(i - 1, "invalid \\u escape"))?;
+                    if self.decode {
+                        let mut buf = [0u8; 4];
+                        self.dec
+                            .extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                    }
+                    self.esc = Esc::None;
+                }
+                Esc::LowBackslash(h) => {
+                    if input[i] != b'\\' {
+                        return Err(self.syntax(i, "unpaired surrogate in \\u escape"));
+                    }
+                    self.str_write(&input[i..i + 1], out, i)?;
+                    i += 1;
+                    self.esc = Esc::LowU(h);
+                }
+                Esc::LowU(h) => {
+                    if input[i] != b'u' {
+                        return Err(self.syntax(i, "unpaired surrogate in \\u escape"));
+                    }
+                    self.str_write(&input[i..i + 1], out, i)?;
+                    i += 1;
+                    self.esc = Esc::Hex {
+                        n: 0,
+                        acc: 0,
+                        high: Some(h),
+                    };
+                }
+            }
+        }
+        Ok(i)
+    }
+
+    // ---- numbers and literals ----
+
+    fn number(&mut self, input: &[u8], i: usize, out: &mut Vec<u8>) -> Res<usize> {
+        let Lex::Num(mut st) = self.lex else {
+            unreachable!("number() outside a number")
+        };
+        let start = i;
+        let mut j = i;
+        while j < input.len() {
+            let b = input[j];
+            let next = match (st, b) {
+                (Num::Start, b'-') => Num::Minus,
+                (Num::Start | Num::Minus, b'0') => Num::Zero,
+                (Num::Start | Num::Minus, b'1'..=b'9') => Num::Int,
+                (Num::Int, b'0'..=b'9') => {
+                    // Fast path over a run of digits.
+                    j += 1;
+                    while j < input.len() && input[j].is_ascii_digit() {
+                        j += 1;
+                    }
+                    continue;
+                }
+                (Num::Zero | Num::Int, b'.') => Num::Dot,
+                (Num::Dot | Num::Frac, b'0'..=b'9') => Num::Frac,
+                (Num::Zero | Num::Int | Num::Frac, b'e' | b'E') => Num::E,
+                (Num::E, b'+' | b'-') => Num::ESign,
+                (Num::E | Num::ESign | Num::Exp, b'0'..=b'9') => Num::Exp,
+                (s, _) if s.terminal() => {
+                    self.val_write(&input[start..j], out, j)?;
+                    self.lex = Lex::Between;
+                    self.scalar_end(out, j)?;
+                    return Ok(j);
+                }
+                _ => return Err(self.syntax(j, "invalid number")),
+            };
+            st = next;
+            j += 1;
+        }
+        self.val_write(&input[start..j], out, j)?;
+        self.lex = Lex::Num(st);
+        Ok(j)
+    }
+
+    fn literal(&mut self, input: &[u8], i: usize, out: &mut Vec<u8>) -> Res<usize> {
+        let Lex::Lit { word, mut pos } = self.lex else {
+            unreachable!("literal() outside a literal")
+        };
+        let start = i;
+        let mut j = i;
+        while j < input.len() && (pos as usize) < word.len() {
+            if input[j] != word[pos as usize] {
+                return Err(self.syntax(j, "invalid literal"));
+            }
+            pos += 1;
+            j += 1;
+        }
+        self.val_write(&input[start..j], out, j)?;
+        if pos as usize == word.len() {
+            self.lex = Lex::Between;
+            self.scalar_end(out, j)?;
+        } else {
+            self.lex = Lex::Lit { word, pos };
+        }
+        Ok(j)
+    }
+}
+
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}

@@ -1,0 +1,72 @@
+//! The streaming JSON rewriter: applies a [`FieldPolicy`] to a JSON (or
+//! NDJSON) body as its chunks arrive.
+//!
+//! # What it owns
+//! Tokenizing and validating the body (RFC 8259, strictly), tracking the path
+//! of the current value, asking the policy what to do at each member or
+//! element, and emitting the rewritten body: untouched bytes are copied
+//! through exactly, escapes and whitespace included. It does not know about
+//! selectors, classes, actions or keys: the policy (the compiled plan) does.
+//!
+//! # Why hand-written
+//! `serde_json` parses whole values (a `Deserializer` over a partial body
+//! blocks or fails, and re-serializing loses the original bytes). Event
+//! parsers such as `actson` (push-based) or `struson` (pull-based, over
+//! `io::Read`) hand out events and whole unescaped strings, not byte spans:
+//! neither copies whitespace and escapes through byte-identically, nor lets
+//! a consumer defer a comma until it knows whether the next member survives.
+//! The rewriter needs all of that at once, so it has its own small scanner.
+//!
+//! # How it works
+//! A byte-level state machine (`Lex`: between tokens, in a string, in a
+//! number, in a literal) with a stack of open containers. Each container has
+//! a context: `Lookup` (ask the policy per child), `Apply(id)` (every leaf
+//! gets the field's transform), `Outside` (unclassified, strings scanned),
+//! `Pass` (unclassified, copied through) or `Skip` (inside a dropped or
+//! replaced container: validated, not emitted). String contents are scanned
+//! with `memchr` for `"` and `\`, and validated as runs.
+//!
+//! In a context where children may be dropped, the separator before a child
+//! is deferred: the comma is held as a flag, and what follows it (whitespace,
+//! the member name, the colon) in a small buffer, until the child's fate is
+//! known. A kept child emits the comma only if an earlier child of the same
+//! container was emitted; a dropped child discards the whole prefix. So
+//! dropping the first, a middle, the last or every member leaves valid JSON.
+//! Whitespace after a deferred comma is held up to 4 KiB; beyond that it is
+//! emitted at once, ahead of the comma (still valid, and chunk-independent).
+//!
+//! # What is buffered, and the memory bound
+//! - a member name, where a decision depends on it (`max_key_bytes`);
+//! - a scalar the policy transforms, or an unclassified string the policy
+//!   scans (`max_value_bytes`); an unclassified string that is not scanned,
+//!   and everything under `Pass`, streams through unbuffered;
+//! - one frame per open container (`max_depth`) and the current path;
+//! - classified member names of the open objects, for the duplicate check
+//!   (`max_tracked_name_bytes`).
+//!
+//! Nothing grows with the size of the body.
+//!
+//! # Fail closed
+//! Invalid JSON (trailing commas, bad escapes and lone surrogates, leading
+//! zeros, control characters or invalid UTF-8 in strings, unbalanced
+//! brackets, trailing data, an incomplete body at `finish`), nesting beyond
+//! the limit, an over-long value or name, a duplicate classified member name,
+//! or a policy error: each is a [`RewriteError`], the chunk that caused it
+//! emits nothing, and the rewriter refuses any further input. The caller
+//! must then abort the response, never end it as if complete. Errors carry a
+//! byte offset, never a value or member name.
+
+mod engine;
+mod error;
+mod policy;
+
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;
+
+pub use engine::{RewriteLimits, RewriteSummary, Rewriter, Treatment};
+pub use error::RewriteError;
+pub use policy::{ContainerAction, Decision, FieldId, FieldPolicy, Replacement, TransformError};
+#[cfg(test)]
+use policy::{PathSegment, Scalar};

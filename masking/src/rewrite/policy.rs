@@ -1,0 +1,136 @@
+//! The seam between the rewriter and whatever decides what happens to a field.
+//!
+//! The rewriter knows nothing about selectors, classes or actions: it asks a
+//! [`FieldPolicy`] at each member or element, and the policy answers with a
+//! [`Decision`]. The compiled plan implements this trait.
+
+use std::fmt;
+
+/// An opaque handle the policy gives to a selected field (a compiled
+/// selector × action). The rewriter hands it back on `transform` and counts
+/// treatments per id for the audit record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FieldId(pub u32);
+
+pub(crate) use crate::selector::PathSegment;
+
+/// What the policy says about the value at a path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// The value is selected: a scalar goes through
+    /// [`FieldPolicy::transform`], a container through
+    /// [`FieldPolicy::container`].
+    Transform(FieldId),
+    /// Not selected, but a selector may match below: keep asking for the
+    /// children.
+    Descend,
+    /// No selector can match here nor below: the rewriter stops asking for
+    /// this subtree (its strings still get [`FieldPolicy::unclassified`] when
+    /// the policy scans unclassified values).
+    Outside,
+}
+
+/// What to do with a container (object or array) selected by
+/// [`Decision::Transform`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ContainerAction {
+    /// Remove the member or element (at the root: the document becomes
+    /// `null`).
+    Drop,
+    /// Replace the whole container with this JSON text (e.g. `null` or
+    /// `"[REDACTED]"`). The policy must give valid JSON.
+    Replace(String),
+    /// Keep the container and apply the same field id to every scalar leaf
+    /// inside it, however deep.
+    Descend,
+}
+
+pub(crate) use crate::action::Scalar;
+
+/// What the policy returns for a scalar.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Replacement {
+    /// Emit the value exactly as it came (its raw bytes, escapes included).
+    Keep,
+    /// Emit this JSON text in its place. The policy must give valid JSON.
+    Json(String),
+    /// Remove the member or element (at the root: the document becomes
+    /// `null`).
+    Drop,
+}
+
+/// The compiled plan as the rewriter sees it.
+///
+/// Implementations must be deterministic: the same path gives the same
+/// decision, or the rewriter's duplicate-member check means nothing.
+pub trait FieldPolicy: Send + Sync {
+    /// Decides at a member or element whose path is `path` (segments from
+    /// the root; the root itself is the empty path).
+    fn lookup(&self, path: &[PathSegment<'_>]) -> Decision;
+
+    /// Transforms a scalar selected by `Transform(id)` (or a leaf of a
+    /// container whose action is [`ContainerAction::Descend`]).
+    fn transform(
+        &self,
+        id: FieldId,
+        path: &[PathSegment<'_>],
+        value: Scalar<'_>,
+    ) -> Result<Replacement, TransformError>;
+
+    /// What to do with a container selected by `Transform(id)`.
+    fn container(&self, id: FieldId) -> ContainerAction;
+
+    /// Whether string values that no selector classified are handed to
+    /// [`FieldPolicy::unclassified`] (the product's default is `detect` or
+    /// `deny`). When `false` they stream through unbuffered. Asked once, when
+    /// the rewriter is built.
+    fn scans_unclassified(&self) -> bool {
+        false
+    }
+
+    /// The product's default for an unclassified string value: `None` keeps
+    /// it. Only called when [`FieldPolicy::scans_unclassified`] is `true`;
+    /// the string is buffered (up to the value limit) to be scanned.
+    fn unclassified(
+        &self,
+        path: &[PathSegment<'_>],
+        value: &str,
+    ) -> Result<Option<Replacement>, TransformError> {
+        let _ = (path, value);
+        Ok(None)
+    }
+}
+
+/// A policy failed to transform a value (a key could not be had, a
+/// parameter does not fit the value, ...).
+///
+/// Its `Display` is the policy's own message and must not contain the value;
+/// the rewriter never puts it in its own `Display` (it is the `source`).
+pub struct TransformError {
+    inner: Box<dyn std::error::Error + Send + Sync + 'static>,
+}
+
+impl TransformError {
+    /// Wraps an error from the policy.
+    pub fn new(err: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        Self { inner: err.into() }
+    }
+}
+
+impl fmt::Debug for TransformError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("TransformError").field(&self.inner).finish()
+    }
+}
+
+impl fmt::Display for TransformError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.inner, f)
+    }
+}
+
+impl std::error::Error for TransformError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner.source()
+    }
+}
