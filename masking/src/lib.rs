@@ -6,15 +6,16 @@
 //! detectors ([`DetectorSet`]), field cryptography behind a key-provider
 //! trait ([`KeyProvider`], with a local keyring), and the streaming JSON
 //! rewriter ([`Rewriter`]) that applies a [`FieldPolicy`] to a body as its
-//! chunks arrive, in bounded memory, failing closed. The compilation of
-//! classification × policy into a plan (the `FieldPolicy` the gateway
-//! uses) comes next. It does not fetch keys itself: key providers are
+//! chunks arrive, in bounded memory, failing closed; and the compilation of
+//! a product's [`Classification`] × the [`Policy`] into a [`Plan`], the
+//! `FieldPolicy` the gateway gives the rewriter. It does not fetch keys itself: key providers are
 //! supplied by the caller (a local keyring, or Vault via the `secrets`
 //! crate, wired together by the gateway).
 
 mod action;
 mod detect;
 mod keys;
+mod plan;
 mod rewrite;
 mod selector;
 
@@ -28,6 +29,10 @@ pub use detect::{
     Validator,
 };
 pub use keys::{DataKey, KEY_LEN, KeyError, KeyId, KeyProvider, KeyPurpose, LocalKeyring};
+pub use plan::{
+    ANY_CLASS, BoundPlan, Classification, ClassifiedField, Plan, PlanError, PlannedField, Policy,
+    Rule, Unclassified,
+};
 pub use rewrite::{
     ContainerAction, Decision, FieldId, FieldPolicy, Replacement, RewriteError, RewriteLimits,
     RewriteSummary, Rewriter, TransformError, Treatment,

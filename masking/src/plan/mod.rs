@@ -1,0 +1,389 @@
+//! Plans: classification × policy, compiled for one product, rule and
+//! consumer into the [`FieldPolicy`] the streaming rewriter executes.
+//!
+//! A product's [`Classification`] (selector → class, owned by its domain
+//! team) and the global [`Policy`] (ordered rules, owned by the security
+//! team) meet here. [`Policy::select`] picks the first rule matching the
+//! caller's roles and purpose (the last rule is the default);
+//! [`Plan::compile`] resolves, for every classified field, the action its
+//! class gets under that rule; [`Plan::for_consumer`] binds the caller
+//! (for consumer-scoped pseudonyms) and the key provider.
+//!
+//! Unclassified values follow the product's [`Unclassified`] mode: `pass`
+//! streams them; `detect` scans strings with the detectors and gives each
+//! finding its class's action; `deny` drops unclassified subtrees and
+//! strings (numbers and booleans beside classified fields pass: the
+//! rewriter only hands strings to the unclassified hook).
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use crate::{
+    action::{Action, ApplyContext, Outcome, Reveal, Scalar},
+    detect::DetectorSet,
+    keys::KeyProvider,
+    rewrite::{ContainerAction, Decision, FieldId, FieldPolicy, Replacement, TransformError},
+    selector::{Lookup, PathSegment, Selector, SelectorSet, normalized_path},
+};
+
+/// The key of a rule's action for every class it does not name.
+pub const ANY_CLASS: &str = "*";
+
+/// One classified field of a product.
+#[derive(Debug, Clone)]
+pub struct ClassifiedField {
+    /// Which values.
+    pub selector: Selector,
+    /// Their class.
+    pub class: String,
+    /// Whether the product stores them encrypted by the gateway (their
+    /// values are envelopes, opened before the caller's action applies).
+    pub stored_encrypted: bool,
+}
+
+/// What happens to values no selector classifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Unclassified {
+    /// Passed through.
+    Pass,
+    /// Strings scanned; findings get their class's action.
+    Detect,
+    /// Dropped.
+    Deny,
+}
+
+/// A product's classification.
+#[derive(Debug, Clone)]
+pub struct Classification {
+    /// The product's name (associated data of its encrypted fields).
+    pub product: String,
+    /// Its classified fields, first match wins.
+    pub fields: Vec<ClassifiedField>,
+    /// What happens to the rest.
+    pub unclassified: Unclassified,
+}
+
+/// One policy rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Its name, for explain output and audit.
+    pub name: String,
+    /// Applies to callers with any of these roles (empty: the default).
+    pub roles: Vec<String>,
+    /// ... for these purposes (empty: any).
+    pub purposes: Vec<String>,
+    /// Class (or [`ANY_CLASS`]) → action.
+    pub actions: BTreeMap<String, Action>,
+}
+
+/// The security team's policy: rules in order, the last one the default.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    rules: Vec<Rule>,
+}
+
+/// Why a policy or plan cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// A policy needs at least its default rule.
+    #[error("a policy needs a default rule")]
+    NoRules,
+    /// No rule, not even the default, says what happens to a class.
+    #[error("no rule gives an action for class {class:?} (add \"*\" to the default rule)")]
+    NoAction {
+        /// The class.
+        class: String,
+    },
+}
+
+impl Policy {
+    /// A policy from rules in order; the last is the default.
+    pub fn new(rules: Vec<Rule>) -> Result<Self, PlanError> {
+        if rules.is_empty() {
+            return Err(PlanError::NoRules);
+        }
+        Ok(Self { rules })
+    }
+
+    /// The rule for a caller with `roles` and `purpose`: the first whose
+    /// roles intersect and whose purposes (if any) include the purpose;
+    /// else the default.
+    pub fn select(&self, roles: &[String], purpose: Option<&str>) -> &Rule {
+        let (default, rules) = self.rules.split_last().expect("a policy has rules");
+        rules
+            .iter()
+            .find(|rule| {
+                rule.roles.iter().any(|r| roles.contains(r))
+                    && (rule.purposes.is_empty()
+                        || purpose.is_some_and(|p| rule.purposes.iter().any(|q| q == p)))
+            })
+            .unwrap_or(default)
+    }
+
+    /// The action `rule` gives `class`: the rule's own, its `"*"`, or the
+    /// default rule's.
+    pub fn action_for<'p>(&'p self, rule: &'p Rule, class: &str) -> Result<&'p Action, PlanError> {
+        let default = self.rules.last().expect("a policy has rules");
+        [rule, default]
+            .into_iter()
+            .find_map(|r| r.actions.get(class).or_else(|| r.actions.get(ANY_CLASS)))
+            .ok_or_else(|| PlanError::NoAction {
+                class: class.to_owned(),
+            })
+    }
+}
+
+/// One field of a compiled plan.
+#[derive(Debug, Clone)]
+pub struct PlannedField {
+    /// The class.
+    pub class: String,
+    /// The action it gets.
+    pub action: Action,
+    /// Whether its stored value is an envelope to open first.
+    pub stored_encrypted: bool,
+}
+
+/// Classification × one rule: what the rewriter executes for a product.
+#[derive(Debug)]
+pub struct Plan {
+    product: Arc<str>,
+    rule: String,
+    selectors: SelectorSet<FieldId>,
+    fields: Vec<PlannedField>,
+    unclassified: Unclassified,
+    /// Actions for detected classes (detect mode).
+    detected: BTreeMap<String, Action>,
+    detectors: Arc<DetectorSet>,
+}
+
+/// The field id of unclassified subtrees in deny mode.
+const DENIED: FieldId = FieldId(u32::MAX);
+
+impl Plan {
+    /// Compiles `classification` under `rule` of `policy`.
+    pub fn compile(
+        classification: &Classification,
+        policy: &Policy,
+        rule: &Rule,
+        detectors: Arc<DetectorSet>,
+        detected_classes: &[&str],
+    ) -> Result<Self, PlanError> {
+        let mut fields = Vec::with_capacity(classification.fields.len());
+        let mut selectors = Vec::with_capacity(classification.fields.len());
+        for (i, field) in classification.fields.iter().enumerate() {
+            let id = FieldId(u32::try_from(i).expect("fewer than 2^32 fields"));
+            selectors.push((field.selector.clone(), id));
+            fields.push(PlannedField {
+                class: field.class.clone(),
+                action: policy.action_for(rule, &field.class)?.clone(),
+                stored_encrypted: field.stored_encrypted,
+            });
+        }
+        let mut detected = BTreeMap::new();
+        if classification.unclassified == Unclassified::Detect {
+            for class in detected_classes {
+                detected.insert((*class).to_owned(), policy.action_for(rule, class)?.clone());
+            }
+        }
+        Ok(Self {
+            product: Arc::from(classification.product.as_str()),
+            rule: rule.name.clone(),
+            selectors: SelectorSet::new(selectors),
+            fields,
+            unclassified: classification.unclassified,
+            detected,
+            detectors,
+        })
+    }
+
+    /// The rule this plan was compiled from.
+    pub fn rule(&self) -> &str {
+        &self.rule
+    }
+
+    /// The compiled fields, by field id.
+    pub fn fields(&self) -> &[PlannedField] {
+        &self.fields
+    }
+
+    /// Binds the plan to a caller and keys: the [`FieldPolicy`] for one
+    /// request.
+    pub fn for_consumer(self: &Arc<Self>, consumer: &str, keys: Arc<dyn KeyProvider>) -> BoundPlan {
+        BoundPlan {
+            plan: self.clone(),
+            consumer: Arc::from(consumer),
+            keys,
+        }
+    }
+}
+
+/// A plan bound to one caller: what the rewriter is given.
+pub struct BoundPlan {
+    plan: Arc<Plan>,
+    consumer: Arc<str>,
+    keys: Arc<dyn KeyProvider>,
+}
+
+impl std::fmt::Debug for BoundPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoundPlan")
+            .field("rule", &self.plan.rule)
+            .field("consumer", &self.consumer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BoundPlan {
+    fn context<'a>(&'a self, path: &'a str) -> ApplyContext<'a> {
+        ApplyContext {
+            product: &self.plan.product,
+            path,
+            consumer: &self.consumer,
+            keys: &*self.keys,
+        }
+    }
+}
+
+fn to_replacement(outcome: Outcome) -> Replacement {
+    match outcome {
+        Outcome::Keep => Replacement::Keep,
+        Outcome::Replace(json) => Replacement::Json(json),
+        Outcome::Drop => Replacement::Drop,
+    }
+}
+
+impl FieldPolicy for BoundPlan {
+    fn lookup(&self, path: &[PathSegment<'_>]) -> Decision {
+        match self.plan.selectors.lookup(path) {
+            Lookup::Match(id) => Decision::Transform(*id),
+            Lookup::Descend => Decision::Descend,
+            Lookup::Outside if self.plan.unclassified == Unclassified::Deny => {
+                Decision::Transform(DENIED)
+            }
+            Lookup::Outside => Decision::Outside,
+        }
+    }
+
+    fn transform(
+        &self,
+        id: FieldId,
+        path: &[PathSegment<'_>],
+        value: Scalar<'_>,
+    ) -> Result<Replacement, TransformError> {
+        if id == DENIED {
+            return Ok(Replacement::Drop);
+        }
+        let field = &self.plan.fields[id.0 as usize];
+        let path = normalized_path(path);
+        let ctx = self.context(&path);
+        if !field.stored_encrypted {
+            return field
+                .action
+                .apply(value, &ctx)
+                .map(to_replacement)
+                .map_err(TransformError::new);
+        }
+        // Stored encrypted: open the envelope, then the caller's action
+        // applies to the clear value.
+        let clear = match Action::Reveal(Reveal::Envelope)
+            .apply(value, &ctx)
+            .map_err(TransformError::new)?
+        {
+            Outcome::Replace(json) => json,
+            Outcome::Keep => return Ok(Replacement::Keep),
+            Outcome::Drop => return Ok(Replacement::Drop),
+        };
+        let clear: serde_json::Value = serde_json::from_str(&clear)
+            .map_err(|_| TransformError::new("stored value is not JSON"))?;
+        let number;
+        let scalar = match &clear {
+            serde_json::Value::String(s) => Scalar::Str(s.as_str().into()),
+            serde_json::Value::Number(n) => {
+                number = n.to_string();
+                Scalar::Number(&number)
+            }
+            serde_json::Value::Bool(b) => Scalar::Bool(*b),
+            serde_json::Value::Null => Scalar::Null,
+            _ => return Err(TransformError::new("stored value is not a scalar")),
+        };
+        match field
+            .action
+            .apply(scalar, &ctx)
+            .map_err(TransformError::new)?
+        {
+            Outcome::Keep => Ok(Replacement::Json(clear.to_string())),
+            other => Ok(to_replacement(other)),
+        }
+    }
+
+    fn container(&self, id: FieldId) -> ContainerAction {
+        if id == DENIED {
+            return ContainerAction::Drop;
+        }
+        match &self.plan.fields[id.0 as usize].action {
+            Action::Drop => ContainerAction::Drop,
+            Action::Redact { replacement } => ContainerAction::Replace(
+                replacement
+                    .as_deref()
+                    .map_or_else(|| "null".to_owned(), crate::action::json_string),
+            ),
+            _ => ContainerAction::Descend,
+        }
+    }
+
+    fn scans_unclassified(&self) -> bool {
+        self.plan.unclassified != Unclassified::Pass
+    }
+
+    fn unclassified(
+        &self,
+        path: &[PathSegment<'_>],
+        value: &str,
+    ) -> Result<Option<Replacement>, TransformError> {
+        match self.plan.unclassified {
+            Unclassified::Pass => Ok(None),
+            Unclassified::Deny => Ok(Some(Replacement::Drop)),
+            Unclassified::Detect => {
+                let path = normalized_path(path);
+                let ctx = self.context(&path);
+                let mut failure = None;
+                let rewritten = self.plan.detectors.redact_with(value, |finding, matched| {
+                    let Some(action) = self.plan.detected.get(&*finding.class) else {
+                        return redaction_mark(&finding.class);
+                    };
+                    match action.apply(Scalar::Str(matched.into()), &ctx) {
+                        Ok(Outcome::Keep) => matched.to_owned(),
+                        Ok(Outcome::Replace(json)) => match serde_json::from_str(&json) {
+                            Ok(serde_json::Value::String(s)) => s,
+                            _ => redaction_mark(&finding.class),
+                        },
+                        Ok(Outcome::Drop) => redaction_mark(&finding.class),
+                        Err(error) => {
+                            failure.get_or_insert(error);
+                            redaction_mark(&finding.class)
+                        }
+                    }
+                });
+                if let Some(error) = failure {
+                    return Err(TransformError::new(error));
+                }
+                Ok(match rewritten {
+                    std::borrow::Cow::Borrowed(_) => None,
+                    std::borrow::Cow::Owned(text) => {
+                        Some(Replacement::Json(crate::action::json_string(&text)))
+                    }
+                })
+            }
+        }
+    }
+}
+
+/// What stands in free text for a finding whose action leaves no text.
+fn redaction_mark(class: &str) -> String {
+    format!("[{class}]")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,227 @@
+use std::sync::Arc;
+
+use super::*;
+use crate::{
+    action::{Mask, MaskPreset},
+    keys::LocalKeyring,
+    rewrite::{RewriteLimits, Rewriter},
+};
+
+fn rule(name: &str, roles: &[&str], purposes: &[&str], actions: &[(&str, Action)]) -> Rule {
+    Rule {
+        name: name.into(),
+        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        purposes: purposes.iter().map(|p| (*p).to_owned()).collect(),
+        actions: actions
+            .iter()
+            .map(|(c, a)| ((*c).to_owned(), a.clone()))
+            .collect(),
+    }
+}
+
+fn redact() -> Action {
+    Action::Redact { replacement: None }
+}
+
+fn policy() -> Policy {
+    Policy::new(vec![
+        rule(
+            "fraud",
+            &["fraud"],
+            &["fraud-investigation"],
+            &[("card_number", Action::Pass), (ANY_CLASS, Action::Pass)],
+        ),
+        rule(
+            "support",
+            &["support"],
+            &[],
+            &[(
+                "email",
+                Action::Mask(Mask::Preset {
+                    preset: MaskPreset::Email,
+                    mask_char: '*',
+                }),
+            )],
+        ),
+        rule("default", &[], &[], &[(ANY_CLASS, redact())]),
+    ])
+    .unwrap()
+}
+
+fn classification(unclassified: Unclassified) -> Classification {
+    let field = |path: &str, class: &str| ClassifiedField {
+        selector: Selector::parse(path).unwrap(),
+        class: class.into(),
+        stored_encrypted: false,
+    };
+    Classification {
+        product: "customers".into(),
+        fields: vec![
+            field("$.items[*].email", "email"),
+            field("$.items[*].card_number", "card_number"),
+        ],
+        unclassified,
+    }
+}
+
+fn roles(r: &[&str]) -> Vec<String> {
+    r.iter().map(|s| (*s).to_owned()).collect()
+}
+
+const DOC: &str = r#"{"items":[{"id":7,"email":"jane.doe@example.com","card_number":"4111 1111 1111 1111","notes":"write to bob@corp.example please"}]}"#;
+
+fn run(classification: &Classification, role: &[&str], purpose: Option<&str>, doc: &str) -> String {
+    let policy = policy();
+    let rule = policy.select(&roles(role), purpose);
+    let plan = Arc::new(
+        Plan::compile(
+            classification,
+            &policy,
+            rule,
+            Arc::new(DetectorSet::builtin()),
+            &[
+                "email",
+                "card_number",
+                "iban",
+                "phone",
+                "national_id",
+                "ip_address",
+            ],
+        )
+        .unwrap(),
+    );
+    let keys: Arc<dyn KeyProvider> = Arc::new(LocalKeyring::random().unwrap());
+    let bound = plan.for_consumer("sam", keys);
+    let mut rewriter = Rewriter::new(Arc::new(bound), RewriteLimits::default());
+    let mut out = Vec::new();
+    rewriter.feed(doc.as_bytes(), &mut out).unwrap();
+    rewriter.finish(&mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn the_first_matching_rule_wins_and_the_default_catches_the_rest() {
+    let policy = policy();
+    assert_eq!(
+        policy
+            .select(&roles(&["fraud"]), Some("fraud-investigation"))
+            .name,
+        "fraud"
+    );
+    // The fraud rule is limited to its purpose.
+    assert_eq!(
+        policy.select(&roles(&["fraud"]), Some("marketing")).name,
+        "default"
+    );
+    assert_eq!(policy.select(&roles(&["fraud"]), None).name, "default");
+    assert_eq!(
+        policy.select(&roles(&["support", "x"]), None).name,
+        "support"
+    );
+    assert_eq!(policy.select(&roles(&["nobody"]), None).name, "default");
+    // Classes a rule does not name fall back to its "*", then the default's.
+    let support = policy.select(&roles(&["support"]), None);
+    assert_eq!(policy.action_for(support, "iban").unwrap(), &redact());
+}
+
+#[test]
+fn each_role_sees_its_own_view() {
+    let c = classification(Unclassified::Pass);
+    let support = run(&c, &["support"], None, DOC);
+    assert!(
+        support.contains(r#""email":"j*******@example.com""#),
+        "{support}"
+    );
+    assert!(support.contains(r#""card_number":null"#), "{support}");
+    assert!(!support.contains("4111"), "{support}");
+
+    let fraud = run(&c, &["fraud"], Some("fraud-investigation"), DOC);
+    assert_eq!(fraud, DOC, "the fraud rule passes everything");
+
+    let anyone = run(&c, &["analyst"], None, DOC);
+    assert!(anyone.contains(r#""email":null"#) && anyone.contains(r#""card_number":null"#));
+    assert!(!anyone.contains("jane.doe"), "{anyone}");
+}
+
+#[test]
+fn detect_scans_unclassified_strings_and_deny_drops_them() {
+    let detect = run(
+        &classification(Unclassified::Detect),
+        &["analyst"],
+        None,
+        DOC,
+    );
+    assert!(!detect.contains("bob@corp.example"), "{detect}");
+    assert!(detect.contains("write to [email] please"), "{detect}");
+    assert!(detect.contains(r#""id":7"#));
+
+    let support = run(
+        &classification(Unclassified::Detect),
+        &["support"],
+        None,
+        DOC,
+    );
+    assert!(
+        support.contains("write to b**@corp.example please"),
+        "{support}"
+    );
+
+    let deny = run(&classification(Unclassified::Deny), &["analyst"], None, DOC);
+    assert!(!deny.contains("notes"), "{deny}");
+    assert!(deny.contains(r#""email":null"#), "{deny}");
+}
+
+#[test]
+fn stored_encrypted_fields_are_opened_before_the_action() {
+    let keys = Arc::new(LocalKeyring::random().unwrap());
+    let ctx = ApplyContext {
+        product: "customers",
+        path: "$['items'][0]['card_number']",
+        consumer: "writer",
+        keys: &*keys,
+    };
+    let Outcome::Replace(envelope) = (Action::Encrypt { key: None })
+        .apply(Scalar::Str("4111 1111 1111 1111".into()), &ctx)
+        .unwrap()
+    else {
+        panic!("encrypt replaces");
+    };
+    let doc = format!(r#"{{"items":[{{"card_number":{envelope}}}]}}"#);
+    let mut c = classification(Unclassified::Pass);
+    c.fields[1].stored_encrypted = true;
+    let policy = policy();
+    let compile = |role: &[&str], purpose| {
+        Arc::new(
+            Plan::compile(
+                &c,
+                &policy,
+                policy.select(&roles(role), purpose),
+                Arc::new(DetectorSet::builtin()),
+                &[],
+            )
+            .unwrap(),
+        )
+    };
+    let rewrite = |plan: Arc<Plan>| {
+        let keys: Arc<dyn KeyProvider> = keys.clone();
+        let mut rewriter = Rewriter::new(
+            Arc::new(plan.for_consumer("c", keys)),
+            RewriteLimits::default(),
+        );
+        let mut out = Vec::new();
+        rewriter.feed(doc.as_bytes(), &mut out).unwrap();
+        rewriter.finish(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let fraud = rewrite(compile(&["fraud"], Some("fraud-investigation")));
+    assert!(
+        fraud.contains(r#""card_number":"4111 1111 1111 1111""#),
+        "{fraud}"
+    );
+    let support = rewrite(compile(&["support"], None));
+    assert!(support.contains(r#""card_number":null"#), "{support}");
+    assert!(
+        !support.contains("mg1:"),
+        "no envelope reaches a caller: {support}"
+    );
+}
