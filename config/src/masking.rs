@@ -302,7 +302,7 @@ pub enum Generalization {
 #[non_exhaustive]
 pub struct Masking {
     /// A local keyring file (the embedded default; `maskgate demo` writes
-    /// one). Needed by `hash`, `tokenize`, `encrypt`, `reveal` and stored
+    /// one). Needed by `hash`, `tokenize`, `encrypt` and stored
     /// encryption; Vault transit keys come with the secrets issue.
     #[serde(default)]
     pub keyring: Option<PathBuf>,

@@ -59,6 +59,17 @@ pub(crate) enum GatewayError {
     /// the connection or sent something that is not HTTP.
     #[error("upstream of product {product:?} is unavailable")]
     UpstreamUnavailable { product: String },
+    /// The product's response cannot be protected as its plan requires (not
+    /// JSON, compressed): it is blocked, never passed through.
+    #[error("the response of product {product:?} was blocked: {reason}")]
+    UnprotectableResponse {
+        product: String,
+        reason: &'static str,
+    },
+    /// The product's response could not be rewritten (invalid JSON, too
+    /// deep, a key unavailable): blocked before anything was sent.
+    #[error("the response of product {product:?} could not be protected and was blocked")]
+    MaskingFailed { product: String },
     /// The product needs an authenticated caller and there is none: no
     /// credentials, or credentials that could not be verified. `reason` is
     /// a fixed text (never the credentials); `challenge` is the
@@ -181,7 +192,9 @@ impl GatewayError {
             Self::UpstreamConnectTimeout { .. } | Self::UpstreamResponseTimeout { .. } => {
                 StatusCode::GATEWAY_TIMEOUT
             }
-            Self::UpstreamUnavailable { .. } => StatusCode::BAD_GATEWAY,
+            Self::UpstreamUnavailable { .. }
+            | Self::UnprotectableResponse { .. }
+            | Self::MaskingFailed { .. } => StatusCode::BAD_GATEWAY,
             Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
             Self::KeyServerUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
@@ -200,6 +213,8 @@ impl GatewayError {
             Self::UpstreamConnectTimeout { .. } => "upstream_connect_timeout",
             Self::UpstreamResponseTimeout { .. } => "upstream_timeout",
             Self::UpstreamUnavailable { .. } => "upstream_unavailable",
+            Self::UnprotectableResponse { .. } => "unprotectable_response",
+            Self::MaskingFailed { .. } => "masking_failed",
             Self::Unauthenticated { .. } => "unauthenticated",
             Self::KeyServerUnavailable => "key_server_unavailable",
             Self::Forbidden { .. } => "forbidden",
@@ -233,8 +248,9 @@ impl GatewayError {
             | Self::RateLimited { .. } => Side::Downstream,
             Self::UpstreamConnectTimeout { .. }
             | Self::UpstreamResponseTimeout { .. }
-            | Self::UpstreamUnavailable { .. } => Side::Upstream,
-            Self::KeyServerUnavailable => Side::Internal,
+            | Self::UpstreamUnavailable { .. }
+            | Self::UnprotectableResponse { .. } => Side::Upstream,
+            Self::KeyServerUnavailable | Self::MaskingFailed { .. } => Side::Internal,
         }
     }
 

@@ -22,6 +22,7 @@ pub mod demo;
 mod error;
 mod header_limit;
 mod metrics;
+mod protect;
 mod proxy;
 mod rate_limit;
 mod request_id;

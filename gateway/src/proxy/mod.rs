@@ -29,8 +29,10 @@ use tower::Service;
 use self::upstream::Upstream;
 use crate::{
     body::{self, Body, BodyTooLarge, BoxError, Leftover, LimitedBody, NotifyOnEnd, find_in_chain},
+    caller::{CallerInfo, Purpose},
     error::GatewayError,
     metrics::Metrics,
+    protect::Protection,
     request_id::RequestId,
     route::RoutedProduct,
 };
@@ -90,12 +92,21 @@ pub(crate) struct Connection {
 #[derive(Debug, Clone)]
 pub(crate) struct ProxyService {
     proxy: Arc<Proxy>,
+    protection: Arc<Protection>,
     connection: Connection,
 }
 
 impl ProxyService {
-    pub(crate) fn new(proxy: Arc<Proxy>, connection: Connection) -> Self {
-        Self { proxy, connection }
+    pub(crate) fn new(
+        proxy: Arc<Proxy>,
+        protection: Arc<Protection>,
+        connection: Connection,
+    ) -> Self {
+        Self {
+            proxy,
+            protection,
+            connection,
+        }
     }
 }
 
@@ -114,32 +125,61 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let proxy = self.proxy.clone();
+        let protection = self.protection.clone();
         let connection = self.connection;
-        Box::pin(async move { Ok(proxy.handle(connection, request).await) })
+        Box::pin(async move { Ok(proxy.handle(&protection, connection, request).await) })
     }
 }
 
 impl Proxy {
-    async fn handle<B>(&self, connection: Connection, request: Request<B>) -> Response<Body>
+    async fn handle<B>(
+        &self,
+        protection: &Protection,
+        connection: Connection,
+        mut request: Request<B>,
+    ) -> Response<Body>
     where
         B: HttpBody<Data = Bytes> + Send + Sync + Unpin + 'static,
         B::Error: Into<BoxError>,
     {
         let request_id = request.extensions().get::<RequestId>().cloned();
-        let routed =
-            request
-                .extensions()
-                .get::<RoutedProduct>()
-                .and_then(|RoutedProduct(settings)| {
-                    Some((settings, self.products.get(settings.index)?))
-                });
-        let Some((settings, product)) = routed else {
+        let settings = request
+            .extensions()
+            .get::<RoutedProduct>()
+            .map(|RoutedProduct(settings)| settings.clone());
+        let Some((settings, product)) = settings
+            .and_then(|settings| Some((settings.clone(), self.products.get(settings.index)?)))
+        else {
             // Routing runs first; a request it did not route goes nowhere.
             return GatewayError::NoRoute.into_response(request_id.as_ref().map(|id| &id.0));
         };
+        let protects = protection.protects(settings.index);
+        if protects {
+            // The rewriter reads JSON, not gzip: ask for the identity
+            // encoding (a compressed answer is refused, never passed).
+            request.headers_mut().insert(
+                header::ACCEPT_ENCODING,
+                HeaderValue::from_static("identity"),
+            );
+        }
+        let caller = request.extensions().get::<CallerInfo>().cloned();
+        let purpose = request.extensions().get::<Purpose>().cloned();
         let path = settings.forward_path(request.uri().path());
         let result = match product.upstream.uri_for(path, request.uri().query()) {
-            Ok(uri) => self.forward(product, connection, uri, request).await,
+            Ok(uri) => match self.forward(product, connection, uri, request).await {
+                Ok(response) if protects => {
+                    protection
+                        .response(
+                            settings.index,
+                            &product.name,
+                            caller.as_ref(),
+                            purpose.as_ref(),
+                            response,
+                        )
+                        .await
+                }
+                other => other,
+            },
             Err(_) => Err(GatewayError::BadRequest(
                 "the request path cannot be forwarded",
             )),

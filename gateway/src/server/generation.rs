@@ -19,8 +19,8 @@ use rustls::crypto::CryptoProvider;
 
 use super::StartError;
 use crate::{
-    authenticate::Authentication, metrics::Metrics, proxy::Proxy, rate_limit::RateLimits,
-    route::ProductTable,
+    authenticate::Authentication, metrics::Metrics, protect::Protection, proxy::Proxy,
+    rate_limit::RateLimits, route::ProductTable,
 };
 
 /// The request path as one configuration makes it.
@@ -28,6 +28,8 @@ pub(crate) struct Generation {
     pub(crate) products: Arc<ProductTable>,
     pub(crate) rate_limits: Arc<RateLimits>,
     pub(crate) authentication: Option<Arc<Authentication>>,
+    /// Masking plans, by product.
+    pub(crate) protection: Arc<Protection>,
     /// One proxy (and so one set of upstream pools) per worker.
     pub(crate) proxies: Vec<Arc<Proxy>>,
     pub(crate) limits: Limits,
@@ -45,18 +47,7 @@ impl Generation {
         workers: usize,
         previous: Option<&Generation>,
     ) -> Result<Self, StartError> {
-        // Fail closed: a product whose fields are classified must never be
-        // served unprotected, and the response rewriter is not wired in
-        // yet.
-        if let Some(product) = config
-            .products
-            .iter()
-            .find(|p| !p.fields.is_empty() || p.masking.is_some())
-        {
-            return Err(StartError::MaskingUnavailable {
-                product: product.name.clone(),
-            });
-        }
+        let protection = Arc::new(Protection::from_config(config).map_err(StartError::Masking)?);
         let authentication = match &config.authn {
             Some(authn) => {
                 let authentication =
@@ -82,6 +73,7 @@ impl Generation {
             products: Arc::new(ProductTable::new(config)),
             rate_limits: Arc::new(RateLimits::new(config, metrics.clone())),
             authentication,
+            protection,
             proxies,
             limits: config.server.limits.clone(),
         })

@@ -232,6 +232,7 @@ fn request_stack(
         .layer(RateLimitLayer::new(generation.rate_limits.clone()))
         .service(ProxyService::new(
             generation.proxies[serving.worker].clone(),
+            generation.protection.clone(),
             connection,
         ))
 }

@@ -56,15 +56,10 @@ pub enum StartError {
     /// `[authn]` could not be set up (a key file, a JWKS client).
     #[error("authentication: {0}")]
     Authn(String),
-    /// A product classifies fields for masking, which this build cannot
-    /// apply to responses yet: refusing to start is the fail-closed answer.
-    #[error(
-        "product {product}: classified fields need the response rewriter, which this build does not have yet; remove [[product.field]] / [product.masking] to run it unprotected on purpose"
-    )]
-    MaskingUnavailable {
-        /// The product's name.
-        product: String,
-    },
+    /// The masking configuration could not be compiled (a selector, a
+    /// class pattern, the keyring).
+    #[error("masking: {0}")]
+    Masking(String),
     /// A worker thread could not be started.
     #[error("cannot start a worker thread: {0}")]
     Worker(std::io::Error),

@@ -27,6 +27,16 @@ pub fn full(bytes: impl Into<Bytes>) -> TestBody {
         .boxed()
 }
 
+/// A body sent as exactly these chunks (to split values across frames).
+pub fn chunks(parts: Vec<Bytes>) -> TestBody {
+    StreamBody::new(stream::iter(
+        parts
+            .into_iter()
+            .map(|part| Ok::<_, BoxError>(Frame::data(part))),
+    ))
+    .boxed()
+}
+
 /// One shared chunk, so that large streamed bodies allocate nothing per
 /// chunk.
 static CHUNK: [u8; 64 * 1024] = [b'x'; 64 * 1024];

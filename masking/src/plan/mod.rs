@@ -110,15 +110,25 @@ impl Policy {
     /// roles intersect and whose purposes (if any) include the purpose;
     /// else the default.
     pub fn select(&self, roles: &[String], purpose: Option<&str>) -> &Rule {
-        let (default, rules) = self.rules.split_last().expect("a policy has rules");
-        rules
+        &self.rules[self.select_index(roles, purpose)]
+    }
+
+    /// The position of [`select`](Self::select)'s rule.
+    pub fn select_index(&self, roles: &[String], purpose: Option<&str>) -> usize {
+        let default = self.rules.len() - 1;
+        self.rules[..default]
             .iter()
-            .find(|rule| {
+            .position(|rule| {
                 rule.roles.iter().any(|r| roles.contains(r))
                     && (rule.purposes.is_empty()
                         || purpose.is_some_and(|p| rule.purposes.iter().any(|q| q == p)))
             })
             .unwrap_or(default)
+    }
+
+    /// The rules, in order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
     }
 
     /// The action `rule` gives `class`: the rule's own, its `"*"`, or the

@@ -137,7 +137,7 @@ actions = { email = { action = "generalize", to = "bucket" }, phone = { action =
         "policy[1].actions.email.width: this generalization needs width",
         "policy[1].actions.nonsense: unknown class \"nonsense\"",
         "policy[1].actions.phone.length: a pseudonym keeps 8 to 64",
-        "masking: hash, tokenize, encrypt, reveal and stored encryption need keys",
+        "masking: hash, tokenize, encrypt and stored encryption need keys",
     ];
     for expected in expect {
         assert!(

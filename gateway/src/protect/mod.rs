@@ -1,0 +1,222 @@
+//! Protecting responses: the masking configuration turned into plans, and
+//! each product's responses rewritten for the caller.
+//!
+//! At configuration time every product with classified fields gets one
+//! compiled plan per policy rule (classification × rule, from
+//! `maskgate-masking`). Per request, the caller's roles and purpose pick
+//! the rule, the plan is bound to the caller, and the response body is
+//! streamed through the rewriter ([`RewriteBody`]). Fail closed: a body
+//! that is not JSON (unless the product allows its type), compressed, or
+//! invalid is never passed through unprotected.
+
+mod stream;
+mod translate;
+
+use std::sync::Arc;
+
+use http::{HeaderValue, Response, header};
+use maskgate_config::Config;
+use maskgate_masking::{KeyProvider, LocalKeyring, Plan, Policy, RewriteLimits, Rewriter};
+
+pub(crate) use self::stream::RewriteBody;
+use crate::{
+    body::{self, Body},
+    caller::{CallerInfo, Purpose},
+    error::GatewayError,
+};
+
+/// Every product's protection, by product index.
+pub(crate) struct Protection {
+    policy: Option<Arc<Policy>>,
+    keys: Arc<dyn KeyProvider>,
+    products: Vec<Option<ProductProtection>>,
+}
+
+impl std::fmt::Debug for Protection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Protection")
+            .field(
+                "products",
+                &self.products.iter().filter(|p| p.is_some()).count(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// One product's compiled plans and settings.
+struct ProductProtection {
+    /// One plan per policy rule, by rule index.
+    plans: Vec<Arc<Plan>>,
+    allow_content_types: Vec<String>,
+    limits: RewriteLimits,
+}
+
+impl Protection {
+    /// Compiles every product's plans; the error is a sentence for the
+    /// operator naming what is wrong.
+    pub(crate) fn from_config(config: &Config) -> Result<Self, String> {
+        let keys: Arc<dyn KeyProvider> = match &config.masking.keyring {
+            Some(path) => Arc::new(
+                LocalKeyring::load(path)
+                    .map_err(|e| format!("masking keyring {}: {e}", path.display()))?,
+            ),
+            None => Arc::new(LocalKeyring::empty()),
+        };
+        let masked = config
+            .products
+            .iter()
+            .any(|p| !p.fields.is_empty() || p.masking.is_some());
+        if !masked {
+            return Ok(Self {
+                policy: None,
+                keys,
+                products: config.products.iter().map(|_| None).collect(),
+            });
+        }
+        let policy = Arc::new(translate::policy(config)?);
+        let detectors = Arc::new(translate::detectors(config)?);
+        let detected = translate::detected_classes(config);
+        let detected: Vec<&str> = detected.iter().map(String::as_str).collect();
+        let mut products = Vec::with_capacity(config.products.len());
+        for product in &config.products {
+            if product.fields.is_empty() && product.masking.is_none() {
+                products.push(None);
+                continue;
+            }
+            let classification = translate::classification(product)?;
+            let plans = policy
+                .rules()
+                .iter()
+                .map(|rule| {
+                    Plan::compile(&classification, &policy, rule, detectors.clone(), &detected)
+                        .map(Arc::new)
+                        .map_err(|e| format!("product {}: {e}", product.name))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let masking = product.masking.clone().unwrap_or_default();
+            products.push(Some(ProductProtection {
+                plans,
+                allow_content_types: masking.allow_content_types,
+                limits: RewriteLimits {
+                    max_depth: masking.max_depth,
+                    ..RewriteLimits::default()
+                },
+            }));
+        }
+        Ok(Self {
+            policy: Some(policy),
+            keys,
+            products,
+        })
+    }
+
+    /// Whether the product at `index` has responses to protect.
+    pub(crate) fn protects(&self, index: usize) -> bool {
+        self.products.get(index).is_some_and(Option::is_some)
+    }
+
+    /// The response, rewritten for `caller` with `purpose`, or the reason it
+    /// cannot be delivered. Reads the start of the body: an error there is
+    /// still answered with a 502 instead of a broken stream.
+    pub(crate) async fn response(
+        &self,
+        index: usize,
+        product: &str,
+        caller: Option<&CallerInfo>,
+        purpose: Option<&Purpose>,
+        response: Response<Body>,
+    ) -> Result<Response<Body>, GatewayError> {
+        let (Some(Some(protection)), Some(policy)) = (self.products.get(index), &self.policy)
+        else {
+            return Ok(response);
+        };
+        let refuse = |reason: &'static str| GatewayError::UnprotectableResponse {
+            product: product.to_owned(),
+            reason,
+        };
+        let (mut parts, body) = response.into_parts();
+        if body_is_empty(&parts) {
+            return Ok(Response::from_parts(parts, body));
+        }
+        if parts
+            .headers
+            .get(header::CONTENT_ENCODING)
+            .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"))
+        {
+            return Err(refuse("the product answered with a compressed body"));
+        }
+        let kind = match content_kind(&parts.headers, &protection.allow_content_types) {
+            ContentKind::Json => false,
+            ContentKind::Ndjson => true,
+            ContentKind::Allowed => return Ok(Response::from_parts(parts, body)),
+            ContentKind::Other => {
+                return Err(refuse("the product answered with a body that is not JSON"));
+            }
+        };
+        let roles: &[String] = caller.map_or(&[], |c| &c.roles);
+        let rule = policy.select_index(roles, purpose.map(|p| &*p.0));
+        let consumer = caller.map_or("-", |c| &c.subject);
+        let bound = Arc::new(protection.plans[rule].for_consumer(consumer, self.keys.clone()));
+        let rewriter = if kind {
+            Rewriter::ndjson(bound, protection.limits)
+        } else {
+            Rewriter::new(bound, protection.limits)
+        };
+        let mut rewritten = RewriteBody::new(body, rewriter);
+        if rewritten.prime().await.is_err() {
+            return Err(GatewayError::MaskingFailed {
+                product: product.to_owned(),
+            });
+        }
+        // The body changes length; a masked view is the caller's own.
+        parts.headers.remove(header::CONTENT_LENGTH);
+        parts.headers.remove(header::ETAG);
+        parts.headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+        Ok(Response::from_parts(parts, body::boxed(rewritten)))
+    }
+}
+
+fn body_is_empty(parts: &http::response::Parts) -> bool {
+    parts.status == http::StatusCode::NO_CONTENT
+        || parts.status == http::StatusCode::NOT_MODIFIED
+        || parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() == b"0")
+}
+
+enum ContentKind {
+    Json,
+    Ndjson,
+    Allowed,
+    Other,
+}
+
+/// JSON (`application/json`, `*/*+json`), NDJSON, a type the product
+/// allows through, or anything else.
+fn content_kind(headers: &http::HeaderMap, allowed: &[String]) -> ContentKind {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return ContentKind::Other;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence == "application/json" || essence.ends_with("+json") {
+        ContentKind::Json
+    } else if essence == "application/x-ndjson" || essence == "application/ndjson" {
+        ContentKind::Ndjson
+    } else if allowed.iter().any(|a| a.eq_ignore_ascii_case(&essence)) {
+        ContentKind::Allowed
+    } else {
+        ContentKind::Other
+    }
+}

@@ -1,0 +1,211 @@
+//! From the masking configuration (`maskgate-config`) to the masking
+//! crate's types: the gateway translates, the leaf crates do not know each
+//! other.
+
+use std::collections::BTreeMap;
+
+use maskgate_config::{
+    ActionSpec, Config, Generalization, MaskPreset as ConfigPreset, Product,
+    Unclassified as ConfigUnclassified, Validator as ConfigValidator,
+};
+use maskgate_masking::{
+    Action, Alphabet, Classification, ClassifiedField, Date, DetectorSet, Generalize, Hash,
+    HashScope, Mask, MaskPreset, Policy, RegexDetector, Reveal, Rule, Selector, Tokenize,
+    Unclassified, Validator,
+};
+
+/// The `[[policy]]` rules, each class's action translated.
+pub(super) fn policy(config: &Config) -> Result<Policy, String> {
+    let today = today();
+    let rules = config
+        .policies
+        .iter()
+        .map(|rule| Rule {
+            name: rule.name.clone(),
+            roles: rule.roles.clone(),
+            purposes: rule.purposes.clone(),
+            actions: rule
+                .actions
+                .iter()
+                .map(|(class, spec)| (class.clone(), action(class, spec, today)))
+                .collect::<BTreeMap<_, _>>(),
+        })
+        .collect();
+    Policy::new(rules).map_err(|e| e.to_string())
+}
+
+/// A product's classification. Selector errors name the field.
+pub(super) fn classification(product: &Product) -> Result<Classification, String> {
+    let fields = product
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(i, field)| {
+            Ok(ClassifiedField {
+                selector: Selector::parse(&field.path)
+                    .map_err(|e| format!("product {} field[{i}].path: {e}", product.name))?,
+                class: field.class.clone(),
+                stored_encrypted: field.store.is_some(),
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let unclassified = match product.masking.as_ref().map(|m| m.unclassified) {
+        Some(ConfigUnclassified::Pass) => Unclassified::Pass,
+        Some(ConfigUnclassified::Deny) => Unclassified::Deny,
+        _ => Unclassified::Detect,
+    };
+    Ok(Classification {
+        product: product.name.clone(),
+        fields,
+        unclassified,
+    })
+}
+
+/// The built-in detectors plus each `[[class]]` with a pattern.
+pub(super) fn detectors(config: &Config) -> Result<DetectorSet, String> {
+    let mut set = DetectorSet::builtin();
+    for class in &config.classes {
+        if let Some(pattern) = &class.pattern {
+            let validator = match class.validator {
+                ConfigValidator::Luhn => Some(Validator::Luhn),
+                ConfigValidator::Mod97 => Some(Validator::Mod97),
+                _ => None,
+            };
+            let detector = RegexDetector::new(class.name.as_str(), pattern, validator)
+                .map_err(|e| format!("class {}: {e}", class.name))?;
+            set.push(Box::new(detector));
+        }
+    }
+    Ok(set)
+}
+
+/// The classes detectors can report.
+pub(super) fn detected_classes(config: &Config) -> Vec<String> {
+    [
+        "email",
+        "card_number",
+        "iban",
+        "phone",
+        "national_id",
+        "ip_address",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .chain(
+        config
+            .classes
+            .iter()
+            .filter(|c| c.pattern.is_some())
+            .map(|c| c.name.clone()),
+    )
+    .collect()
+}
+
+fn action(class: &str, spec: &ActionSpec, today: Date) -> Action {
+    match spec {
+        ActionSpec::Redact { with } => Action::Redact {
+            replacement: with.clone(),
+        },
+        ActionSpec::Drop => Action::Drop,
+        ActionSpec::Mask {
+            preset,
+            keep_first,
+            keep_last,
+            char,
+        } => Action::Mask(match preset {
+            Some(preset) => Mask::Preset {
+                preset: match preset {
+                    ConfigPreset::Email => MaskPreset::Email,
+                    ConfigPreset::Card => MaskPreset::Card,
+                    _ => MaskPreset::Phone,
+                },
+                mask_char: *char,
+            },
+            None => Mask::Chars {
+                keep_first: *keep_first,
+                keep_last: *keep_last,
+                mask_char: *char,
+            },
+        }),
+        ActionSpec::Hash {
+            scope,
+            length,
+            prefix,
+        } => Action::Hash(Hash {
+            scope: match scope {
+                maskgate_config::HashScope::Product => HashScope::Product,
+                maskgate_config::HashScope::Global => HashScope::Global,
+                _ => HashScope::Consumer,
+            },
+            prefix: prefix.clone(),
+            length: *length,
+            key: None,
+        }),
+        ActionSpec::Tokenize => Action::Tokenize(Tokenize {
+            alphabet: alphabet(class),
+            key: None,
+        }),
+        ActionSpec::Encrypt => Action::Encrypt { key: None },
+        ActionSpec::Generalize { to, width, keep } => Action::Generalize(match to {
+            Generalization::Year => Generalize::DateToYear,
+            Generalization::YearMonth => Generalize::DateToYearMonth,
+            Generalization::AgeBand => Generalize::AgeBand {
+                width: width.unwrap_or(10),
+                as_of: today,
+            },
+            Generalization::Bucket => Generalize::NumberBucket {
+                width: u64::from(width.unwrap_or(1)),
+            },
+            _ => Generalize::PostalPrefix {
+                keep: keep.unwrap_or(1),
+            },
+        }),
+        ActionSpec::Reveal => Action::Reveal(Reveal::Clear),
+        _ => Action::Pass,
+    }
+}
+
+/// The characters `tokenize` encrypts, by class: digits stay digits, an
+/// IBAN stays IBAN-shaped.
+fn alphabet(class: &str) -> Alphabet {
+    match class {
+        "card_number" | "phone" | "national_id" => Alphabet::Digits,
+        "iban" => Alphabet::Iban,
+        _ => Alphabet::Alphanumeric,
+    }
+}
+
+/// Today's date (UTC), for age bands: days since the epoch to a civil date
+/// (Howard Hinnant's algorithm; one conversion does not need a date crate).
+fn today() -> Date {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400);
+    let z = i64::try_from(days).unwrap_or(0) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    Date::new(
+        u16::try_from(year).unwrap_or(1970),
+        u8::try_from(month).unwrap_or(1),
+        u8::try_from(day).unwrap_or(1),
+    )
+    .unwrap_or_else(|| Date::new(1970, 1, 1).expect("a valid date"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn today_is_a_plausible_date() {
+        let today = today();
+        assert!(today > Date::new(2024, 1, 1).unwrap());
+        assert!(today < Date::new(2200, 1, 1).unwrap());
+    }
+}

@@ -1,0 +1,209 @@
+//! Responses rewritten per caller through the real gateway: each role sees
+//! its view, no classified value leaves in the clear (whatever the
+//! chunking), and anything that cannot be protected is blocked.
+
+mod support;
+
+use bytes::Bytes;
+use http::Response;
+use support::{
+    PLAINTEXT_GATEWAY, TestGateway, Upstream, assert_gateway_error, body, body::TestBody, client,
+};
+
+const CARD: &str = "4111 1111 1111 1111";
+const EMAIL: &str = "jane.doe@example.com";
+const DOC: &str = r#"{"items":[{"id":7,"name":"Jane Doe","email":"jane.doe@example.com","card_number":"4111 1111 1111 1111","notes":"call bob@corp.example about it"}],"total":1}"#;
+
+/// A gateway in front of `upstream` with API keys for a support agent and
+/// a fraud analyst, the customers classification and a policy.
+async fn gateway(upstream: &Upstream) -> (TestGateway, String, String) {
+    let (support, support_hash) = maskgate_authn::ApiKeys::generate("support").unwrap();
+    let (fraud, fraud_hash) = maskgate_authn::ApiKeys::generate("fraud").unwrap();
+    let gateway = TestGateway::start(&format!(
+        r#"{PLAINTEXT_GATEWAY}
+[authn]
+[[authn.api_key]]
+id = "support"
+hash = "{support_hash}"
+roles = ["support"]
+[[authn.api_key]]
+id = "fraud"
+hash = "{fraud_hash}"
+roles = ["fraud"]
+
+[[product]]
+name = "customers"
+route = {{ path_prefix = "/customers" }}
+upstream = {{ url = "{url}" }}
+access = {{ roles = ["support", "fraud"], purposes = ["fraud-investigation"] }}
+
+[[product.field]]
+path = "$.items[*].email"
+class = "email"
+
+[[product.field]]
+path = "$.items[*].card_number"
+class = "card_number"
+
+[[policy]]
+name = "fraud"
+roles = ["fraud"]
+purposes = ["fraud-investigation"]
+actions = {{ "*" = {{ action = "reveal" }} }}
+
+[[policy]]
+name = "support"
+roles = ["support"]
+actions = {{ email = {{ action = "mask", preset = "email" }}, card_number = {{ action = "mask", preset = "card" }} }}
+
+[[policy]]
+name = "default"
+default = true
+actions = {{ "*" = {{ action = "redact" }} }}
+"#,
+        url = upstream.url()
+    ))
+    .await;
+    (
+        gateway,
+        support.expose_str().unwrap().to_owned(),
+        fraud.expose_str().unwrap().to_owned(),
+    )
+}
+
+fn json(body: TestBody) -> Response<TestBody> {
+    let mut response = Response::new(body);
+    response
+        .headers_mut()
+        .insert("content-type", "application/json".parse().unwrap());
+    response
+}
+
+fn call(url: &str, key: &str, purpose: Option<&str>) -> http::Request<TestBody> {
+    let mut request = client::get(url);
+    request
+        .headers_mut()
+        .insert("x-api-key", key.parse().unwrap());
+    if let Some(purpose) = purpose {
+        request
+            .headers_mut()
+            .insert("x-purpose", purpose.parse().unwrap());
+    }
+    request
+}
+
+/// The support agent sees masked values, the fraud analyst (for its
+/// purpose) the clear ones; unclassified free text is scanned; nothing
+/// classified reaches the support agent in any form, even with the body
+/// split inside the values.
+#[tokio::test]
+async fn each_role_sees_its_view_whatever_the_chunking() {
+    let upstream = Upstream::start(|_| async {
+        // Split inside the email, the card and an escape-free stretch.
+        let parts = [&DOC[..47], &DOC[47..90], &DOC[90..91], &DOC[91..]]
+            .map(|p| Bytes::copy_from_slice(p.as_bytes()));
+        json(body::chunks(parts.to_vec()))
+    })
+    .await;
+    let (gateway, support, fraud) = gateway(&upstream).await;
+    let http = client::h1();
+
+    let seen = client::send(&http, call(&gateway.url("/customers"), &support, None)).await;
+    assert_eq!(seen.status, 200);
+    let text = seen.text();
+    assert!(text.contains(r#""email":"j*******@example.com""#), "{text}");
+    assert!(
+        text.contains(r#""card_number":"**** **** **** 1111""#),
+        "{text}"
+    );
+    // Free text is scanned: the email found in it gets the email action.
+    assert!(text.contains("call b**@corp.example about it"), "{text}");
+    for secret in [EMAIL, CARD, "4111111111111111", "jane.doe", "bob@"] {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+    }
+    assert_eq!(seen.header("cache-control"), Some("private, no-store"));
+    assert!(seen.header("content-length").is_none() || seen.body.len() == text.len());
+    serde_json::from_str::<serde_json::Value>(text).expect("the output is JSON");
+
+    let revealed = client::send(
+        &http,
+        call(
+            &gateway.url("/customers"),
+            &fraud,
+            Some("fraud-investigation"),
+        ),
+    )
+    .await;
+    assert!(revealed.text().contains(CARD), "{}", revealed.text());
+    // The rewriter asked the product for an encoding it can read.
+    assert!(
+        upstream
+            .requests()
+            .iter()
+            .all(|r| r.header("accept-encoding") == Some("identity"))
+    );
+}
+
+/// What cannot be protected is blocked: a non-JSON body, a compressed one,
+/// invalid JSON at the start (502 before anything is sent).
+#[tokio::test]
+async fn unprotectable_responses_are_blocked() {
+    for (case, expected) in [
+        ("text", "unprotectable_response"),
+        ("gzip", "unprotectable_response"),
+        ("invalid", "masking_failed"),
+    ] {
+        let upstream = Upstream::start(move |_| async move {
+            match case {
+                "text" => {
+                    let mut response = Response::new(body::full(DOC));
+                    response
+                        .headers_mut()
+                        .insert("content-type", "text/plain".parse().unwrap());
+                    response
+                }
+                "gzip" => {
+                    let mut response = json(body::full(DOC));
+                    response
+                        .headers_mut()
+                        .insert("content-encoding", "gzip".parse().unwrap());
+                    response
+                }
+                _ => json(body::full(
+                    r#"{"items":[{"email":"jane.doe@example.com",}]}"#,
+                )),
+            }
+        })
+        .await;
+        let (gateway, support, _) = gateway(&upstream).await;
+        let reply = client::send(
+            &client::h1(),
+            call(&gateway.url("/customers"), &support, None),
+        )
+        .await;
+        let message = assert_gateway_error(&reply, 502, expected);
+        assert!(!reply.text().contains("jane.doe"), "{case}: {message}");
+    }
+}
+
+/// Invalid JSON after the first chunk has gone out: the transfer breaks,
+/// the client never gets a body that looks complete.
+#[tokio::test]
+async fn a_failure_mid_stream_breaks_the_transfer() {
+    let upstream = Upstream::start(|_| async {
+        let good = r#"{"items":[{"id":1,"note":"fine"},"#.to_owned() + &" ".repeat(70_000);
+        let parts = vec![Bytes::from(good), Bytes::from_static(b"{\"email\":]}")];
+        json(body::chunks(parts))
+    })
+    .await;
+    let (gateway, support, _) = gateway(&upstream).await;
+    let outcome = client::try_send(
+        &client::h1(),
+        call(&gateway.url("/customers"), &support, None),
+    )
+    .await;
+    assert!(
+        outcome.is_err(),
+        "a broken body must not arrive as complete: {outcome:?}"
+    );
+}
