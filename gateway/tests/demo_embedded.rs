@@ -38,12 +38,25 @@ async fn demo_serves_customers_through_the_gateway() {
     assert_eq!(through.status, 200);
     assert_eq!(through.header("content-type"), Some("application/json"));
     assert!(through.header("x-request-id").is_some());
-    assert_eq!(through.body, direct.body, "the gateway changed the body");
+    // The support view: masked, never the clear values of the product.
     let page = through.json();
+    let clear = direct.json();
     assert_eq!(page["items"].as_array().unwrap().len(), 3);
     assert_eq!(page["total"], 1000);
-    for field in ["email", "card_number", "iban", "national_id", "notes"] {
-        assert!(page["items"][0].get(field).is_some(), "no {field}");
+    let support_text = through.text();
+    for (i, item) in clear["items"].as_array().unwrap().iter().enumerate() {
+        for field in ["email", "card_number", "iban", "national_id"] {
+            let value = item[field].as_str().unwrap();
+            assert!(!support_text.contains(value), "{field} leaked to support");
+        }
+        let masked = page["items"][i]["card_number"].as_str().unwrap();
+        assert!(masked.starts_with("**** "), "{masked}");
+        assert_eq!(
+            &masked[masked.len() - 4..],
+            &item["card_number"].as_str().unwrap()
+                [item["card_number"].as_str().unwrap().len() - 4..]
+        );
+        assert_eq!(page["items"][i]["iban"], "[REDACTED]");
     }
 
     // The API-key consumer gets through too; no credentials, or a purpose
@@ -111,6 +124,55 @@ async fn demo_serves_customers_through_the_gateway() {
     )
     .await;
     assert_eq!(investigated.status, 200);
+    // The fraud investigator (with its purpose) sees the card in clear.
+    let clear_three = client::send(
+        &http,
+        client::get(&format!("{}/customers/3", info.upstream)),
+    )
+    .await
+    .json();
+    assert_eq!(
+        investigated.json()["card_number"],
+        clear_three["card_number"]
+    );
+
+    // Free text is scanned: a note with an email never shows it to support.
+    let export = client::send(
+        &http,
+        client::get(&format!("{}/customers?limit=200", info.upstream)),
+    )
+    .await
+    .json();
+    let noted = export["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["notes"].as_str().unwrap().contains('@'))
+        .expect("some notes mention an email");
+    let id = noted["id"].as_u64().unwrap();
+    let seen = client::send(
+        &http,
+        with_header(
+            client::get(&format!("{customers}/{id}")),
+            "authorization",
+            &support,
+        ),
+    )
+    .await;
+    let leaked: Vec<&str> = noted["notes"]
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+        .filter(|word| word.contains('@'))
+        .collect();
+    for word in leaked {
+        let address = word.trim_matches(|c: char| !c.is_alphanumeric());
+        assert!(
+            !seen.text().contains(address),
+            "{address} in {}",
+            seen.text()
+        );
+    }
 
     let nowhere = client::send(&http, client::get(&format!("{}/nowhere", info.gateway))).await;
     assert_gateway_error(&nowhere, 404, "no_route");
@@ -121,7 +183,7 @@ async fn demo_serves_customers_through_the_gateway() {
     assert!(
         metrics
             .text()
-            .contains(r#"maskgate_requests_total{product="customers",status="200"} 3"#),
+            .contains(r#"maskgate_requests_total{product="customers",status="200"} 4"#),
         "{}",
         metrics.text()
     );

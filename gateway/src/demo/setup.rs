@@ -94,6 +94,13 @@ pub(super) async fn run(args: &DemoArgs) -> Result<(), String> {
     let (api_key, api_key_hash) = maskgate_authn::ApiKeys::generate(API_KEY_ID)
         .map_err(|e| format!("cannot make the demo API key: {e}"))?;
     let api_key_path = api_keys_dir.join(format!("{API_KEY_ID}.key"));
+    // Masking keys (pseudonyms for the analysts): a local keyring, made
+    // once and kept, so pseudonyms stay stable across demo runs.
+    let keyring = create_dir(&dir.join("keys"))?.join("keyring.json");
+    if !keyring.exists() {
+        maskgate_masking::LocalKeyring::generate(&keyring)
+            .map_err(|e| format!("cannot make the demo keyring: {e}"))?;
+    }
     idp::write_private(&api_key_path, api_key.expose())?;
     // The JWKS is served before the gateway starts, which fetches it at once.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -114,6 +121,7 @@ pub(super) async fn run(args: &DemoArgs) -> Result<(), String> {
         jwks: jwks.clone(),
         ca: demo_tls.ca.clone(),
         api_key_hash,
+        keyring,
     };
     let config = Config::from_str(&plan.render(), &config_path)
         .map_err(|e| format!("internal error: the demo configuration is invalid:\n{e}"))?;
@@ -206,6 +214,8 @@ struct ConfigPlan {
     ca: PathBuf,
     /// `sha256:HEX` of the demo API key.
     api_key_hash: String,
+    /// The masking keyring (for pseudonyms).
+    keyring: PathBuf,
 }
 
 impl ConfigPlan {
@@ -287,6 +297,77 @@ roles = ["support", "analyst", "fraud"]
 methods = ["GET", "HEAD", "POST"]
 # Purpose limitation: a caller may declare one of these (X-Purpose).
 purposes = ["customer-support", "analytics", "fraud-investigation"]
+
+# Classification, owned by the product's team: which fields hold which
+# class of data. `..` finds them in the list and in single records alike.
+[[product.field]]
+path = "$..name"
+class = "person_name"
+
+[[product.field]]
+path = "$..email"
+class = "email"
+
+[[product.field]]
+path = "$..phone"
+class = "phone"
+
+[[product.field]]
+path = "$..card_number"
+class = "card_number"
+
+[[product.field]]
+path = "$..iban"
+class = "iban"
+
+[[product.field]]
+path = "$..national_id"
+class = "national_id"
+
+[[product.field]]
+path = "$..birth_date"
+class = "birth_date"
+
+[[product.field]]
+path = "$..address.street"
+class = "street_address"
+
+[[product.field]]
+path = "$..address.postal_code"
+class = "postal_code"
+
+# Everything else (notes!) is scanned for PII that nobody classified.
+[product.masking]
+unclassified = "detect"
+
+[[class]]
+name = "street_address"
+
+# The policy, owned by the security team: for each role (and purpose),
+# what each class becomes. The first matching rule wins.
+[[policy]]
+name = "fraud-investigation"
+roles = ["fraud"]
+purposes = ["fraud-investigation"]
+actions = {{ national_id = {{ action = "mask", keep_last = 4 }}, "*" = {{ action = "reveal" }} }}
+
+[[policy]]
+name = "support"
+roles = ["support"]
+actions = {{ person_name = {{ action = "pass" }}, email = {{ action = "mask", preset = "email" }}, phone = {{ action = "mask", preset = "phone" }}, card_number = {{ action = "mask", preset = "card" }}, birth_date = {{ action = "generalize", to = "year" }}, postal_code = {{ action = "pass" }} }}
+
+[[policy]]
+name = "analytics"
+roles = ["analyst"]
+actions = {{ person_name = {{ action = "hash" }}, email = {{ action = "hash" }}, birth_date = {{ action = "generalize", to = "age_band", width = 10 }}, postal_code = {{ action = "generalize", to = "prefix", keep = 2 }}, "*" = {{ action = "drop" }} }}
+
+[[policy]]
+name = "default"
+default = true
+actions = {{ "*" = {{ action = "redact", with = "[REDACTED]" }} }}
+
+[masking]
+keyring = {keyring}
 "#,
             upstream = self.upstream,
             admin = self.admin,
@@ -296,6 +377,7 @@ purposes = ["customer-support", "analytics", "fraud-investigation"]
             ca = toml_string(&self.ca),
             api_key_id = API_KEY_ID,
             api_key_hash = self.api_key_hash,
+            keyring = toml_string(&self.keyring),
         )
     }
 }
