@@ -88,6 +88,20 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// A problem found after loading (e.g. by compiling what the
+    /// configuration describes), located in `text` (the file's content) by
+    /// its key path, like the loader's own diagnostics.
+    pub fn located(
+        file: impl Into<PathBuf>,
+        text: &str,
+        key_path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        let key_path = key_path.into();
+        let location = crate::locate::locate(text, &key_path);
+        Self::new(file, location, key_path, message)
+    }
+
     pub(crate) fn new(
         file: impl Into<PathBuf>,
         location: Option<Location>,

@@ -190,3 +190,48 @@ fn api_key_new_prints_a_key_and_its_hash_entry() {
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600);
 }
+
+/// A selector outside the streamable JSONPath subset is refused by `check`
+/// at its line, with what is unsupported; never silently ignored.
+#[test]
+fn an_unstreamable_selector_is_refused_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("masked.toml");
+    std::fs::write(
+        &config,
+        r#"[server]
+[[server.listener]]
+address = "127.0.0.1:0"
+plaintext = true
+
+[[product]]
+name = "customers"
+route = { path_prefix = "/customers" }
+upstream = { url = "http://127.0.0.1:9" }
+
+[[product.field]]
+path = "$.items[?(@.vip)].email"
+class = "email"
+
+[[policy]]
+name = "everyone"
+default = true
+actions = { "*" = { action = "redact" } }
+"#,
+    )
+    .unwrap();
+    let output = check(&config);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    let expected = format!("{}:12:1: product[0].field[0].path:", config.display());
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(stderr.contains("$.items[?(@.vip)].email"), "{stderr}");
+
+    // The same file with a streamable selector is valid.
+    let text_ok = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("[?(@.vip)]", "[*]");
+    std::fs::write(&config, text_ok).unwrap();
+    let output = check(&config);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+}

@@ -7,6 +7,21 @@ use maskgate_config::{Access, Authn, Config, HttpVersion, RateLimit};
 pub(super) fn run(path: &Path) -> ExitCode {
     match Config::load(path) {
         Ok(config) => {
+            // What only the masking crate can judge: selectors, class
+            // patterns, the keyring. Reported at its place in the file.
+            if let Err(problem) = crate::protect::Protection::from_config(&config) {
+                let text = std::fs::read_to_string(path).unwrap_or_default();
+                eprintln!(
+                    "{}",
+                    maskgate_config::Diagnostic::located(
+                        path,
+                        &text,
+                        problem.key_path,
+                        problem.message
+                    )
+                );
+                return ExitCode::FAILURE;
+            }
             print!("{}", summary(path, &config));
             ExitCode::SUCCESS
         }

@@ -18,7 +18,7 @@ use http::{HeaderValue, Response, header};
 use maskgate_config::Config;
 use maskgate_masking::{KeyProvider, LocalKeyring, Plan, Policy, RewriteLimits, Rewriter};
 
-pub(crate) use self::stream::RewriteBody;
+pub(crate) use self::{stream::RewriteBody, translate::Problem};
 use crate::{
     body::{self, Body},
     caller::{CallerInfo, Purpose},
@@ -52,14 +52,14 @@ struct ProductProtection {
 }
 
 impl Protection {
-    /// Compiles every product's plans; the error is a sentence for the
-    /// operator naming what is wrong.
-    pub(crate) fn from_config(config: &Config) -> Result<Self, String> {
+    /// Compiles every product's plans; the error names the key path of
+    /// what is wrong.
+    pub(crate) fn from_config(config: &Config) -> Result<Self, Problem> {
         let keys: Arc<dyn KeyProvider> = match &config.masking.keyring {
-            Some(path) => Arc::new(
-                LocalKeyring::load(path)
-                    .map_err(|e| format!("masking keyring {}: {e}", path.display()))?,
-            ),
+            Some(path) => Arc::new(LocalKeyring::load(path).map_err(|e| Problem {
+                key_path: "masking.keyring".to_owned(),
+                message: e.to_string(),
+            })?),
             None => Arc::new(LocalKeyring::empty()),
         };
         let masked = config
@@ -78,19 +78,22 @@ impl Protection {
         let detected = translate::detected_classes(config);
         let detected: Vec<&str> = detected.iter().map(String::as_str).collect();
         let mut products = Vec::with_capacity(config.products.len());
-        for product in &config.products {
+        for (index, product) in config.products.iter().enumerate() {
             if product.fields.is_empty() && product.masking.is_none() {
                 products.push(None);
                 continue;
             }
-            let classification = translate::classification(product)?;
+            let classification = translate::classification(index, product)?;
             let plans = policy
                 .rules()
                 .iter()
                 .map(|rule| {
                     Plan::compile(&classification, &policy, rule, detectors.clone(), &detected)
                         .map(Arc::new)
-                        .map_err(|e| format!("product {}: {e}", product.name))
+                        .map_err(|e| Problem {
+                            key_path: format!("product[{index}]"),
+                            message: e.to_string(),
+                        })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let masking = product.masking.clone().unwrap_or_default();

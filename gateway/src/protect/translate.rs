@@ -15,7 +15,7 @@ use maskgate_masking::{
 };
 
 /// The `[[policy]]` rules, each class's action translated.
-pub(super) fn policy(config: &Config) -> Result<Policy, String> {
+pub(super) fn policy(config: &Config) -> Result<Policy, Problem> {
     let today = today();
     let rules = config
         .policies
@@ -31,24 +31,43 @@ pub(super) fn policy(config: &Config) -> Result<Policy, String> {
                 .collect::<BTreeMap<_, _>>(),
         })
         .collect();
-    Policy::new(rules).map_err(|e| e.to_string())
+    Policy::new(rules).map_err(|e| Problem {
+        key_path: "policy".to_owned(),
+        message: e.to_string(),
+    })
 }
 
-/// A product's classification. Selector errors name the field.
-pub(super) fn classification(product: &Product) -> Result<Classification, String> {
+/// A problem in the masking configuration: the key path it is about, and
+/// what is wrong.
+#[derive(Debug)]
+pub(crate) struct Problem {
+    pub(crate) key_path: String,
+    pub(crate) message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.key_path, self.message)
+    }
+}
+
+/// A product's (the `index`th) classification.
+pub(super) fn classification(index: usize, product: &Product) -> Result<Classification, Problem> {
     let fields = product
         .fields
         .iter()
         .enumerate()
         .map(|(i, field)| {
             Ok(ClassifiedField {
-                selector: Selector::parse(&field.path)
-                    .map_err(|e| format!("product {} field[{i}].path: {e}", product.name))?,
+                selector: Selector::parse(&field.path).map_err(|e| Problem {
+                    key_path: format!("product[{index}].field[{i}].path"),
+                    message: e.to_string(),
+                })?,
                 class: field.class.clone(),
                 stored_encrypted: field.store.is_some(),
             })
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, Problem>>()?;
     let unclassified = match product.masking.as_ref().map(|m| m.unclassified) {
         Some(ConfigUnclassified::Pass) => Unclassified::Pass,
         Some(ConfigUnclassified::Deny) => Unclassified::Deny,
@@ -62,17 +81,22 @@ pub(super) fn classification(product: &Product) -> Result<Classification, String
 }
 
 /// The built-in detectors plus each `[[class]]` with a pattern.
-pub(super) fn detectors(config: &Config) -> Result<DetectorSet, String> {
+pub(super) fn detectors(config: &Config) -> Result<DetectorSet, Problem> {
     let mut set = DetectorSet::builtin();
-    for class in &config.classes {
+    for (i, class) in config.classes.iter().enumerate() {
         if let Some(pattern) = &class.pattern {
             let validator = match class.validator {
                 ConfigValidator::Luhn => Some(Validator::Luhn),
                 ConfigValidator::Mod97 => Some(Validator::Mod97),
                 _ => None,
             };
-            let detector = RegexDetector::new(class.name.as_str(), pattern, validator)
-                .map_err(|e| format!("class {}: {e}", class.name))?;
+            let detector =
+                RegexDetector::new(class.name.as_str(), pattern, validator).map_err(|e| {
+                    Problem {
+                        key_path: format!("class[{i}].pattern"),
+                        message: e.to_string(),
+                    }
+                })?;
             set.push(Box::new(detector));
         }
     }

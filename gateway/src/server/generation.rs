@@ -47,7 +47,9 @@ impl Generation {
         workers: usize,
         previous: Option<&Generation>,
     ) -> Result<Self, StartError> {
-        let protection = Arc::new(Protection::from_config(config).map_err(StartError::Masking)?);
+        let protection = Arc::new(
+            Protection::from_config(config).map_err(|p| StartError::Masking(p.to_string()))?,
+        );
         let authentication = match &config.authn {
             Some(authn) => {
                 let authentication =
