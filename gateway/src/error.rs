@@ -59,6 +59,13 @@ pub(crate) enum GatewayError {
     /// the connection or sent something that is not HTTP.
     #[error("upstream of product {product:?} is unavailable")]
     UpstreamUnavailable { product: String },
+    /// A write's body cannot be protected as the product's classification
+    /// requires (not JSON, invalid): refused, never forwarded.
+    #[error("the request body for product {product:?} was refused: {reason}")]
+    BadRequestBody {
+        product: String,
+        reason: &'static str,
+    },
     /// The product's response cannot be protected as its plan requires (not
     /// JSON, compressed): it is blocked, never passed through.
     #[error("the response of product {product:?} was blocked: {reason}")]
@@ -188,7 +195,7 @@ impl GatewayError {
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
             }
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::BadRequestBody { .. } => StatusCode::BAD_REQUEST,
             Self::UpstreamConnectTimeout { .. } | Self::UpstreamResponseTimeout { .. } => {
                 StatusCode::GATEWAY_TIMEOUT
             }
@@ -210,6 +217,7 @@ impl GatewayError {
             Self::TooManyHeaders { .. } => "too_many_headers",
             Self::BodyTooLarge { .. } => "body_too_large",
             Self::BadRequest(_) => "bad_request",
+            Self::BadRequestBody { .. } => "bad_request_body",
             Self::UpstreamConnectTimeout { .. } => "upstream_connect_timeout",
             Self::UpstreamResponseTimeout { .. } => "upstream_timeout",
             Self::UpstreamUnavailable { .. } => "upstream_unavailable",
@@ -243,6 +251,7 @@ impl GatewayError {
             | Self::TooManyHeaders { .. }
             | Self::BodyTooLarge { .. }
             | Self::BadRequest(_)
+            | Self::BadRequestBody { .. }
             | Self::Unauthenticated { .. }
             | Self::Forbidden { .. }
             | Self::RateLimited { .. } => Side::Downstream,

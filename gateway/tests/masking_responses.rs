@@ -207,3 +207,116 @@ async fn a_failure_mid_stream_breaks_the_transfer() {
         "a broken body must not arrive as complete: {outcome:?}"
     );
 }
+
+/// A product that stores a field encrypted: writes reach it with the field
+/// encrypted (never in clear), reads open it again for the caller's action,
+/// and a write that is not JSON is refused.
+#[tokio::test]
+async fn stored_fields_are_encrypted_on_the_way_in() {
+    use std::sync::{Arc, Mutex};
+
+    use http_body_util::BodyExt;
+
+    // An upstream that keeps the last body written and serves it back.
+    let stored: Arc<Mutex<Bytes>> = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = format!("http://{}", listener.local_addr().unwrap());
+    let keep = stored.clone();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let keep = keep.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(
+                    move |request: http::Request<hyper::body::Incoming>| {
+                        let keep = keep.clone();
+                        async move {
+                            if request.method() == http::Method::POST {
+                                let body = request.into_body().collect().await.unwrap().to_bytes();
+                                *keep.lock().unwrap() = body;
+                            }
+                            let body = keep.lock().unwrap().clone();
+                            Ok::<_, std::convert::Infallible>(json(body::full(body)))
+                        }
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+
+    let dir = tempfile::tempdir().unwrap();
+    let keyring = dir.path().join("keyring.json");
+    maskgate_masking::LocalKeyring::generate(&keyring).unwrap();
+    let gateway = TestGateway::start(&format!(
+        r#"{PLAINTEXT_GATEWAY}
+[[product]]
+name = "accounts"
+route = {{ path_prefix = "/accounts" }}
+upstream = {{ url = "{upstream}" }}
+
+[[product.field]]
+path = "$..card_number"
+class = "card_number"
+store = "encrypted"
+
+[product.masking]
+unclassified = "pass"
+
+[[policy]]
+name = "default"
+default = true
+actions = {{ card_number = {{ action = "mask", preset = "card" }}, "*" = {{ action = "redact" }} }}
+
+[masking]
+keyring = "{keyring}"
+"#,
+        keyring = keyring.display()
+    ))
+    .await;
+    let http = client::h1();
+    let post = |body: &'static str, content_type: &str| {
+        let mut request = http::Request::post(gateway.url("/accounts"))
+            .body(body::full(body))
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("content-type", content_type.parse().unwrap());
+        request
+    };
+    let written = client::send(
+        &http,
+        post(
+            r#"{"owner":"Jane","card_number":"4111 1111 1111 1111"}"#,
+            "application/json",
+        ),
+    )
+    .await;
+    assert_eq!(written.status, 200);
+    let at_rest = String::from_utf8(stored.lock().unwrap().to_vec()).unwrap();
+    assert!(
+        !at_rest.contains("4111"),
+        "the product stored the card in clear: {at_rest}"
+    );
+    assert!(at_rest.contains("\"card_number\":\"mg1:"), "{at_rest}");
+    assert!(at_rest.contains("\"owner\":\"Jane\""), "{at_rest}");
+    // What the product answers is opened and masked for the caller.
+    assert!(
+        written
+            .text()
+            .contains(r#""card_number":"**** **** **** 1111""#),
+        "{}",
+        written.text()
+    );
+
+    let refused = client::send(&http, post("card=4111111111111111", "text/plain")).await;
+    assert_gateway_error(&refused, 400, "bad_request_body");
+    let invalid = client::send(
+        &http,
+        post(r#"{"card_number":"4111",}"#, "application/json"),
+    )
+    .await;
+    assert_gateway_error(&invalid, 400, "bad_request_body");
+}

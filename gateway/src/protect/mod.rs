@@ -16,7 +16,9 @@ use std::sync::Arc;
 
 use http::{HeaderValue, Response, header};
 use maskgate_config::Config;
-use maskgate_masking::{KeyProvider, LocalKeyring, Plan, Policy, RewriteLimits, Rewriter};
+use maskgate_masking::{
+    KeyProvider, LocalKeyring, Plan, Policy, RewriteLimits, Rewriter, WritePlan,
+};
 
 pub(crate) use self::{stream::RewriteBody, translate::Problem};
 use crate::{
@@ -47,6 +49,8 @@ impl std::fmt::Debug for Protection {
 struct ProductProtection {
     /// One plan per policy rule, by rule index.
     plans: Vec<Arc<Plan>>,
+    /// Fields stored encrypted: encrypted in request bodies.
+    write: Option<Arc<WritePlan>>,
     allow_content_types: Vec<String>,
     limits: RewriteLimits,
 }
@@ -99,6 +103,7 @@ impl Protection {
             let masking = product.masking.clone().unwrap_or_default();
             products.push(Some(ProductProtection {
                 plans,
+                write: WritePlan::new(&classification, keys.clone()).map(Arc::new),
                 allow_content_types: masking.allow_content_types,
                 limits: RewriteLimits {
                     max_depth: masking.max_depth,
@@ -116,6 +121,49 @@ impl Protection {
     /// Whether the product at `index` has responses to protect.
     pub(crate) fn protects(&self, index: usize) -> bool {
         self.products.get(index).is_some_and(Option::is_some)
+    }
+
+    /// For a write to a product that stores fields encrypted: the request
+    /// body with those fields encrypted as it streams (it must be JSON), or
+    /// why it cannot be taken. Other requests pass as they are.
+    pub(crate) fn request(
+        &self,
+        index: usize,
+        product: &str,
+        mut request: http::Request<Body>,
+    ) -> Result<http::Request<Body>, GatewayError> {
+        let Some(Some(ProductProtection {
+            write: Some(write),
+            limits,
+            ..
+        })) = self.products.get(index)
+        else {
+            return Ok(request);
+        };
+        if !matches!(
+            *request.method(),
+            http::Method::POST | http::Method::PUT | http::Method::PATCH
+        ) {
+            return Ok(request);
+        }
+        let ndjson = match content_kind(request.headers(), &[]) {
+            ContentKind::Json => false,
+            ContentKind::Ndjson => true,
+            _ => {
+                return Err(GatewayError::BadRequestBody {
+                    product: product.to_owned(),
+                    reason: "the body must be JSON: some of its fields are stored encrypted",
+                });
+            }
+        };
+        let policy = write.clone();
+        let rewriter = if ndjson {
+            Rewriter::ndjson(policy, *limits)
+        } else {
+            Rewriter::new(policy, *limits)
+        };
+        request.headers_mut().remove(header::CONTENT_LENGTH);
+        Ok(request.map(|body| body::boxed(RewriteBody::new(body, rewriter))))
     }
 
     /// The response, rewritten for `caller` with `purpose`, or the reason it

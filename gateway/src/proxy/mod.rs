@@ -166,7 +166,12 @@ impl Proxy {
         let purpose = request.extensions().get::<Purpose>().cloned();
         let path = settings.forward_path(request.uri().path());
         let result = match product.upstream.uri_for(path, request.uri().query()) {
-            Ok(uri) => match self.forward(product, connection, uri, request).await {
+            Ok(uri) => match self
+                .forward(product, connection, uri, request, |outbound| {
+                    protection.request(settings.index, &product.name, outbound)
+                })
+                .await
+            {
                 Ok(response) if protects => {
                     protection
                         .response(
@@ -203,6 +208,7 @@ impl Proxy {
         connection: Connection,
         uri: http::Uri,
         request: Request<B>,
+        protect_body: impl FnOnce(Request<Body>) -> Result<Request<Body>, GatewayError>,
     ) -> Result<Response<Body>, GatewayError>
     where
         B: HttpBody<Data = Bytes> + Send + Sync + Unpin + 'static,
@@ -237,7 +243,8 @@ impl Proxy {
             LimitedBody::new(body, limit, leftover.clone()),
             body_sent,
         ));
-        let outbound = Request::from_parts(parts, body);
+        // Fields the product stores encrypted are encrypted on the way in.
+        let outbound = protect_body(Request::from_parts(parts, body))?;
 
         // `response_timeout` runs from when the request has been sent: an
         // upload that takes longer is not the upstream being slow.
@@ -274,6 +281,12 @@ impl Proxy {
 fn classify(product: &str, error: &hyper_util::client::legacy::Error, limit: u64) -> GatewayError {
     if find_in_chain::<BodyTooLarge>(error).is_some() {
         return GatewayError::BodyTooLarge { limit };
+    }
+    if find_in_chain::<maskgate_masking::RewriteError>(error).is_some() {
+        return GatewayError::BadRequestBody {
+            product: product.to_owned(),
+            reason: "the body is not valid JSON, or a field could not be encrypted",
+        };
     }
     if find_in_chain::<upstream::ConnectTimedOut>(error).is_some() {
         return GatewayError::UpstreamConnectTimeout {

@@ -153,6 +153,10 @@ pub struct PlannedField {
     pub action: Action,
     /// Whether its stored value is an envelope to open first.
     pub stored_encrypted: bool,
+    /// The selector, canonical: the JSON path that encryption and
+    /// tokenization bind to (associated data, tweak), so a value encrypted
+    /// where a list holds it opens where a single record does.
+    pub selector: String,
 }
 
 /// Classification × one rule: what the rewriter executes for a product.
@@ -189,6 +193,7 @@ impl Plan {
                 class: field.class.clone(),
                 action: policy.action_for(rule, &field.class)?.clone(),
                 stored_encrypted: field.stored_encrypted,
+                selector: field.selector.to_string(),
             });
         }
         let mut detected = BTreeMap::new();
@@ -279,15 +284,14 @@ impl FieldPolicy for BoundPlan {
     fn transform(
         &self,
         id: FieldId,
-        path: &[PathSegment<'_>],
+        _: &[PathSegment<'_>],
         value: Scalar<'_>,
     ) -> Result<Replacement, TransformError> {
         if id == DENIED {
             return Ok(Replacement::Drop);
         }
         let field = &self.plan.fields[id.0 as usize];
-        let path = normalized_path(path);
-        let ctx = self.context(&path);
+        let ctx = self.context(&field.selector);
         if !field.stored_encrypted {
             return field
                 .action
@@ -387,6 +391,91 @@ impl FieldPolicy for BoundPlan {
                 })
             }
         }
+    }
+}
+
+/// The fields a product stores encrypted, as the policy for request
+/// bodies: each selected value is encrypted (an AES-256-GCM envelope bound
+/// to the product and the field's selector) before the body reaches the
+/// product, which then stores only ciphertext. [`Plan`]s open them again on
+/// the way back.
+pub struct WritePlan {
+    product: Arc<str>,
+    selectors: SelectorSet<FieldId>,
+    paths: Vec<String>,
+    keys: Arc<dyn KeyProvider>,
+}
+
+impl std::fmt::Debug for WritePlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WritePlan")
+            .field("product", &self.product)
+            .field("fields", &self.paths)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WritePlan {
+    /// The write plan of `classification`, if it stores any field
+    /// encrypted.
+    pub fn new(classification: &Classification, keys: Arc<dyn KeyProvider>) -> Option<Self> {
+        let stored: Vec<&ClassifiedField> = classification
+            .fields
+            .iter()
+            .filter(|f| f.stored_encrypted)
+            .collect();
+        if stored.is_empty() {
+            return None;
+        }
+        Some(Self {
+            product: Arc::from(classification.product.as_str()),
+            selectors: SelectorSet::new(
+                stored
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| {
+                        (
+                            f.selector.clone(),
+                            FieldId(u32::try_from(i).expect("fewer than 2^32 fields")),
+                        )
+                    })
+                    .collect(),
+            ),
+            paths: stored.iter().map(|f| f.selector.to_string()).collect(),
+            keys,
+        })
+    }
+}
+
+impl FieldPolicy for WritePlan {
+    fn lookup(&self, path: &[PathSegment<'_>]) -> Decision {
+        match self.selectors.lookup(path) {
+            Lookup::Match(id) => Decision::Transform(*id),
+            Lookup::Descend => Decision::Descend,
+            Lookup::Outside => Decision::Outside,
+        }
+    }
+
+    fn transform(
+        &self,
+        id: FieldId,
+        _: &[PathSegment<'_>],
+        value: Scalar<'_>,
+    ) -> Result<Replacement, TransformError> {
+        let ctx = ApplyContext {
+            product: &self.product,
+            path: &self.paths[id.0 as usize],
+            consumer: "",
+            keys: &*self.keys,
+        };
+        Action::Encrypt { key: None }
+            .apply(value, &ctx)
+            .map(to_replacement)
+            .map_err(TransformError::new)
+    }
+
+    fn container(&self, _: FieldId) -> ContainerAction {
+        ContainerAction::Descend
     }
 }
 

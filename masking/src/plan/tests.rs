@@ -174,21 +174,32 @@ fn detect_scans_unclassified_strings_and_deny_drops_them() {
 #[test]
 fn stored_encrypted_fields_are_opened_before_the_action() {
     let keys = Arc::new(LocalKeyring::random().unwrap());
-    let ctx = ApplyContext {
-        product: "customers",
-        path: "$['items'][0]['card_number']",
-        consumer: "writer",
-        keys: &*keys,
-    };
-    let Outcome::Replace(envelope) = (Action::Encrypt { key: None })
-        .apply(Scalar::Str("4111 1111 1111 1111".into()), &ctx)
-        .unwrap()
-    else {
-        panic!("encrypt replaces");
-    };
-    let doc = format!(r#"{{"items":[{{"card_number":{envelope}}}]}}"#);
     let mut c = classification(Unclassified::Pass);
     c.fields[1].stored_encrypted = true;
+    // The product receives the card encrypted (in a write, a single
+    // record at the root: another path than in the list below).
+    let write = WritePlan::new(
+        &Classification {
+            fields: vec![ClassifiedField {
+                selector: Selector::parse("$..card_number").unwrap(),
+                ..c.fields[1].clone()
+            }],
+            ..c.clone()
+        },
+        keys.clone(),
+    )
+    .unwrap();
+    let mut rewriter = Rewriter::new(Arc::new(write), RewriteLimits::default());
+    let mut stored = Vec::new();
+    rewriter
+        .feed(br#"{"card_number":"4111 1111 1111 1111"}"#, &mut stored)
+        .unwrap();
+    rewriter.finish(&mut stored).unwrap();
+    let stored: serde_json::Value = serde_json::from_slice(&stored).unwrap();
+    let envelope = stored["card_number"].as_str().unwrap().to_owned();
+    assert!(envelope.starts_with("mg1:"), "{envelope}");
+    let doc = format!(r#"{{"items":[{{"card_number":"{envelope}"}}]}}"#);
+    c.fields[1].selector = Selector::parse("$..card_number").unwrap();
     let policy = policy();
     let compile = |role: &[&str], purpose| {
         Arc::new(
