@@ -235,3 +235,81 @@ actions = { "*" = { action = "redact" } }
     let output = check(&config);
     assert!(output.status.success(), "{}", text(&output.stderr));
 }
+
+/// `maskgate explain` shows the rule a caller gets, each field's action,
+/// and the sample as that caller would see it.
+#[test]
+fn explain_shows_the_rule_the_actions_and_the_rewritten_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("masked.toml");
+    std::fs::write(
+        &config,
+        r#"[server]
+[[server.listener]]
+address = "127.0.0.1:0"
+plaintext = true
+
+[[product]]
+name = "customers"
+route = { path_prefix = "/customers" }
+upstream = { url = "http://127.0.0.1:9" }
+
+[[product.field]]
+path = "$..email"
+class = "email"
+
+[[product.field]]
+path = "$..card_number"
+class = "card_number"
+
+[[policy]]
+name = "support"
+roles = ["support"]
+actions = { email = { action = "mask", preset = "email" } }
+
+[[policy]]
+name = "everyone"
+default = true
+actions = { "*" = { action = "redact" } }
+"#,
+    )
+    .unwrap();
+    let sample = dir.path().join("sample.json");
+    std::fs::write(
+        &sample,
+        r#"{"email":"jane@example.com","card_number":"4111 1111 1111 1111"}"#,
+    )
+    .unwrap();
+    let args = |role: &str| {
+        vec![
+            "explain".to_owned(),
+            "--config".into(),
+            config.display().to_string(),
+            "--product".into(),
+            "customers".into(),
+            "--role".into(),
+            role.into(),
+            "--sample".into(),
+            sample.display().to_string(),
+        ]
+    };
+    let run = |role: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_maskgate"))
+            .args(args(role))
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        text(&output.stdout)
+    };
+    let support = run("support");
+    assert!(support.contains("rule \"support\""), "{support}");
+    assert!(
+        support.contains(r#""email":"j***@example.com""#),
+        "{support}"
+    );
+    assert!(support.contains(r#""card_number":null"#), "{support}");
+    assert!(!support.contains("4111"), "{support}");
+    let other = run("analyst");
+    assert!(other.contains("rule \"everyone\""), "{other}");
+    assert!(other.contains(r#""email":null"#), "{other}");
+}

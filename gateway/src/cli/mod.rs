@@ -4,6 +4,7 @@
 
 mod api_key;
 mod check;
+mod explain;
 mod serve;
 
 use std::{path::PathBuf, process::ExitCode};
@@ -60,6 +61,14 @@ enum Command {
     /// configuration, writes DIR/demo.json once everything listens, and
     /// prints commands to try. Ctrl-C stops everything.
     Demo(DemoArgs),
+    /// Show what a caller would see of a product: a dry run of the masking
+    /// policy before rollout.
+    ///
+    /// Prints the rule that applies to a caller with the given roles and
+    /// purpose and, for each classified field, its class and action; with
+    /// --sample, the sample rewritten as that caller would get it and how
+    /// often each action applied.
+    Explain(explain::Explain),
     /// Manage API keys for consumers.
     #[command(subcommand)]
     ApiKey(ApiKeyCommand),
@@ -102,6 +111,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => with_runtime(serve::run(args.config)),
         Command::Demo(args) => with_runtime(crate::demo::run(args)),
         Command::ApiKey(ApiKeyCommand::New(args)) => api_key::run(&args),
+        Command::Explain(args) => explain::run(&args),
     }
 }
 

@@ -118,6 +118,30 @@ impl Protection {
         })
     }
 
+    /// What applies to a caller of the product at `index` with `roles` and
+    /// `purpose`: the rule's name and its compiled plan (for `explain`).
+    pub(crate) fn plan_for(
+        &self,
+        index: usize,
+        roles: &[String],
+        purpose: Option<&str>,
+    ) -> Option<(String, Arc<Plan>)> {
+        let (Some(Some(protection)), Some(policy)) = (self.products.get(index), &self.policy)
+        else {
+            return None;
+        };
+        let rule = policy.select_index(roles, purpose);
+        Some((
+            policy.rules()[rule].name.clone(),
+            protection.plans[rule].clone(),
+        ))
+    }
+
+    /// The key provider plans are bound with.
+    pub(crate) fn keys(&self) -> Arc<dyn KeyProvider> {
+        self.keys.clone()
+    }
+
     /// Whether the product at `index` has responses to protect.
     pub(crate) fn protects(&self, index: usize) -> bool {
         self.products.get(index).is_some_and(Option::is_some)

@@ -1,0 +1,143 @@
+//! `maskgate explain`: a dry run of the masking policy for the security
+//! team, before rollout. Which rule applies to a caller, what each
+//! classified field becomes, and (with a sample) the rewritten document.
+
+use std::{fmt::Write as _, path::PathBuf, process::ExitCode, sync::Arc};
+
+use clap::Args;
+use maskgate_config::Config;
+use maskgate_masking::{RewriteLimits, Rewriter, Treatment};
+
+use crate::protect::Protection;
+
+/// `maskgate explain` arguments.
+#[derive(Debug, Args)]
+pub(super) struct Explain {
+    /// The configuration file.
+    #[arg(long, short, value_name = "FILE")]
+    config: PathBuf,
+    /// The product, by name.
+    #[arg(long)]
+    product: String,
+    /// A role of the caller (repeat for several).
+    #[arg(long = "role", value_name = "ROLE")]
+    roles: Vec<String>,
+    /// The purpose the caller declares.
+    #[arg(long)]
+    purpose: Option<String>,
+    /// A sample response (JSON) to rewrite as this caller would see it.
+    #[arg(long, value_name = "FILE")]
+    sample: Option<PathBuf>,
+    /// Print the compiled plan only (no sample).
+    #[arg(long)]
+    plan: bool,
+}
+
+pub(super) fn run(args: &Explain) -> ExitCode {
+    match explain(args) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn explain(args: &Explain) -> Result<String, String> {
+    let config = Config::load(&args.config).map_err(|e| e.to_string())?;
+    let protection = Protection::from_config(&config).map_err(|e| e.to_string())?;
+    let index = config
+        .products
+        .iter()
+        .position(|p| p.name == args.product)
+        .ok_or_else(|| {
+            format!(
+                "no product named {:?} in {}",
+                args.product,
+                args.config.display()
+            )
+        })?;
+    let Some((rule, plan)) = protection.plan_for(index, &args.roles, args.purpose.as_deref())
+    else {
+        return Ok(format!(
+            "product {}: no classified fields; responses pass unchanged\n",
+            args.product
+        ));
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "product {} for roles [{}]{}: rule {rule:?}",
+        args.product,
+        args.roles.join(", "),
+        args.purpose
+            .as_deref()
+            .map_or_else(String::new, |p| format!(" and purpose {p:?}")),
+    );
+    for field in plan.fields() {
+        let _ = writeln!(
+            out,
+            "  {:<32} {:<14} -> {}{}",
+            field.selector,
+            field.class,
+            field.action.name(),
+            if field.stored_encrypted {
+                " (stored encrypted: opened first)"
+            } else {
+                ""
+            }
+        );
+    }
+    let Some(sample) = args.sample.as_ref().filter(|_| !args.plan) else {
+        return Ok(out);
+    };
+    let input =
+        std::fs::read(sample).map_err(|e| format!("cannot read {}: {e}", sample.display()))?;
+    let bound = Arc::new(plan.for_consumer("explain", protection.keys()));
+    let mut rewriter = Rewriter::new(bound, RewriteLimits::default());
+    let mut rewritten = Vec::new();
+    rewriter
+        .feed(&input, &mut rewritten)
+        .map_err(|e| format!("{}: {e}", sample.display()))?;
+    let summary = rewriter
+        .finish(&mut rewritten)
+        .map_err(|e| format!("{}: {e}", sample.display()))?;
+    let _ = writeln!(out, "\napplied:");
+    for ((id, treatment), count) in &summary.fields {
+        let field = &plan.fields()[id.0 as usize];
+        let _ = writeln!(
+            out,
+            "  {:<32} {} x{count} ({})",
+            field.selector,
+            field.action.name(),
+            treatment_name(*treatment)
+        );
+    }
+    if summary.unclassified_scanned > 0 {
+        let _ = writeln!(
+            out,
+            "  unclassified strings: {} scanned, {} with findings replaced",
+            summary.unclassified_scanned, summary.unclassified_replaced
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nrewritten sample:\n{}",
+        String::from_utf8_lossy(&rewritten)
+    );
+    Ok(out)
+}
+
+fn treatment_name(treatment: Treatment) -> &'static str {
+    match treatment {
+        Treatment::Kept => "kept",
+        Treatment::Replaced => "replaced",
+        Treatment::Dropped => "dropped",
+        Treatment::ContainerDropped => "container dropped",
+        Treatment::ContainerReplaced => "container replaced",
+        _ => "applied to each value inside",
+    }
+}
