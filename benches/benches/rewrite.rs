@@ -1,0 +1,517 @@
+//! Throughput of the streaming JSON rewriter (`maskgate-masking`), beside
+//! `serde_json::Value` doing the same job on the same documents in the same
+//! run.
+//!
+//! Three synthetic customer documents (`{"items":[...],...}`, records of 16
+//! fields: name, e-mail, phone, card number, IBAN, national id, birth date,
+//! a nested address, tags, amounts, a nested last login with an IP address,
+//! free-text notes with escapes and non-ASCII) of about 1 KB, 100 KB and
+//! 100 MB, each generated once, deterministically. For each size:
+//!
+//! - `rewriter/10-paths/SIZE`: a [`Rewriter`] with a policy of 10 selectors
+//!   ([`RULES`]: 6 redacted, 4 masked, through [`Action::apply`]) fed the
+//!   document in 64 KiB chunks, then finished.
+//! - `rewriter/untouched/SIZE`: the same with a policy that answers
+//!   `Outside` at the root: every byte passes through unchanged (validated,
+//!   copied).
+//! - `serde_json_value/10-paths/SIZE`: `serde_json::from_slice::<Value>`,
+//!   the same 10 rules applied by walking the tree, serialization, and the
+//!   drop of the tree.
+//!
+//! Throughput is the input document's size in bytes (decimal units, MB/s
+//! and GB/s, as the goals are stated). Before measuring, the outputs are
+//! checked: the rewriter's and serde_json's parse to the same `Value`, and
+//! the untouched output equals the input byte for byte.
+//!
+//! `cargo bench -p maskgate-benches --bench rewrite`; figures and the machine
+//! they came from are in `benches/README.md`.
+
+use std::{fmt::Write as _, hint::black_box, sync::Arc, time::Duration};
+
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use maskgate_masking::{
+    Action, ApplyContext, ContainerAction, Decision, FieldId, FieldPolicy, LocalKeyring, Lookup,
+    Mask, MaskPreset, Outcome, PathSegment, Replacement, RewriteLimits, Rewriter, Scalar, Selector,
+    SelectorSet, TransformError, json_string, normalized_path,
+};
+use serde_json::Value;
+
+/// The documents: criterion's label and the target size in bytes (the
+/// document is the largest whole number of records that fits, at least one).
+const SIZES: [(&str, usize); 3] = [("1KB", 1_000), ("100KB", 100_000), ("100MB", 100_000_000)];
+
+/// The rewriter's input chunk, as a body arrives from the upstream.
+const CHUNK: usize = 64 << 10;
+
+/// Where a rule applies, so that the selector and the `Value` walk come from
+/// the same table.
+#[derive(Clone, Copy)]
+enum At {
+    /// `$.items[*].FIELD`
+    Item(&'static str),
+    /// `$.items[*].address.FIELD`
+    Address(&'static str),
+    /// `$..FIELD` (anywhere in the document)
+    Anywhere(&'static str),
+}
+
+impl At {
+    fn selector(self) -> String {
+        match self {
+            At::Item(f) => format!("$.items[*].{f}"),
+            At::Address(f) => format!("$.items[*].address.{f}"),
+            At::Anywhere(f) => format!("$..{f}"),
+        }
+    }
+}
+
+/// The ten classified paths and what happens to them.
+#[derive(Clone, Copy)]
+enum Act {
+    /// `Action::Redact` with `"[REDACTED]"`.
+    Redact,
+    /// `Action::Redact` with `null`.
+    RedactNull,
+    /// `Action::Mask` with this preset.
+    Mask(MaskPreset),
+    /// `Action::Mask` keeping the first character.
+    MaskFirst,
+}
+
+const RULES: [(At, Act); 10] = [
+    (At::Item("email"), Act::Mask(MaskPreset::Email)),
+    (At::Item("phone"), Act::Mask(MaskPreset::Phone)),
+    (At::Item("card_number"), Act::Mask(MaskPreset::Card)),
+    (At::Item("iban"), Act::Redact),
+    (At::Item("national_id"), Act::RedactNull),
+    (At::Item("birth_date"), Act::Redact),
+    (At::Address("street"), Act::Redact),
+    (At::Address("postal_code"), Act::Redact),
+    (At::Anywhere("ip"), Act::Redact),
+    (At::Item("name"), Act::MaskFirst),
+];
+
+impl Act {
+    fn action(self) -> Action {
+        match self {
+            Act::Redact => Action::Redact {
+                replacement: Some("[REDACTED]".to_owned()),
+            },
+            Act::RedactNull => Action::Redact { replacement: None },
+            Act::Mask(preset) => Action::Mask(Mask::Preset {
+                preset,
+                mask_char: '*',
+            }),
+            Act::MaskFirst => Action::Mask(Mask::Chars {
+                keep_first: 1,
+                keep_last: 0,
+                mask_char: '*',
+            }),
+        }
+    }
+}
+
+/// A miniature of the compiled plan: a [`SelectorSet`] of field ids, one
+/// [`Action`] per id, applied through [`Action::apply`] with a full
+/// [`ApplyContext`] (the value's normalized path is built for every
+/// transformed value, as a plan with path-bound actions must).
+struct BenchPolicy {
+    selectors: SelectorSet<FieldId>,
+    actions: Vec<Action>,
+    keys: LocalKeyring,
+}
+
+impl BenchPolicy {
+    fn new() -> Self {
+        let selectors = RULES
+            .iter()
+            .enumerate()
+            .map(|(i, (at, _))| {
+                let selector = Selector::parse(&at.selector()).expect("bench selector");
+                (selector, FieldId(i as u32))
+            })
+            .collect();
+        Self {
+            selectors: SelectorSet::new(selectors),
+            actions: RULES.iter().map(|(_, act)| act.action()).collect(),
+            keys: LocalKeyring::empty(),
+        }
+    }
+}
+
+impl FieldPolicy for BenchPolicy {
+    fn lookup(&self, path: &[PathSegment<'_>]) -> Decision {
+        match self.selectors.lookup(path) {
+            Lookup::Match(id) => Decision::Transform(*id),
+            Lookup::Descend => Decision::Descend,
+            Lookup::Outside => Decision::Outside,
+        }
+    }
+
+    fn transform(
+        &self,
+        id: FieldId,
+        path: &[PathSegment<'_>],
+        value: Scalar<'_>,
+    ) -> Result<Replacement, TransformError> {
+        let path = normalized_path(path);
+        let ctx = ApplyContext {
+            product: "bench",
+            path: &path,
+            consumer: "bench",
+            keys: &self.keys,
+        };
+        let outcome = self.actions[id.0 as usize]
+            .apply(value, &ctx)
+            .map_err(TransformError::new)?;
+        Ok(match outcome {
+            Outcome::Keep => Replacement::Keep,
+            Outcome::Replace(json) => Replacement::Json(json),
+            Outcome::Drop => Replacement::Drop,
+        })
+    }
+
+    fn container(&self, id: FieldId) -> ContainerAction {
+        match &self.actions[id.0 as usize] {
+            Action::Redact { replacement } => ContainerAction::Replace(
+                replacement
+                    .as_deref()
+                    .map_or_else(|| "null".into(), json_string),
+            ),
+            Action::Drop => ContainerAction::Drop,
+            _ => ContainerAction::Descend,
+        }
+    }
+}
+
+/// No selector at all: `Outside` at the root, the whole body passes through.
+struct Untouched;
+
+impl FieldPolicy for Untouched {
+    fn lookup(&self, _path: &[PathSegment<'_>]) -> Decision {
+        Decision::Outside
+    }
+
+    fn transform(
+        &self,
+        _id: FieldId,
+        _path: &[PathSegment<'_>],
+        _value: Scalar<'_>,
+    ) -> Result<Replacement, TransformError> {
+        Ok(Replacement::Keep)
+    }
+
+    fn container(&self, _id: FieldId) -> ContainerAction {
+        ContainerAction::Descend
+    }
+}
+
+fn rewrite(policy: &Arc<dyn FieldPolicy>, doc: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    let mut rewriter = Rewriter::new(policy.clone(), RewriteLimits::default());
+    for chunk in doc.chunks(CHUNK) {
+        rewriter.feed(chunk, out).expect("valid document");
+    }
+    rewriter.finish(out).expect("complete document");
+}
+
+/// The same ten rules over a `Value` tree: the item fields, the address
+/// fields, then every `ip` member anywhere.
+fn modify_value(doc: &mut Value, rules: &[(At, Action)]) {
+    if let Some(items) = doc.get_mut("items").and_then(Value::as_array_mut) {
+        for item in items.iter_mut().filter_map(Value::as_object_mut) {
+            for (at, action) in rules {
+                match at {
+                    At::Item(f) => {
+                        if let Some(v) = item.get_mut(*f) {
+                            apply_value(v, action);
+                        }
+                    }
+                    At::Address(f) => {
+                        if let Some(v) = item
+                            .get_mut("address")
+                            .and_then(Value::as_object_mut)
+                            .and_then(|a| a.get_mut(*f))
+                        {
+                            apply_value(v, action);
+                        }
+                    }
+                    At::Anywhere(_) => {}
+                }
+            }
+        }
+    }
+    for (at, action) in rules {
+        if let At::Anywhere(f) = at {
+            apply_anywhere(doc, f, action);
+        }
+    }
+}
+
+fn apply_anywhere(v: &mut Value, name: &str, action: &Action) {
+    match v {
+        Value::Object(members) => {
+            for (k, child) in members.iter_mut() {
+                if k == name {
+                    apply_value(child, action);
+                } else {
+                    apply_anywhere(child, name, action);
+                }
+            }
+        }
+        Value::Array(elements) => {
+            for child in elements {
+                apply_anywhere(child, name, action);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Redact or mask a value in place, as [`Action::apply`] does to a string
+/// (the generated documents only have strings at the classified paths;
+/// [`check_outputs`] confirms both sides agree).
+fn apply_value(v: &mut Value, action: &Action) {
+    match action {
+        Action::Redact { replacement } => {
+            *v = replacement.clone().map_or(Value::Null, Value::String);
+        }
+        Action::Mask(mask) => {
+            if let Value::String(s) = v {
+                *s = mask.mask_text(s);
+            }
+        }
+        _ => unreachable!("the bench rules only redact and mask"),
+    }
+}
+
+fn serde_value(doc: &[u8], rules: &[(At, Action)], out: &mut Vec<u8>) {
+    out.clear();
+    let mut value: Value = serde_json::from_slice(doc).expect("valid document");
+    modify_value(&mut value, rules);
+    serde_json::to_writer(&mut *out, &value).expect("serializable");
+}
+
+/// Both 10-path outputs mean the same thing, some values were actually
+/// changed, and the untouched output is the input.
+fn check_outputs(doc: &[u8], policy: &Arc<dyn FieldPolicy>, rules: &[(At, Action)]) {
+    let mut out = Vec::new();
+    rewrite(policy, doc, &mut out);
+    let from_rewriter: Value = serde_json::from_slice(&out).expect("rewriter output is JSON");
+    serde_value(doc, rules, &mut out);
+    let from_serde: Value = serde_json::from_slice(&out).expect("serde_json output is JSON");
+    assert!(
+        from_rewriter == from_serde,
+        "rewriter and serde_json disagree"
+    );
+    assert!(
+        from_rewriter["items"][0]["iban"] == "[REDACTED]"
+            && from_rewriter["items"][0]["last_login"]["ip"] == "[REDACTED]",
+        "the rules did not apply"
+    );
+    let untouched: Arc<dyn FieldPolicy> = Arc::new(Untouched);
+    rewrite(&untouched, doc, &mut out);
+    assert!(out == doc, "untouched output differs from the input");
+}
+
+/// splitmix64: deterministic documents without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+        from[self.below(from.len() as u64) as usize]
+    }
+}
+
+const FIRST: &[&str] = &[
+    "Anna",
+    "Jürgen",
+    "Zoë",
+    "José",
+    "Mei",
+    "Oluwaseun",
+    "Łukasz",
+    "Sofia",
+    "Liam",
+    "Aïcha",
+];
+const LAST: &[&str] = &[
+    "Müller", "García", "O'Brien", "Nakamura", "Nowak", "Dubois", "Smith", "Rossi", "Okafor",
+];
+const STREETS: &[&str] = &[
+    "Hauptstraße",
+    "Rue de la Paix",
+    "Calle Mayor",
+    "High Street",
+    "Via Roma",
+];
+const CITIES: &[&str] = &["Berlin", "Paris", "Madrid", "London", "Roma", "Kraków"];
+const COUNTRIES: &[&str] = &["DE", "FR", "ES", "GB", "IT", "PL"];
+const TAGS: &[&str] = &["vip", "newsletter", "b2b", "churn-risk", "beta", "support"];
+const WORDS: &[&str] = &[
+    "customer",
+    "called",
+    "about",
+    "the",
+    "invoice",
+    "delivery",
+    "was",
+    "late",
+    "refund",
+    "approved",
+    "café",
+    "naïve",
+    "follow-up",
+    "next",
+    "week",
+    "\\\"urgent\\\"",
+    "line\\nbreak",
+    "order",
+    "#4411",
+];
+
+/// One customer record, compact JSON.
+fn push_record(doc: &mut String, rng: &mut Rng, id: u64) {
+    let r = rng.next();
+    let (d, m, y) = (1 + r % 28, 1 + (r >> 8) % 12, 1950 + (r >> 16) % 55);
+    write!(
+        doc,
+        r#"{{"id":{id},"name":"{} {}","email":"c{id}.{}@example.com","phone":"+49 151 {:07}","card_number":"4111 {:04} {:04} {:04}","iban":"DE89 3704 0044 {:04} {:04} {:02}","national_id":"{:03}-{:02}-{:04}","birth_date":"{y}-{m:02}-{d:02}","address":{{"street":"{} {}","city":"{}","postal_code":"{:05}","country":"{}"}},"tags":["#,
+        rng.pick(FIRST),
+        rng.pick(LAST).replace('\'', "\\u0027"),
+        rng.below(1000),
+        rng.below(10_000_000),
+        rng.below(10_000),
+        rng.below(10_000),
+        rng.below(10_000),
+        rng.below(10_000),
+        rng.below(10_000),
+        rng.below(100),
+        rng.below(1000),
+        rng.below(100),
+        rng.below(10_000),
+        rng.below(200) + 1,
+        rng.pick(STREETS),
+        rng.pick(CITIES),
+        rng.below(100_000),
+        rng.pick(COUNTRIES),
+    )
+    .expect("write to String");
+    for i in 0..rng.below(4) {
+        if i > 0 {
+            doc.push(',');
+        }
+        write!(doc, "\"{}\"", rng.pick(TAGS)).expect("write to String");
+    }
+    write!(
+        doc,
+        r#"],"balance":{}.{:02},"score":{:.3},"active":{},"created_at":"2023-{:02}-{:02}T{:02}:{:02}:00Z","last_login":{{"ip":"203.0.{}.{}","at":"2024-05-{:02}T08:30:00Z","user_agent":"Mozilla/5.0 (X11; Linux x86_64)"}},"notes":""#,
+        rng.below(100_000),
+        rng.below(100),
+        rng.below(1000) as f64 / 1000.0,
+        rng.below(2) == 0,
+        1 + rng.below(12),
+        1 + rng.below(28),
+        rng.below(24),
+        rng.below(60),
+        rng.below(256),
+        rng.below(256),
+        1 + rng.below(28),
+    )
+    .expect("write to String");
+    for i in 0..8 + rng.below(60) {
+        if i > 0 {
+            doc.push(' ');
+        }
+        doc.push_str(rng.pick(WORDS));
+    }
+    doc.push_str("\"}");
+}
+
+/// A document of at most `target` bytes (at least one record), and its
+/// number of records.
+fn document(target: usize) -> (Vec<u8>, u64) {
+    /// Room for `],"count":N,"next_cursor":null}`.
+    const TAIL: usize = 48;
+    let mut rng = Rng(0x6d61_736b_6761_7465);
+    let mut doc = String::with_capacity(target + 4096);
+    doc.push_str(r#"{"items":["#);
+    let mut record = String::new();
+    let mut count = 0u64;
+    loop {
+        record.clear();
+        push_record(&mut record, &mut rng, count);
+        if count > 0 && doc.len() + 1 + record.len() + TAIL > target {
+            break;
+        }
+        if count > 0 {
+            doc.push(',');
+        }
+        doc.push_str(&record);
+        count += 1;
+    }
+    write!(doc, r#"],"count":{count},"next_cursor":null}}"#).expect("write to String");
+    (doc.into_bytes(), count)
+}
+
+fn rewrite_bench(c: &mut Criterion) {
+    let policy: Arc<dyn FieldPolicy> = Arc::new(BenchPolicy::new());
+    let untouched: Arc<dyn FieldPolicy> = Arc::new(Untouched);
+    let rules: Vec<(At, Action)> = RULES.iter().map(|(at, act)| (*at, act.action())).collect();
+
+    for (label, target) in SIZES {
+        let (doc, records) = document(target);
+        eprintln!("document {label}: {} bytes, {records} records", doc.len());
+        check_outputs(&doc, &policy, &rules);
+        let mut out = Vec::with_capacity(doc.len() + (doc.len() >> 2) + 4096);
+        let large = doc.len() > 10 << 20;
+
+        for name in ["rewriter", "serde_json_value"] {
+            let mut group = c.benchmark_group(name);
+            group.throughput(Throughput::BytesDecimal(doc.len() as u64));
+            if large {
+                // One iteration takes a quarter of a second to over a second
+                // on 2 shared cores: ten samples of a fixed iteration count
+                // (about one iteration each for the slowest), so that the
+                // whole bench stays under 3 minutes.
+                group
+                    .sample_size(10)
+                    .sampling_mode(SamplingMode::Flat)
+                    .warm_up_time(Duration::from_secs(2))
+                    .measurement_time(Duration::from_secs(if name == "rewriter" {
+                        12
+                    } else {
+                        15
+                    }));
+            }
+            if name == "rewriter" {
+                group.bench_function(format!("10-paths/{label}"), |b| {
+                    b.iter(|| rewrite(&policy, black_box(&doc), &mut out));
+                });
+                group.bench_function(format!("untouched/{label}"), |b| {
+                    b.iter(|| rewrite(&untouched, black_box(&doc), &mut out));
+                });
+            } else {
+                group.bench_function(format!("10-paths/{label}"), |b| {
+                    b.iter(|| serde_value(black_box(&doc), &rules, &mut out));
+                });
+            }
+            group.finish();
+        }
+    }
+}
+
+criterion_group!(benches, rewrite_bench);
+criterion_main!(benches);
