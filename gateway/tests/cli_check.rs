@@ -196,19 +196,9 @@ fn api_key_new_prints_a_key_and_its_hash_entry() {
 #[test]
 fn an_unstreamable_selector_is_refused_at_its_line() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("masked.toml");
-    std::fs::write(
-        &config,
-        r#"[server]
-[[server.listener]]
-address = "127.0.0.1:0"
-plaintext = true
-
-[[product]]
-name = "customers"
-route = { path_prefix = "/customers" }
-upstream = { url = "http://127.0.0.1:9" }
-
+    let config = masked_product(
+        dir.path(),
+        r#"
 [[product.field]]
 path = "$.items[?(@.vip)].email"
 class = "email"
@@ -218,8 +208,7 @@ name = "everyone"
 default = true
 actions = { "*" = { action = "redact" } }
 "#,
-    )
-    .unwrap();
+    );
     let output = check(&config);
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
@@ -241,19 +230,9 @@ actions = { "*" = { action = "redact" } }
 #[test]
 fn explain_shows_the_rule_the_actions_and_the_rewritten_sample() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("masked.toml");
-    std::fs::write(
-        &config,
-        r#"[server]
-[[server.listener]]
-address = "127.0.0.1:0"
-plaintext = true
-
-[[product]]
-name = "customers"
-route = { path_prefix = "/customers" }
-upstream = { url = "http://127.0.0.1:9" }
-
+    let config = masked_product(
+        dir.path(),
+        r#"
 [[product.field]]
 path = "$..email"
 class = "email"
@@ -272,8 +251,7 @@ name = "everyone"
 default = true
 actions = { "*" = { action = "redact" } }
 "#,
-    )
-    .unwrap();
+    );
     let sample = dir.path().join("sample.json");
     std::fs::write(
         &sample,
@@ -312,4 +290,22 @@ actions = { "*" = { action = "redact" } }
     let other = run("analyst");
     assert!(other.contains("rule \"everyone\""), "{other}");
     assert!(other.contains(r#""email":null"#), "{other}");
+}
+
+/// `masked.toml` in `dir`: a plaintext listener and a product `customers`,
+/// followed by `rest` (its fields and the policies).
+fn masked_product(dir: &Path, rest: &str) -> PathBuf {
+    let config = dir.join("masked.toml");
+    let head = r#"[server]
+[[server.listener]]
+address = "127.0.0.1:0"
+plaintext = true
+
+[[product]]
+name = "customers"
+route = { path_prefix = "/customers" }
+upstream = { url = "http://127.0.0.1:9" }
+"#;
+    std::fs::write(&config, format!("{head}{rest}")).unwrap();
+    config
 }
