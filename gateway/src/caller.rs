@@ -43,7 +43,4 @@ impl CallerInfo {
 /// Why the request is made: the purpose the access layer accepted, one of
 /// the product's configured purposes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Purpose(
-    // Read by masking and audit, which come next.
-    #[allow(dead_code)] pub(crate) Arc<str>,
-);
+pub(crate) struct Purpose(pub(crate) Arc<str>);

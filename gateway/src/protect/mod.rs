@@ -220,7 +220,7 @@ impl Protection {
         {
             return Err(refuse("the product answered with a compressed body"));
         }
-        let kind = match content_kind(&parts.headers, &protection.allow_content_types) {
+        let ndjson = match content_kind(&parts.headers, &protection.allow_content_types) {
             ContentKind::Json => false,
             ContentKind::Ndjson => true,
             ContentKind::Allowed => return Ok(Response::from_parts(parts, body)),
@@ -232,7 +232,7 @@ impl Protection {
         let rule = policy.select_index(roles, purpose.map(|p| &*p.0));
         let consumer = caller.map_or("-", |c| &c.subject);
         let bound = Arc::new(protection.plans[rule].for_consumer(consumer, self.keys.clone()));
-        let rewriter = if kind {
+        let rewriter = if ndjson {
             Rewriter::ndjson(bound, protection.limits)
         } else {
             Rewriter::new(bound, protection.limits)
