@@ -68,6 +68,11 @@ pub struct Server {
     /// Default: one per CPU.
     #[serde(default)]
     pub workers: Option<usize>,
+    /// Watch the configuration file and reload it when its content changes,
+    /// checking this often (e.g. `"2s"`; at least 100ms). Without it,
+    /// `maskgate serve` reloads on SIGHUP only.
+    #[serde(default)]
+    pub watch_config: Option<Duration>,
 }
 
 /// One address the gateway accepts client connections on.

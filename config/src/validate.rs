@@ -108,6 +108,16 @@ fn check_server(server: &Server, problems: &mut Problems) {
         );
     }
 
+    if server
+        .watch_config
+        .is_some_and(|every| every < Duration::from_millis(100))
+    {
+        problems.push(
+            "server.watch_config",
+            "must be at least 100ms: the file is read each time",
+        );
+    }
+
     let limits_path = "server.limits";
     check_limits(limits_path, &server.limits, problems);
 

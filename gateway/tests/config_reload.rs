@@ -188,3 +188,38 @@ async fn sighup_reloads_the_real_binary() {
     child.terminate();
     assert!(child.exited().await.success());
 }
+
+/// With `server.watch_config`, `maskgate serve` reloads its file when the
+/// content changes, without a signal.
+#[tokio::test]
+async fn a_watched_file_reloads_on_change() {
+    let (a, b) = (named("a").await, named("b").await);
+    let watched = |url: &str| {
+        format!(
+            "[server]\nwatch_config = \"100ms\"\n{}",
+            product("p", "/p", url)
+        )
+    };
+    let child = ChildGateway::start(&watched(&a.url())).await;
+    let http = client::h1();
+    assert_eq!(
+        client::send(&http, client::get(&child.url("/p/x")))
+            .await
+            .text(),
+        "a"
+    );
+    child.rewrite_config(&watched(&b.url()));
+    support::within("the watched file to reload", async {
+        loop {
+            if client::send(&http, client::get(&child.url("/p/x")))
+                .await
+                .text()
+                == "b"
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+}

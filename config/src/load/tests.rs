@@ -857,3 +857,20 @@ fn workers_default_to_one_per_cpu_and_are_bounded() {
         assert!(diagnostic.message().contains("1 to 1024"), "{diagnostic}");
     }
 }
+
+#[test]
+fn watch_config_is_off_by_default_and_not_too_eager() {
+    assert_eq!(parse(MINIMAL).unwrap().server.watch_config, None);
+    let every = format!("[server]\nwatch_config = \"2s\"\n{MINIMAL}");
+    assert_eq!(
+        parse(&every).unwrap().server.watch_config,
+        Some(Duration::from_secs(2))
+    );
+    let eager = format!("[server]\nwatch_config = \"10ms\"\n{MINIMAL}");
+    let diagnostic = only_diagnostic(&eager);
+    assert_eq!(diagnostic.key_path(), "server.watch_config");
+    assert!(
+        diagnostic.message().contains("at least 100ms"),
+        "{diagnostic}"
+    );
+}
