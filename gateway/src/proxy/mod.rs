@@ -162,8 +162,16 @@ impl Proxy {
                 HeaderValue::from_static("identity"),
             );
         }
-        let caller = request.extensions().get::<CallerInfo>().cloned();
-        let purpose = request.extensions().get::<Purpose>().cloned();
+        // Only a protected product needs the caller after the request has
+        // gone upstream: spare the others the copies.
+        let (caller, purpose) = if protects {
+            (
+                request.extensions().get::<CallerInfo>().cloned(),
+                request.extensions().get::<Purpose>().cloned(),
+            )
+        } else {
+            (None, None)
+        };
         let path = settings.forward_path(request.uri().path());
         let result = match product.upstream.uri_for(path, request.uri().query()) {
             Ok(uri) => match self

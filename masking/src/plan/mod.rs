@@ -360,14 +360,16 @@ impl FieldPolicy for BoundPlan {
             Unclassified::Pass => Ok(None),
             Unclassified::Deny => Ok(Some(Replacement::Drop)),
             Unclassified::Detect => {
-                let path = normalized_path(path);
-                let ctx = self.context(&path);
+                // Most strings have no finding: the path is only written
+                // out for one that does.
+                let mut normalized: Option<String> = None;
                 let mut failure = None;
                 let rewritten = self.plan.detectors.redact_with(value, |finding, matched| {
                     let Some(action) = self.plan.detected.get(&*finding.class) else {
                         return redaction_mark(&finding.class);
                     };
-                    match action.apply(Scalar::Str(matched.into()), &ctx) {
+                    let path = normalized.get_or_insert_with(|| normalized_path(path));
+                    match action.apply(Scalar::Str(matched.into()), &self.context(path)) {
                         Ok(Outcome::Keep) => matched.to_owned(),
                         Ok(Outcome::Replace(json)) => match serde_json::from_str(&json) {
                             Ok(serde_json::Value::String(s)) => s,
