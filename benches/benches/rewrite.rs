@@ -30,9 +30,9 @@ use std::{fmt::Write as _, hint::black_box, sync::Arc, time::Duration};
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use maskgate_masking::{
-    Action, ApplyContext, ContainerAction, Decision, FieldId, FieldPolicy, LocalKeyring, Lookup,
-    Mask, MaskPreset, Outcome, PathSegment, Replacement, RewriteLimits, Rewriter, Scalar, Selector,
-    SelectorSet, TransformError, json_string, normalized_path,
+    Action, Classification, ClassifiedField, ContainerAction, Decision, DetectorSet, FieldId,
+    FieldPolicy, LocalKeyring, Mask, MaskPreset, PathSegment, Plan, Policy, Replacement,
+    RewriteLimits, Rewriter, Rule, Scalar, Selector, TransformError, Unclassified,
 };
 use serde_json::Value;
 
@@ -111,77 +111,45 @@ impl Act {
     }
 }
 
-/// A miniature of the compiled plan: a [`SelectorSet`] of field ids, one
-/// [`Action`] per id, applied through [`Action::apply`] with a full
-/// [`ApplyContext`] (the value's normalized path is built for every
-/// transformed value, as a plan with path-bound actions must).
-struct BenchPolicy {
-    selectors: SelectorSet<FieldId>,
-    actions: Vec<Action>,
-    keys: LocalKeyring,
-}
-
-impl BenchPolicy {
-    fn new() -> Self {
-        let selectors = RULES
+/// The real compiled plan (`maskgate_masking::Plan`): one class per rule,
+/// a default policy rule giving each class its action, unclassified values
+/// passed, bound to a consumer and a key provider as the gateway binds it.
+fn bench_policy() -> Arc<dyn FieldPolicy> {
+    let class = |i: usize| format!("class_{i}");
+    let fields = RULES
+        .iter()
+        .enumerate()
+        .map(|(i, (at, _))| ClassifiedField {
+            selector: Selector::parse(&at.selector()).expect("bench selector"),
+            class: class(i),
+            stored_encrypted: false,
+        })
+        .collect();
+    let classification = Classification {
+        product: "bench".into(),
+        fields,
+        unclassified: Unclassified::Pass,
+    };
+    let rule = Rule {
+        name: "default".into(),
+        roles: Vec::new(),
+        purposes: Vec::new(),
+        actions: RULES
             .iter()
             .enumerate()
-            .map(|(i, (at, _))| {
-                let selector = Selector::parse(&at.selector()).expect("bench selector");
-                (selector, FieldId(i as u32))
-            })
-            .collect();
-        Self {
-            selectors: SelectorSet::new(selectors),
-            actions: RULES.iter().map(|(_, act)| act.action()).collect(),
-            keys: LocalKeyring::empty(),
-        }
-    }
-}
-
-impl FieldPolicy for BenchPolicy {
-    fn lookup(&self, path: &[PathSegment<'_>]) -> Decision {
-        match self.selectors.lookup(path) {
-            Lookup::Match(id) => Decision::Transform(*id),
-            Lookup::Descend => Decision::Descend,
-            Lookup::Outside => Decision::Outside,
-        }
-    }
-
-    fn transform(
-        &self,
-        id: FieldId,
-        path: &[PathSegment<'_>],
-        value: Scalar<'_>,
-    ) -> Result<Replacement, TransformError> {
-        let path = normalized_path(path);
-        let ctx = ApplyContext {
-            product: "bench",
-            path: &path,
-            consumer: "bench",
-            keys: &self.keys,
-        };
-        let outcome = self.actions[id.0 as usize]
-            .apply(value, &ctx)
-            .map_err(TransformError::new)?;
-        Ok(match outcome {
-            Outcome::Keep => Replacement::Keep,
-            Outcome::Replace(json) => Replacement::Json(json),
-            Outcome::Drop => Replacement::Drop,
-        })
-    }
-
-    fn container(&self, id: FieldId) -> ContainerAction {
-        match &self.actions[id.0 as usize] {
-            Action::Redact { replacement } => ContainerAction::Replace(
-                replacement
-                    .as_deref()
-                    .map_or_else(|| "null".into(), json_string),
-            ),
-            Action::Drop => ContainerAction::Drop,
-            _ => ContainerAction::Descend,
-        }
-    }
+            .map(|(i, (_, act))| (class(i), act.action()))
+            .collect(),
+    };
+    let policy = Policy::new(vec![rule]).expect("one rule");
+    let plan = Plan::compile(
+        &classification,
+        &policy,
+        policy.select(&[], None),
+        Arc::new(DetectorSet::new(Vec::new())),
+        &[],
+    )
+    .expect("the bench plan compiles");
+    Arc::new(Arc::new(plan).for_consumer("bench", Arc::new(LocalKeyring::empty())))
 }
 
 /// No selector at all: `Outside` at the root, the whole body passes through.
@@ -467,7 +435,7 @@ fn document(target: usize) -> (Vec<u8>, u64) {
 }
 
 fn rewrite_bench(c: &mut Criterion) {
-    let policy: Arc<dyn FieldPolicy> = Arc::new(BenchPolicy::new());
+    let policy = bench_policy();
     let untouched: Arc<dyn FieldPolicy> = Arc::new(Untouched);
     let rules: Vec<(At, Action)> = RULES.iter().map(|(at, act)| (*at, act.action())).collect();
 
