@@ -60,6 +60,7 @@
 //! A syntax or schema error stops parsing at the first problem; validation
 //! reports every problem it finds.
 
+mod audit;
 mod error;
 mod load;
 mod locate;
@@ -68,6 +69,7 @@ mod model;
 mod units;
 mod validate;
 
+pub use audit::{Audit, HmacField};
 pub use error::{ConfigError, Diagnostic, Location};
 pub use masking::{
     ActionSpec, BUILT_IN_CLASSES, DataClass, FieldClass, Generalization, HashScope, MaskPreset,

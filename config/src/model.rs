@@ -1,7 +1,7 @@
 //! The configuration schema: the typed form of `maskgate.toml`.
 //!
 //! Every table denies unknown keys, so a misspelled key fails loudly. Sections
-//! that later capabilities add (`policies`, `vault`, `audit`) get their own
+//! that later capabilities add (`vault`) get their own
 //! field on [`Config`] when they exist; until then they are refused as
 //! unknown keys rather than silently ignored.
 
@@ -10,6 +10,7 @@ use std::{net::SocketAddr, path::PathBuf};
 use serde::Deserialize;
 use url::Url;
 
+use crate::audit::Audit;
 use crate::masking::{DataClass, FieldClass, Masking, PolicyRule, ProductMasking};
 use crate::units::{ByteSize, Duration, Rate};
 
@@ -46,6 +47,10 @@ pub struct Config {
     /// `[masking]`: where masking keys come from.
     #[serde(default)]
     pub masking: Masking,
+    /// `[audit]`: the tamper-evident access log. Without it no log is
+    /// written.
+    #[serde(default)]
+    pub audit: Option<Audit>,
 }
 
 /// `[server]`: the client-facing side.

@@ -69,6 +69,11 @@ pub(crate) fn check(config: &Config) -> Vec<Problem> {
     check_products(&config.products, &mut problems);
     access::check(config, &mut problems);
     masking::check(config, &mut problems);
+    if let Some(audit) = &config.audit {
+        for (key_path, message) in crate::audit::check(audit) {
+            problems.push(key_path, message);
+        }
+    }
     problems.0
 }
 

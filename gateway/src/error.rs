@@ -96,6 +96,12 @@ pub(crate) enum GatewayError {
     /// The caller is known but may not make this call.
     #[error("{}", reason.message(product))]
     Forbidden { product: String, reason: Forbidden },
+    /// The audit log cannot be written (disk full, permission lost) and
+    /// the gateway fails closed: nothing is forwarded until it can.
+    #[error(
+        "the audit log cannot be written, so no request is served until it can; try again later"
+    )]
+    AuditUnavailable,
     /// Over a quota; `retry_after` is in whole seconds (rounded up).
     #[error("too many requests {}; retry in {retry_after} s", scope.describe(product))]
     RateLimited {
@@ -125,7 +131,29 @@ pub(crate) enum Forbidden {
     PurposeConflict,
 }
 
+/// Why the gateway answered a request itself, as its audit record says:
+/// carried in the response's extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AuditReason {
+    /// The client's doing (401, 403, 404, 429, ...), rather than a failure.
+    pub(crate) refused: bool,
+    /// The error code, with detail for 403 and 429.
+    pub(crate) reason: String,
+}
+
 impl Forbidden {
+    /// Which rule refused, for the audit record.
+    fn code(&self) -> &'static str {
+        match self {
+            Self::AuthMethodNotAllowed { .. } => "auth_method_not_allowed",
+            Self::RoleNotAllowed => "role_not_allowed",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
+            Self::PurposeMissing => "purpose_missing",
+            Self::PurposeNotAllowed => "purpose_not_allowed",
+            Self::PurposeConflict => "purpose_conflict",
+        }
+    }
+
     fn message(&self, product: &str) -> String {
         match self {
             Self::AuthMethodNotAllowed { accepted } => format!(
@@ -203,7 +231,7 @@ impl GatewayError {
             | Self::UnprotectableResponse { .. }
             | Self::MaskingFailed { .. } => StatusCode::BAD_GATEWAY,
             Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
-            Self::KeyServerUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::KeyServerUnavailable | Self::AuditUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
@@ -225,6 +253,7 @@ impl GatewayError {
             Self::MaskingFailed { .. } => "masking_failed",
             Self::Unauthenticated { .. } => "unauthenticated",
             Self::KeyServerUnavailable => "key_server_unavailable",
+            Self::AuditUnavailable => "audit_unavailable",
             Self::Forbidden { .. } => "forbidden",
             Self::RateLimited { .. } => "rate_limited",
         }
@@ -259,12 +288,30 @@ impl GatewayError {
             | Self::UpstreamResponseTimeout { .. }
             | Self::UpstreamUnavailable { .. }
             | Self::UnprotectableResponse { .. } => Side::Upstream,
-            Self::KeyServerUnavailable | Self::MaskingFailed { .. } => Side::Internal,
+            Self::KeyServerUnavailable | Self::MaskingFailed { .. } | Self::AuditUnavailable => {
+                Side::Internal
+            }
+        }
+    }
+
+    /// What the audit record says of this failure: a refusal (the
+    /// client's side) or a failure (anyone else's), and the reason: the
+    /// code, and for a 403 which rule refused (`forbidden:role_not_allowed`).
+    pub(crate) fn audit_reason(&self) -> AuditReason {
+        let reason = match self {
+            Self::Forbidden { reason, .. } => format!("forbidden:{}", reason.code()),
+            Self::RateLimited { scope, .. } => format!("rate_limited:{}", scope.label()),
+            other => other.code().to_owned(),
+        };
+        AuditReason {
+            refused: self.side() == Side::Downstream,
+            reason,
         }
     }
 
     /// Renders the JSON error response. The request id is echoed in the body
-    /// and (by the request-id layer) in the `X-Request-Id` header.
+    /// and (by the request-id layer) in the `X-Request-Id` header. The
+    /// response carries its [`AuditReason`] in its extensions.
     pub(crate) fn into_response(self, request_id: Option<&HeaderValue>) -> Response<Body> {
         let status = self.status();
         let message = self.to_string();
@@ -272,6 +319,7 @@ impl GatewayError {
         if let Some((name, value)) = self.extra_header() {
             response.headers_mut().insert(name, value);
         }
+        response.extensions_mut().insert(self.audit_reason());
         response
     }
 }
@@ -374,6 +422,7 @@ mod tests {
                 401,
             ),
             (GatewayError::KeyServerUnavailable, 503),
+            (GatewayError::AuditUnavailable, 503),
             (
                 GatewayError::Forbidden {
                     product: "p".into(),

@@ -7,13 +7,15 @@
 //! listener (health, readiness, metrics). The command line lives in
 //! [`cli`]; [`Gateway`] is the server for embedding and tests.
 //!
-//! What a request passes through, in order: request id, header limits,
+//! What a request passes through, in order: request id, audit, header limits,
 //! routing, (authentication), access rules, rate limits, body limit,
-//! forwarding. Authentication, masking, secrets and audit take their places
-//! in that stack as their crates fill in.
+//! forwarding; the audit layer sits outside all but the request id, so that
+//! each request leaves one record. Secrets take their place in that stack
+//! as their crate fills in.
 
 mod access;
 mod admin;
+mod audit;
 mod authenticate;
 mod body;
 mod caller;

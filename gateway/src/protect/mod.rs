@@ -22,6 +22,7 @@ use maskgate_masking::{
 
 pub(crate) use self::{stream::RewriteBody, translate::Problem};
 use crate::{
+    audit::AuditFacts,
     body::{self, Body},
     caller::{CallerInfo, Purpose},
     error::GatewayError,
@@ -191,7 +192,7 @@ impl Protection {
     }
 
     /// The response, rewritten for `caller` with `purpose`, or the reason it
-    /// cannot be delivered. Reads the start of the body: an error there is
+    /// cannot be delivered; the rewrite's counts go to `facts` (audit). Reads the start of the body: an error there is
     /// still answered with a 502 instead of a broken stream.
     pub(crate) async fn response(
         &self,
@@ -199,6 +200,7 @@ impl Protection {
         product: &str,
         caller: Option<&CallerInfo>,
         purpose: Option<&Purpose>,
+        facts: Option<AuditFacts>,
         response: Response<Body>,
     ) -> Result<Response<Body>, GatewayError> {
         let (Some(Some(protection)), Some(policy)) = (self.products.get(index), &self.policy)
@@ -237,7 +239,8 @@ impl Protection {
         } else {
             Rewriter::new(bound, protection.limits)
         };
-        let mut rewritten = RewriteBody::new(body, rewriter);
+        let mut rewritten =
+            RewriteBody::new(body, rewriter).audited(facts, &protection.plans[rule]);
         if rewritten.prime().await.is_err() {
             return Err(GatewayError::MaskingFailed {
                 product: product.to_owned(),

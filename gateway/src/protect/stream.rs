@@ -5,18 +5,26 @@
 //! then aborts the response (an HTTP/1.1 chunked body without its final
 //! chunk, an HTTP/2 stream reset), so the client sees a broken transfer,
 //! never a truncated body that looks complete.
+//!
+//! An audited response's rewriter reports its per-field counts (or its
+//! failure) to the request's [`AuditFacts`] when it ends, fails or is
+//! dropped.
 
 use std::{
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll},
 };
 
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame};
 use http_body_util::BodyExt;
-use maskgate_masking::Rewriter;
+use maskgate_masking::{Plan, Rewriter};
 
-use crate::body::{Body, BoxError};
+use crate::{
+    audit::{AuditFacts, field_treatments},
+    body::{Body, BoxError},
+};
 
 /// See the module docs.
 pub(crate) struct RewriteBody {
@@ -25,6 +33,8 @@ pub(crate) struct RewriteBody {
     /// Output not yet sent.
     pending: Option<Bytes>,
     done: bool,
+    /// Where to report the counts, and the plan that names the fields.
+    audit: Option<(AuditFacts, Arc<Plan>)>,
 }
 
 impl RewriteBody {
@@ -34,6 +44,24 @@ impl RewriteBody {
             rewriter,
             pending: None,
             done: false,
+            audit: None,
+        }
+    }
+
+    /// Reports to `facts` once done (see the module docs).
+    pub(crate) fn audited(mut self, facts: Option<AuditFacts>, plan: &Arc<Plan>) -> Self {
+        self.audit = facts.map(|facts| (facts, plan.clone()));
+        self
+    }
+
+    fn report(&mut self, failed: bool) {
+        if let Some((facts, plan)) = self.audit.take() {
+            let (fields, unclassified) = field_treatments(self.rewriter.summary(), &plan);
+            facts.update(|facts| {
+                facts.fields = fields;
+                facts.unclassified = unclassified;
+                facts.masking_failed |= failed;
+            });
         }
     }
 
@@ -56,7 +84,10 @@ impl RewriteBody {
 
     fn feed(&mut self, data: &[u8]) -> Result<(), BoxError> {
         let mut out = Vec::with_capacity(data.len() + 64);
-        self.rewriter.feed(data, &mut out)?;
+        if let Err(error) = self.rewriter.feed(data, &mut out) {
+            self.report(true);
+            return Err(error.into());
+        }
         if !out.is_empty() {
             self.pending = Some(Bytes::from(out));
         }
@@ -65,8 +96,12 @@ impl RewriteBody {
 
     fn finish(&mut self) -> Result<(), BoxError> {
         let mut out = Vec::new();
-        self.rewriter.finish(&mut out)?;
+        if let Err(error) = self.rewriter.finish(&mut out) {
+            self.report(true);
+            return Err(error.into());
+        }
         self.done = true;
+        self.report(false);
         if !out.is_empty() {
             self.pending = Some(Bytes::from(out));
         }
@@ -111,5 +146,13 @@ impl HttpBody for RewriteBody {
                 }
             }
         }
+    }
+}
+
+impl Drop for RewriteBody {
+    fn drop(&mut self) {
+        // Ended early (the client went away, the product failed): what was
+        // rewritten until then.
+        self.report(false);
     }
 }

@@ -28,6 +28,7 @@ use tower::Service;
 
 use self::upstream::Upstream;
 use crate::{
+    audit::AuditFacts,
     body::{self, Body, BodyTooLarge, BoxError, Leftover, LimitedBody, NotifyOnEnd, find_in_chain},
     caller::{CallerInfo, Purpose},
     error::GatewayError,
@@ -172,6 +173,7 @@ impl Proxy {
         } else {
             (None, None)
         };
+        let facts = request.extensions().get::<AuditFacts>().cloned();
         let path = settings.forward_path(request.uri().path());
         let result = match product.upstream.uri_for(path, request.uri().query()) {
             Ok(uri) => match self
@@ -180,16 +182,25 @@ impl Proxy {
                 })
                 .await
             {
-                Ok(response) if protects => {
-                    protection
-                        .response(
-                            settings.index,
-                            &product.name,
-                            caller.as_ref(),
-                            purpose.as_ref(),
-                            response,
-                        )
-                        .await
+                Ok(response) => {
+                    if let Some(facts) = &facts {
+                        let status = response.status().as_u16();
+                        facts.update(|facts| facts.upstream_status = Some(status));
+                    }
+                    if protects {
+                        protection
+                            .response(
+                                settings.index,
+                                &product.name,
+                                caller.as_ref(),
+                                purpose.as_ref(),
+                                facts,
+                                response,
+                            )
+                            .await
+                    } else {
+                        Ok(response)
+                    }
                 }
                 other => other,
             },

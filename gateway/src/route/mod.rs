@@ -39,6 +39,8 @@ pub(crate) struct ProductSettings {
     pub(crate) index: usize,
     /// Who may call it; `None` in plain-proxy mode (no `[authn]`).
     pub(crate) access: Option<AccessRules>,
+    /// The route as configured: `HOST/PREFIX` or `/PREFIX` (audit records).
+    pub(crate) route: Arc<str>,
     /// With `strip_prefix`, the length of the prefix to remove.
     strip: Option<usize>,
 }
@@ -78,10 +80,15 @@ impl ProductTable {
                 .as_ref()
                 .zip(config.authn.as_ref())
                 .map(|(access, authn)| AccessRules::new(access, authn));
+            let route = format!(
+                "{}{prefix}",
+                product.route.host.as_deref().unwrap_or_default()
+            );
             let settings = ProductSettings {
                 name: Arc::from(product.name.as_str()),
                 index,
                 access,
+                route: Arc::from(route),
                 strip,
             };
             (product.route.host.clone(), prefix, Arc::new(settings))

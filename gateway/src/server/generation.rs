@@ -8,7 +8,7 @@
 //! current one in place) and swaps it in atomically: every request from
 //! then on sees the new one, including requests on connections that are
 //! already open, while requests in flight finish with the one they started
-//! with. Listeners, worker threads, the admin listener and timeouts are
+//! with. Listeners, worker threads, the admin listener, the audit log and timeouts are
 //! fixed at start-up: changing them needs a restart, and a reload says so.
 
 use std::sync::Arc;
@@ -33,6 +33,9 @@ pub(crate) struct Generation {
     /// One proxy (and so one set of upstream pools) per worker.
     pub(crate) proxies: Vec<Arc<Proxy>>,
     pub(crate) limits: Limits,
+    /// `sha256:<hex>` of the configuration in force (its parsed form): the
+    /// policy version audit records name.
+    pub(crate) policy_version: Arc<str>,
 }
 
 impl Generation {
@@ -78,8 +81,17 @@ impl Generation {
             protection,
             proxies,
             limits: config.server.limits.clone(),
+            policy_version: policy_version(config),
         })
     }
+}
+
+/// The SHA-256 of the configuration's parsed form: any change of a
+/// setting changes it; formatting and comments do not.
+fn policy_version(config: &Config) -> Arc<str> {
+    let digest = ring::digest::digest(&ring::digest::SHA256, format!("{config:?}").as_bytes());
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    Arc::from(format!("sha256:{hex}"))
 }
 
 /// Why a reload was refused; the running configuration stays.
@@ -188,6 +200,9 @@ impl Reloader {
         }
         if config.admin != fixed.admin {
             changed.push("admin".to_owned());
+        }
+        if config.audit != fixed.audit {
+            changed.push("audit".to_owned());
         }
         changed
     }

@@ -17,6 +17,7 @@ use tower::{Service, ServiceBuilder, ServiceExt};
 
 use crate::{
     access::AccessLayer,
+    audit::{AuditLayer, AuditTapLayer, Auditor},
     authenticate::AuthenticateLayer,
     body::Body,
     caller::CallerInfo,
@@ -48,6 +49,8 @@ pub(super) struct Serving {
     /// The request-head limits at start-up: hyper's parser ceiling.
     pub(super) head_limits: Limits,
     pub(super) timeouts: ServerTimeouts,
+    /// The audit log, if `[audit]` is configured (fixed at start-up).
+    pub(super) auditor: Option<Arc<Auditor>>,
 }
 
 impl Listener {
@@ -213,6 +216,13 @@ fn request_stack(
 > + use<> {
     ServiceBuilder::new()
         .layer(RequestIdLayer)
+        // Outside everything that can refuse or fail a request: exactly one
+        // record each (inner layers leave their facts for it).
+        .layer(AuditLayer::new(
+            serving.auditor.clone(),
+            generation.policy_version.clone(),
+            connection.remote,
+        ))
         .layer(HeaderLimitLayer::new(
             generation.limits.max_headers,
             generation.limits.max_header_bytes.bytes(),
@@ -228,7 +238,11 @@ fn request_stack(
             generation.authentication.clone(),
             certificate_identity,
         ))
+        // The product and the caller, for a refusal by access rules.
+        .layer(AuditTapLayer)
         .layer(AccessLayer)
+        // The purpose, for a refusal by rate limits.
+        .layer(AuditTapLayer)
         .layer(RateLimitLayer::new(generation.rate_limits.clone()))
         .service(ProxyService::new(
             generation.proxies[serving.worker].clone(),

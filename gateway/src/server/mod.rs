@@ -28,6 +28,7 @@ use self::{
 };
 use crate::{
     admin::{self, Readiness},
+    audit::Auditor,
     metrics::Metrics,
     rate_limit,
     tls_roots::TrustError,
@@ -60,6 +61,9 @@ pub enum StartError {
     /// class pattern, the keyring).
     #[error("masking: {0}")]
     Masking(String),
+    /// The audit log could not be opened (its directory, its keys).
+    #[error("audit: {0}")]
+    Audit(String),
     /// A worker thread could not be started.
     #[error("cannot start a worker thread: {0}")]
     Worker(std::io::Error),
@@ -84,6 +88,7 @@ pub struct Gateway {
     reloader: Reloader,
     readiness: Arc<Readiness>,
     shutdown_grace: Duration,
+    auditor: Option<Arc<Auditor>>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -130,6 +135,12 @@ impl Gateway {
             config.clone(),
         );
 
+        let auditor = match &config.audit {
+            Some(audit) => Some(Arc::new(
+                Auditor::start(audit).map_err(|e| StartError::Audit(e.to_string()))?,
+            )),
+            None => None,
+        };
         let mut workers: Vec<Worker> = (0..worker_count)
             .map(|index| Worker {
                 index,
@@ -140,6 +151,7 @@ impl Gateway {
                     metrics: metrics.clone(),
                     head_limits: config.server.limits.clone(),
                     timeouts: config.server.timeouts.clone(),
+                    auditor: auditor.clone(),
                 }),
             })
             .collect();
@@ -204,6 +216,7 @@ impl Gateway {
             reloader,
             readiness: Arc::default(),
             shutdown_grace,
+            auditor,
         })
     }
 
@@ -274,6 +287,11 @@ impl Gateway {
             let _ = worker.await;
         }
         tracing::info!("all workers stopped");
+        // Every request has ended: the records are queued; write them and
+        // the final checkpoint.
+        if let Some(auditor) = self.auditor {
+            let _ = tokio::task::spawn_blocking(move || auditor.shutdown()).await;
+        }
         if let Some(admin) = admin {
             admin.abort();
         }

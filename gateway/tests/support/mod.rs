@@ -13,6 +13,7 @@
 // each test binary, so nothing is reachable from outside anyway.
 #![allow(unreachable_pub)]
 
+pub mod audit;
 pub mod body;
 pub mod certs;
 pub mod child;
