@@ -30,6 +30,15 @@ pub enum AuditError {
     #[error("the audit log was unavailable and its buffer is full: record lost")]
     Lost,
 
+    /// A record line of a log is not a valid record.
+    #[error("{}:{line}: not a valid audit record", file.display())]
+    Record {
+        /// The file.
+        file: PathBuf,
+        /// The 1-based line.
+        line: usize,
+    },
+
     // -- the operator's input --
     /// A key file is not what it should be.
     #[error("{path}: {message}")]

@@ -25,7 +25,9 @@
 mod error;
 mod keys;
 mod line;
+mod query;
 mod record;
+mod report;
 mod verify;
 mod writer;
 
@@ -34,8 +36,10 @@ pub use keys::{
     HMAC_PREFIX, IdentifierHasher, PublicKey, SigningKey, load_or_create_hmac_key,
     load_or_create_signing_key, public_key_path,
 };
+pub use query::{Filter, Format, Located, parse_time, read_records, write_records};
 pub use record::{
     Decision, FieldTreatment, Outcome, Principal, Record, SCHEMA_VERSION, Unclassified, format_time,
 };
+pub use report::render as render_report;
 pub use verify::{Problem, Report, expand, verify_files, verify_paths};
 pub use writer::{Commit, CommitError, Writer, WriterConfig, Written, valid_instance_id};

@@ -3,6 +3,7 @@
 //! parses and dispatches.
 
 mod api_key;
+mod audit;
 mod check;
 mod explain;
 mod serve;
@@ -18,8 +19,9 @@ use crate::demo::DemoArgs;
 /// maskgate sits in front of your data products' HTTP APIs. Consumers call
 /// the products through it; it terminates TLS, routes each request to its
 /// product, and streams requests and responses through with limits and
-/// timeouts. Authentication, per-field masking, Vault secrets and a
-/// tamper-evident audit log are being added on this foundation.
+/// timeouts; it authenticates callers, masks fields per caller and
+/// purpose, and keeps a tamper-evident audit log (`maskgate audit`). Vault
+/// secrets are being added on this foundation.
 ///
 /// Start with `maskgate demo`: it runs a sample data product behind the
 /// gateway, with no configuration needed.
@@ -72,6 +74,14 @@ enum Command {
     /// Manage API keys for consumers.
     #[command(subcommand)]
     ApiKey(ApiKeyCommand),
+    /// The auditors' tools: verify the audit log, query it, report on it.
+    ///
+    /// The log is one JSON line per request, hash-chained, with signed
+    /// checkpoints (see docs/audit.md). `verify` proves it complete and
+    /// untouched with the public key alone; `query` answers who saw which
+    /// class of data, when and why; `report` writes an HTML page.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,6 +122,7 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => with_runtime(crate::demo::run(args)),
         Command::ApiKey(ApiKeyCommand::New(args)) => api_key::run(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Audit(command) => audit::run(command),
     }
 }
 
