@@ -352,3 +352,39 @@ fn bar_totals(dom: &str) -> BTreeMap<String, u64> {
     }
     totals
 }
+
+/// `maskgate check` summarizes `[audit]`, warns when there is none, and
+/// locates a bad audit setting.
+#[test]
+fn check_reports_the_audit_section() {
+    let audit = AuditDir::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("maskgate.toml");
+    let base = format!(
+        "{PLAINTEXT_GATEWAY}{}",
+        support::product("p", "/p", "http://127.0.0.1:9")
+    );
+    let check = |text: &str| {
+        std::fs::write(&config, text).unwrap();
+        maskgate(&["check", "--config", s(&config)])
+    };
+    let (code, out, err) = check(&format!("{base}{}", audit.section("")));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("  audit    ") && out.contains("fail closed"),
+        "{out}"
+    );
+    assert!(!err.contains("warning"), "{err}");
+    let (code, _, err) = check(&base);
+    assert_eq!(code, 0);
+    assert!(err.contains("warning: no [audit] section"), "{err}");
+    let (code, _, err) = check(&format!(
+        "{base}{}",
+        audit.section("checkpoint_interval = \"1ms\"")
+    ));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("audit.checkpoint_interval: must be at least 100ms"),
+        "{err}"
+    );
+}

@@ -232,6 +232,53 @@ async fn demo_serves_customers_through_the_gateway() {
     assert!(demo.stdout().contains("demo stopped"));
     let after = client::try_send(&http, client::get(&format!("{customers}/1"))).await;
     assert!(after.is_err(), "the gateway still answers after Ctrl-C");
+
+    // The audit log: in the demo's directory, printed, one record per
+    // request made through the gateway, complete and untouched.
+    assert!(
+        info.audit_log
+            .starts_with(demo.demo_dir().canonicalize().unwrap())
+    );
+    let verify_command = format!(
+        "maskgate audit verify {} --public-key {}",
+        info.audit_log.display(),
+        info.audit_public_key.display()
+    );
+    assert!(printed.contains(&verify_command), "{printed}");
+    let maskgate = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_maskgate"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let log = info.audit_log.to_str().unwrap();
+    let verified = maskgate(&[
+        "audit",
+        "verify",
+        log,
+        "--public-key",
+        info.audit_public_key.to_str().unwrap(),
+    ]);
+    let out = String::from_utf8_lossy(&verified.stdout);
+    assert!(verified.status.success(), "{out}");
+    assert!(out.contains(" 7 record(s)"), "{out}");
+    let reveals = maskgate(&[
+        "audit",
+        "query",
+        log,
+        "--class",
+        "card_number",
+        "--action",
+        "reveal",
+        "--format",
+        "json",
+    ]);
+    let reveals = String::from_utf8_lossy(&reveals.stdout);
+    assert_eq!(reveals.lines().count(), 1, "{reveals}");
+    assert!(
+        reveals.contains("\"purpose\":\"fraud-investigation\""),
+        "{reveals}"
+    );
 }
 
 /// With `--tls`, the demo serves HTTPS (h2 by ALPN) with a certificate

@@ -23,6 +23,11 @@ pub(super) fn run(path: &Path) -> ExitCode {
                 return ExitCode::FAILURE;
             }
             print!("{}", summary(path, &config));
+            if config.audit.is_none() {
+                eprintln!(
+                    "warning: no [audit] section: requests will leave no audit record (see README: [audit])"
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(error) => {
@@ -55,6 +60,25 @@ fn summary(path: &Path, config: &Config) -> String {
         let _ = writeln!(out, "  admin    disabled");
     }
     let _ = writeln!(out, "  authn    {}", describe_authn(config.authn.as_ref()));
+    match &config.audit {
+        Some(audit) => {
+            let _ = writeln!(
+                out,
+                "  audit    {} ({}, checkpoint every {} records or {})",
+                audit.path.display(),
+                if audit.fail_closed {
+                    "fail closed"
+                } else {
+                    "fail open"
+                },
+                audit.checkpoint_every,
+                audit.checkpoint_interval
+            );
+        }
+        None => {
+            let _ = writeln!(out, "  audit    none");
+        }
+    }
     let limits = &config.rate_limits;
     let quotas: Vec<String> = [
         ("per principal", &limits.per_principal),

@@ -43,6 +43,10 @@ pub struct DemoInfo {
     pub tokens: BTreeMap<String, PathBuf>,
     /// A key file per API-key consumer.
     pub api_keys: BTreeMap<String, PathBuf>,
+    /// The audit log's directory: one record per request.
+    pub audit_log: PathBuf,
+    /// The public key that verifies the audit log's checkpoints.
+    pub audit_public_key: PathBuf,
 }
 
 /// One product in [`DemoInfo`].
@@ -102,6 +106,12 @@ pub(super) async fn run(args: &DemoArgs) -> Result<(), String> {
             .map_err(|e| format!("cannot make the demo keyring: {e}"))?;
     }
     idp::write_private(&api_key_path, api_key.expose())?;
+    // The audit log and its keys (made on the first run, kept after).
+    let audit = AuditFiles {
+        log: dir.join("audit"),
+        signing_key: dir.join("keys").join("audit-signing.pk8"),
+        hmac_key: dir.join("keys").join("audit-hmac.key"),
+    };
     // The JWKS is served before the gateway starts, which fetches it at once.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let idp_server = tokio::spawn(idp::serve_jwks(
@@ -122,6 +132,7 @@ pub(super) async fn run(args: &DemoArgs) -> Result<(), String> {
         ca: demo_tls.ca.clone(),
         api_key_hash,
         keyring,
+        audit: audit.clone(),
     };
     let config = Config::from_str(&plan.render(), &config_path)
         .map_err(|e| format!("internal error: the demo configuration is invalid:\n{e}"))?;
@@ -149,6 +160,8 @@ pub(super) async fn run(args: &DemoArgs) -> Result<(), String> {
         jwks,
         tokens,
         api_keys: BTreeMap::from([(API_KEY_ID.to_owned(), api_key_path)]),
+        audit_log: audit.log.clone(),
+        audit_public_key: maskgate_audit::public_key_path(&audit.signing_key),
     };
 
     let product = tokio::spawn(
@@ -216,6 +229,16 @@ struct ConfigPlan {
     api_key_hash: String,
     /// The masking keyring (for pseudonyms).
     keyring: PathBuf,
+    /// Where the audit log and its keys go.
+    audit: AuditFiles,
+}
+
+/// The demo's audit log and keys.
+#[derive(Debug, Clone)]
+struct AuditFiles {
+    log: PathBuf,
+    signing_key: PathBuf,
+    hmac_key: PathBuf,
 }
 
 impl ConfigPlan {
@@ -368,6 +391,16 @@ actions = {{ "*" = {{ action = "redact", with = "[REDACTED]" }} }}
 
 [masking]
 keyring = {keyring}
+
+# The audit log: one record per request (who, which product and purpose,
+# the decision, which fields got which treatment; never a value), chained
+# and signed. `maskgate audit verify|query|report` read it. A response ends
+# only once its record is on disk (fail_closed).
+[audit]
+path = {audit_log}
+signing_key = {audit_signing_key}
+hmac_key = {audit_hmac_key}
+create_keys = true
 "#,
             upstream = self.upstream,
             admin = self.admin,
@@ -378,6 +411,9 @@ keyring = {keyring}
             api_key_id = API_KEY_ID,
             api_key_hash = self.api_key_hash,
             keyring = toml_string(&self.keyring),
+            audit_log = toml_string(&self.audit.log),
+            audit_signing_key = toml_string(&self.audit.signing_key),
+            audit_hmac_key = toml_string(&self.audit.hmac_key),
         )
     }
 }
@@ -416,7 +452,7 @@ maskgate demo is running.
   gateway   {gateway}
   admin     {admin}
   product   customers, served unprotected at {upstream}
-  files     {dir} (maskgate.toml, demo.json, tokens/, api-keys/)
+  files     {dir} (maskgate.toml, demo.json, tokens/, api-keys/, audit/)
 
 Callers need credentials. Tokens for the roles support, analyst and fraud
 are in {dir}/tokens (valid 1h; `maskgate demo token --role ROLE` mints
@@ -431,6 +467,12 @@ Try:
   curl -s {admin}/metrics | grep maskgate_requests
 
 Compare with the product itself: curl -s '{upstream}/customers?limit=2'
+
+Every request leaves one record in the audit log, {audit}. Auditors:
+  maskgate audit query {audit} --class card_number --action reveal
+  maskgate audit query {audit} --decision refused --format json
+  maskgate audit report {audit} --public-key {public_key} --out {dir}/audit-report.html
+  maskgate audit verify {audit} --public-key {public_key}   # complete once the demo stops (final checkpoint)
 Press Ctrl-C to stop."#,
         gateway = info.gateway,
         admin = info.admin,
@@ -438,5 +480,7 @@ Press Ctrl-C to stop."#,
         dir = dir.display(),
         support = token("support"),
         fraud = token("fraud"),
+        audit = info.audit_log.display(),
+        public_key = info.audit_public_key.display(),
     );
 }
