@@ -2,7 +2,7 @@
 //!
 //! This crate owns the versioned access-record schema ([`Record`]), the
 //! line format and its SHA-256 hash chain with Ed25519-signed checkpoints
-//! (documented in the `line` module and in `docs/audit.md`), the
+//! (documented in `docs/audit.md`), the
 //! group-commit [`Writer`] that makes a record durable before its response
 //! is released (with rotation and fail-closed buffering), the keys
 //! ([`SigningKey`], [`PublicKey`], [`IdentifierHasher`] for HMAC'd

@@ -74,19 +74,33 @@ impl Report {
 /// A log file's content, as read.
 struct LogFile {
     path: PathBuf,
-    bytes: Vec<u8>,
+    /// The content when given in memory; `None`: read from `path` when its
+    /// turn comes (one file in memory at a time).
+    bytes: Option<Vec<u8>>,
 }
 
 /// Verifies the log files at `paths` (directories are read for their
-/// `*.jsonl` files) with `key`. I/O errors are errors; everything about
-/// the content is in the report.
+/// `*.jsonl` files) with `key`, one file in memory at a time. I/O errors
+/// are errors; everything about the content is in the report.
 pub fn verify_paths(paths: &[PathBuf], key: &PublicKey) -> Result<Report, AuditError> {
     let mut files = Vec::new();
     for path in expand(paths)? {
-        let bytes = std::fs::read(&path).map_err(|e| AuditError::io(&path, "cannot read", e))?;
-        files.push((path, bytes));
+        let first = first_line(&path).map_err(|e| AuditError::io(&path, "cannot read", e))?;
+        files.push((path, first, None));
     }
-    Ok(verify_files(files, key))
+    verify(files, key)
+}
+
+/// The first line of a file (at most 64 KiB of it).
+fn first_line(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    std::fs::File::open(path)?
+        .take(64 * 1024)
+        .read_to_end(&mut head)?;
+    let end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
+    head.truncate(end);
+    Ok(head)
 }
 
 /// The log files among `paths`: files as given, directories' `*.jsonl`
@@ -116,15 +130,33 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, AuditError> {
 
 /// Verifies log files given with their content; see the module docs.
 pub fn verify_files(files: Vec<(PathBuf, Vec<u8>)>, key: &PublicKey) -> Report {
+    let files = files
+        .into_iter()
+        .map(|(path, bytes)| {
+            let first = bytes
+                .split(|&b| b == b'\n')
+                .next()
+                .unwrap_or_default()
+                .to_vec();
+            (path, first, Some(bytes))
+        })
+        .collect();
+    verify(files, key).expect("files in memory are not read")
+}
+
+/// `files`: each file's path, first line and (if in memory) content.
+fn verify(
+    files: Vec<(PathBuf, Vec<u8>, Option<Vec<u8>>)>,
+    key: &PublicKey,
+) -> Result<Report, AuditError> {
     let mut report = Report {
         files: files.len(),
         ..Report::default()
     };
     // instance -> (first seq, file)
     let mut instances: BTreeMap<String, Vec<(u64, LogFile)>> = BTreeMap::new();
-    for (path, bytes) in files {
-        let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-        match serde_json::from_slice::<Head<'_>>(first) {
+    for (path, first, bytes) in files {
+        match serde_json::from_slice::<Head<'_>>(&first) {
             Ok(head) if head.t == "open" => {
                 let instance = head.instance.as_deref().unwrap_or_default().to_owned();
                 let seq = head.seq;
@@ -142,9 +174,9 @@ pub fn verify_files(files: Vec<(PathBuf, Vec<u8>)>, key: &PublicKey) -> Report {
     }
     for (instance, mut files) in instances {
         files.sort_by_key(|(seq, _)| *seq);
-        Instance::new(&instance, key, &mut report).check(&files);
+        Instance::new(&instance, key, &mut report).check(&files)?;
     }
-    report
+    Ok(report)
 }
 
 /// The state of one instance's chain as the verifier walks it.
@@ -156,8 +188,11 @@ struct Instance<'r> {
     prev: Link,
     /// The previous file's recorded name.
     previous_file: Option<String>,
-    /// The last line seen: file, line number, kind and whether final.
-    last: Option<(PathBuf, usize, bool)>,
+    /// The file being read (or last read).
+    file: PathBuf,
+    /// The last line seen: line number, and whether it is the final
+    /// checkpoint.
+    last: Option<(usize, bool)>,
     last_signed: Option<u64>,
 }
 
@@ -170,6 +205,7 @@ impl<'r> Instance<'r> {
             expected_seq: 0,
             prev: genesis(name),
             previous_file: None,
+            file: PathBuf::new(),
             last: None,
             last_signed: None,
         }
@@ -183,13 +219,21 @@ impl<'r> Instance<'r> {
         });
     }
 
-    fn check(mut self, files: &[(u64, LogFile)]) {
+    fn check(mut self, files: &[(u64, LogFile)]) -> Result<(), AuditError> {
         for (index, (_, file)) in files.iter().enumerate() {
-            self.check_file(file, index == 0);
+            match &file.bytes {
+                Some(bytes) => self.check_file(&file.path, bytes, index == 0),
+                None => {
+                    let bytes = std::fs::read(&file.path)
+                        .map_err(|e| AuditError::io(&file.path, "cannot read", e))?;
+                    self.check_file(&file.path, &bytes, index == 0);
+                }
+            }
         }
         match self.last.take() {
-            Some((_, _, true)) => {}
-            Some((file, line, false)) => {
+            Some((_, true)) => {}
+            Some((line, false)) => {
+                let file = std::mem::take(&mut self.file);
                 let signed = self
                     .last_signed
                     .map_or("no checkpoint at all".to_owned(), |s| {
@@ -209,17 +253,18 @@ impl<'r> Instance<'r> {
         if let Some(seq) = self.last_signed {
             self.report.last_signed.insert(self.name.to_owned(), seq);
         }
+        Ok(())
     }
 
-    fn check_file(&mut self, file: &LogFile, first_file: bool) {
-        let bytes = &file.bytes[..];
+    fn check_file(&mut self, path: &Path, bytes: &[u8], first_file: bool) {
+        path.clone_into(&mut self.file);
         let mut start = 0;
         let mut number = 0;
         while start < bytes.len() {
             number += 1;
             let Some(len) = bytes[start..].iter().position(|&b| b == b'\n') else {
                 self.problem(
-                    &file.path,
+                    path,
                     number,
                     "the last line is incomplete (no line end): the file was truncated or appended to".to_owned(),
                 );
@@ -228,15 +273,14 @@ impl<'r> Instance<'r> {
             };
             let line = &bytes[start..start + len];
             start += len + 1;
-            self.check_line(file, number, line, first_file);
+            self.check_line(path, number, line, first_file);
         }
         if number == 0 {
-            self.problem(&file.path, 0, "the file is empty".to_owned());
+            self.problem(path, 0, "the file is empty".to_owned());
         }
     }
 
-    fn check_line(&mut self, file: &LogFile, number: usize, line: &[u8], first_file: bool) {
-        let path = &file.path;
+    fn check_line(&mut self, path: &Path, number: usize, line: &[u8], first_file: bool) {
         let link = sha256(line);
         let head = match serde_json::from_slice::<Head<'_>>(line) {
             Ok(head) => head,
@@ -249,7 +293,7 @@ impl<'r> Instance<'r> {
                 // Resynchronize after it: the next line's `prev` names it.
                 self.expected_seq += 1;
                 self.prev = link;
-                self.last = Some((path.clone(), number, false));
+                self.last = Some((number, false));
                 return;
             }
         };
@@ -358,7 +402,7 @@ impl<'r> Instance<'r> {
             }
         }
         let is_final = head.t == "ckpt" && head.is_final;
-        self.last = Some((path.clone(), number, is_final));
+        self.last = Some((number, is_final));
         self.expected_seq = head.seq + 1;
         self.prev = link;
     }

@@ -388,3 +388,26 @@ fn check_reports_the_audit_section() {
         "{err}"
     );
 }
+
+/// Each audit command explains itself.
+#[test]
+fn audit_help_explains_each_command() {
+    let (code, out, _) = maskgate(&["audit", "--help"]);
+    assert_eq!(code, 0);
+    for command in ["verify", "query", "report", "hash", "keygen"] {
+        assert!(out.contains(command), "{out}");
+    }
+    for (command, expect) in [
+        ("verify", "FILE:LINE"),
+        ("query", "RFC 3339"),
+        ("report", "--out"),
+        ("hash", "--hmac-key"),
+    ] {
+        let (code, out, _) = maskgate(&["audit", command, "--help"]);
+        assert_eq!(code, 0);
+        assert!(
+            out.contains(expect),
+            "audit {command} --help lacks {expect}:\n{out}"
+        );
+    }
+}
