@@ -8,7 +8,7 @@ mod common;
 
 use std::{io::Write, process::Command, time::Duration};
 
-use maskgate_audit::{CommitError, SigningKey, Writer, verify_paths};
+use maskgate_audit::{CommitError, verify_paths};
 
 struct Tmpfs(tempfile::TempDir);
 
@@ -32,12 +32,8 @@ fn a_full_disk_buffers_counts_losses_and_recovers() {
     config.rotate_size = u64::MAX;
     config.checkpoint_every = 1000;
     config.max_buffered = 5;
-    let (_, key) = SigningKey::generate().unwrap();
-    let public = key.public_key();
-    let writer = Writer::start(config, key).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let (writer, public) = common::start(config);
+    let runtime = common::runtime();
 
     let mut n = 0;
     runtime.block_on(writer.append(&common::record(n))).unwrap();

@@ -37,9 +37,7 @@ fn a_restarted_instance_continues_its_chain() {
     for round in 0..2 {
         let key = SigningKey::from_pkcs8(&der).unwrap();
         let writer = Writer::start(common::config(dir.path()), key).unwrap();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
+        let runtime = common::runtime();
         runtime.block_on(async {
             for i in 0..7 {
                 writer
@@ -63,12 +61,8 @@ fn time_based_rotation_and_checkpoints() {
     config.checkpoint_every = 1_000_000;
     config.rotate_interval = Duration::from_millis(150);
     config.checkpoint_interval = Duration::from_millis(50);
-    let (_, key) = SigningKey::generate().unwrap();
-    let public = key.public_key();
-    let writer = Writer::start(config, key).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let (writer, public) = common::start(config);
+    let runtime = common::runtime();
     runtime.block_on(async {
         for i in 0..4 {
             writer.append(&common::record(i)).await.unwrap();
@@ -91,12 +85,8 @@ fn not_failing_closed_commits_resolve_at_once_and_shutdown_stops_appends() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = common::config(dir.path());
     config.fail_closed = false;
-    let (_, key) = SigningKey::generate().unwrap();
-    let public = key.public_key();
-    let writer = Writer::start(config, key).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let (writer, public) = common::start(config);
+    let runtime = common::runtime();
     runtime.block_on(async {
         for i in 0..20 {
             writer.append(&common::record(i)).await.unwrap();

@@ -9,7 +9,11 @@ use std::{collections::BTreeMap, path::Path, process::Command};
 
 use http::Response;
 use serde_json::Value;
-use support::{PLAINTEXT_GATEWAY, TestGateway, Upstream, audit::AuditDir, body, client};
+use support::{
+    PLAINTEXT_GATEWAY, TestGateway, Upstream,
+    audit::{self, AuditDir, Callers, POLICIES, customers_product},
+    body, client,
+};
 
 const DOC: &str = r#"{"items":[{"email":"jane@example.com","card_number":"4111 1111 1111 1111"}]}"#;
 
@@ -24,71 +28,29 @@ async fn make_log() -> (AuditDir, String) {
         response
     })
     .await;
-    let (support, support_hash) = maskgate_authn::ApiKeys::generate("support").unwrap();
-    let (fraud, fraud_hash) = maskgate_authn::ApiKeys::generate("fraud").unwrap();
+    let callers = Callers::new();
     let audit = AuditDir::new();
     let mut gateway = TestGateway::start(&format!(
-        r#"{PLAINTEXT_GATEWAY}
-[authn]
-[[authn.api_key]]
-id = "support"
-hash = "{support_hash}"
-roles = ["support"]
-[[authn.api_key]]
-id = "fraud"
-hash = "{fraud_hash}"
-roles = ["fraud"]
-
-[[product]]
-name = "customers"
-route = {{ path_prefix = "/customers" }}
-upstream = {{ url = "{url}" }}
-access = {{ roles = ["support", "fraud"], purposes = ["fraud-investigation"] }}
-[[product.field]]
-path = "$.items[*].email"
-class = "email"
-[[product.field]]
-path = "$.items[*].card_number"
-class = "card_number"
-
+        r#"{PLAINTEXT_GATEWAY}{authn}{customers}
 [[product]]
 name = "orders"
 route = {{ path_prefix = "/orders" }}
 upstream = {{ url = "{url}" }}
 access = {{ roles = ["fraud"] }}
 
-[[policy]]
-name = "fraud"
-roles = ["fraud"]
-purposes = ["fraud-investigation"]
-actions = {{ "*" = {{ action = "reveal" }} }}
-
-[[policy]]
-name = "default"
-default = true
-actions = {{ "*" = {{ action = "redact" }} }}
-{section}"#,
+{POLICIES}{section}"#,
         url = upstream.url(),
+        authn = callers.authn,
+        customers = customers_product(&upstream.url()),
         section = audit.section("hmac_fields = [\"subject\"]"),
     ))
     .await;
     let http = client::h1();
     let call = |path: &str, key: Option<&str>, purpose: Option<&str>| {
-        let mut request = client::get(&gateway.url(path));
-        if let Some(key) = key {
-            request
-                .headers_mut()
-                .insert("x-api-key", key.parse().unwrap());
-        }
-        if let Some(purpose) = purpose {
-            request
-                .headers_mut()
-                .insert("x-purpose", purpose.parse().unwrap());
-        }
-        request
+        audit::request(&gateway.url(path), None, key, purpose)
     };
-    let support = support.expose_str().unwrap();
-    let fraud = fraud.expose_str().unwrap();
+    let support = callers.support.as_str();
+    let fraud = callers.fraud.as_str();
     for (path, key, purpose, status) in [
         ("/customers", Some(support), None, 200),
         ("/customers", Some(support), None, 200),

@@ -13,7 +13,7 @@ use http::Response;
 use serde_json::Value;
 use support::{
     PLAINTEXT_GATEWAY, TestGateway, Upstream,
-    audit::{AuditDir, with_id},
+    audit::{self, AuditDir, Callers, POLICIES, customers_product, with_id},
     body::{self, TestBody},
     client, closed_port,
 };
@@ -74,35 +74,12 @@ struct Setup {
 }
 
 async fn setup(upstream: &Upstream, audit_extra: &str) -> Setup {
-    let (support, support_hash) = maskgate_authn::ApiKeys::generate("support").unwrap();
-    let (fraud, fraud_hash) = maskgate_authn::ApiKeys::generate("fraud").unwrap();
+    let callers = Callers::new();
     let audit = AuditDir::new();
     let url = upstream.url();
     let down = format!("http://{}", closed_port());
     let gateway = TestGateway::start(&format!(
-        r#"{PLAINTEXT_GATEWAY}
-[authn]
-[[authn.api_key]]
-id = "support"
-hash = "{support_hash}"
-roles = ["support"]
-[[authn.api_key]]
-id = "fraud"
-hash = "{fraud_hash}"
-roles = ["fraud"]
-
-[[product]]
-name = "customers"
-route = {{ path_prefix = "/customers" }}
-upstream = {{ url = "{url}" }}
-access = {{ roles = ["support", "fraud"], purposes = ["fraud-investigation"] }}
-[[product.field]]
-path = "$.items[*].email"
-class = "email"
-[[product.field]]
-path = "$.items[*].card_number"
-class = "card_number"
-
+        r#"{PLAINTEXT_GATEWAY}{authn}{customers}
 [[product]]
 name = "fraudonly"
 route = {{ path_prefix = "/fraudonly" }}
@@ -137,30 +114,17 @@ access = {{ roles = ["support"] }}
 path = "$.items[*].email"
 class = "email"
 
-[[policy]]
-name = "fraud"
-roles = ["fraud"]
-purposes = ["fraud-investigation"]
-actions = {{ "*" = {{ action = "reveal" }} }}
-
-[[policy]]
-name = "support"
-roles = ["support"]
-actions = {{ email = {{ action = "mask", preset = "email" }}, card_number = {{ action = "mask", preset = "card" }} }}
-
-[[policy]]
-name = "default"
-default = true
-actions = {{ "*" = {{ action = "redact" }} }}
-{section}"#,
+{POLICIES}{section}"#,
+        authn = callers.authn,
+        customers = customers_product(&url),
         section = audit.section(audit_extra),
     ))
     .await;
     Setup {
         gateway,
         audit,
-        support: support.expose_str().unwrap().to_owned(),
-        fraud: fraud.expose_str().unwrap().to_owned(),
+        support: callers.support,
+        fraud: callers.fraud,
     }
 }
 
@@ -170,16 +134,7 @@ fn request(
     key: Option<&str>,
     purpose: Option<&str>,
 ) -> http::Request<TestBody> {
-    let mut request = client::get(url);
-    let headers = request.headers_mut();
-    headers.insert("x-request-id", id.parse().unwrap());
-    if let Some(key) = key {
-        headers.insert("x-api-key", key.parse().unwrap());
-    }
-    if let Some(purpose) = purpose {
-        headers.insert("x-purpose", purpose.parse().unwrap());
-    }
-    request
+    audit::request(url, Some(id), key, purpose)
 }
 
 /// The one record of request `id` (waiting a little for records written

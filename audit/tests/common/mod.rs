@@ -67,14 +67,24 @@ pub fn config(dir: &Path) -> WriterConfig {
     config
 }
 
-/// Writes `n` records with `config` and shuts down; the public key.
-pub fn write_log(config: WriterConfig, n: u64) -> maskgate_audit::PublicKey {
+/// A current-thread runtime to await commits on.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+}
+
+/// A writer with a new key; its public key.
+pub fn start(config: WriterConfig) -> (Writer, maskgate_audit::PublicKey) {
     let (_, key) = SigningKey::generate().unwrap();
     let public = key.public_key();
-    let writer = Writer::start(config, key).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    (Writer::start(config, key).unwrap(), public)
+}
+
+/// Writes `n` records with `config` and shuts down; the public key.
+pub fn write_log(config: WriterConfig, n: u64) -> maskgate_audit::PublicKey {
+    let (writer, public) = start(config);
+    let runtime = runtime();
     runtime.block_on(async {
         for i in 0..n {
             writer.append(&record(i)).await.unwrap();

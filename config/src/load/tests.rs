@@ -4,6 +4,7 @@ use super::*;
 use crate::{ByteSize, Duration, HttpVersion, LimitOverrides, TlsVersion};
 
 mod access;
+mod audit;
 mod masking;
 
 const ORIGIN: &str = "/etc/maskgate/gw.toml";

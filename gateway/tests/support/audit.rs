@@ -92,3 +92,99 @@ pub fn records_in(dir: &Path) -> Vec<Value> {
 pub fn with_id<'a>(records: &'a [Value], id: &str) -> Vec<&'a Value> {
     records.iter().filter(|r| r["request_id"] == id).collect()
 }
+
+/// Two API-key callers, `support` and `fraud` (each with the role of its
+/// name): their keys, and the `[authn]` section that accepts them.
+pub struct Callers {
+    pub support: String,
+    pub fraud: String,
+    pub authn: String,
+}
+
+impl Callers {
+    pub fn new() -> Self {
+        let (support, support_hash) = maskgate_authn::ApiKeys::generate("support").unwrap();
+        let (fraud, fraud_hash) = maskgate_authn::ApiKeys::generate("fraud").unwrap();
+        let authn = format!(
+            r#"
+[authn]
+[[authn.api_key]]
+id = "support"
+hash = "{support_hash}"
+roles = ["support"]
+[[authn.api_key]]
+id = "fraud"
+hash = "{fraud_hash}"
+roles = ["fraud"]
+"#
+        );
+        Self {
+            support: support.expose_str().unwrap().to_owned(),
+            fraud: fraud.expose_str().unwrap().to_owned(),
+            authn,
+        }
+    }
+}
+
+/// The `customers` product at `url`: open to support and fraud (for
+/// `fraud-investigation`), with `$.items[*].email` and
+/// `$.items[*].card_number` classified.
+pub fn customers_product(url: &str) -> String {
+    format!(
+        r#"
+[[product]]
+name = "customers"
+route = {{ path_prefix = "/customers" }}
+upstream = {{ url = "{url}" }}
+access = {{ roles = ["support", "fraud"], purposes = ["fraud-investigation"] }}
+[[product.field]]
+path = "$.items[*].email"
+class = "email"
+[[product.field]]
+path = "$.items[*].card_number"
+class = "card_number"
+"#
+    )
+}
+
+/// The policies for [`customers_product`]: fraud (for its purpose) sees
+/// everything, support gets masked emails and cards, everyone else
+/// redactions.
+pub const POLICIES: &str = r#"
+[[policy]]
+name = "fraud"
+roles = ["fraud"]
+purposes = ["fraud-investigation"]
+actions = { "*" = { action = "reveal" } }
+
+[[policy]]
+name = "support"
+roles = ["support"]
+actions = { email = { action = "mask", preset = "email" }, card_number = { action = "mask", preset = "card" } }
+
+[[policy]]
+name = "default"
+default = true
+actions = { "*" = { action = "redact" } }
+"#;
+
+/// `GET url` with, if given, an `X-Request-Id`, an API key and a purpose.
+pub fn request(
+    url: &str,
+    id: Option<&str>,
+    key: Option<&str>,
+    purpose: Option<&str>,
+) -> http::Request<super::TestBody> {
+    let mut request = super::client::get(url);
+    let headers = request.headers_mut();
+    for (name, value) in [
+        ("x-request-id", id),
+        ("x-api-key", key),
+        ("x-purpose", purpose),
+    ] {
+        if let Some(value) = value {
+            headers.insert(name, value.parse().unwrap());
+        }
+    }
+    request
+}
