@@ -343,7 +343,7 @@ const SCRIPT: &str = r##"<script>
     });
     var max = Math.max.apply(null, totals.concat([1]));
     var W = 900, H = 260, L = 40, B = 40, T = 10;
-    var bw = (W - L - 10) / n;
+    var bw = Math.min((W - L - 10) / n, 80);
     var svg = el("svg", {viewBox: "0 0 " + W + " " + H, role: "img", "class": "chart-svg"}, box);
     el("line", {x1: L, y1: H - B, x2: W - 5, y2: H - B, stroke: "#999"}, svg);
     el("line", {x1: L, y1: T, x2: L, y2: H - B, stroke: "#999"}, svg);
