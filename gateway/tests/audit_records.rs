@@ -1,5 +1,5 @@
 //! Exactly one audit record per request, whatever became of it: allowed,
-//! 401, 403, 404, 429, 502, 504, a masking failure before and after the
+//! 401, 403, 404, 413, 429, 431, 502, 504, a masking failure before and after the
 //! response head; each with what an auditor needs (who, what, decision and
 //! reason, statuses, field treatments) and nothing it must not hold (the
 //! canary test). The log verifies after shutdown.
@@ -79,7 +79,10 @@ async fn setup(upstream: &Upstream, audit_extra: &str) -> Setup {
     let url = upstream.url();
     let down = format!("http://{}", closed_port());
     let gateway = TestGateway::start(&format!(
-        r#"{PLAINTEXT_GATEWAY}{authn}{customers}
+        r#"{PLAINTEXT_GATEWAY}
+[server.limits]
+max_headers = 40
+{authn}{customers}
 [[product]]
 name = "fraudonly"
 route = {{ path_prefix = "/fraudonly" }}
@@ -97,7 +100,8 @@ rate_limit = {{ rate = "1/h", burst = 1 }}
 name = "down"
 route = {{ path_prefix = "/down" }}
 upstream = {{ url = "{down}" }}
-access = {{ roles = ["support"] }}
+access = {{ roles = ["support"], methods = ["GET", "POST"] }}
+limits = {{ max_request_body = "64B" }}
 
 [[product]]
 name = "slow"
@@ -293,6 +297,32 @@ async fn every_kind_of_request_leaves_exactly_one_record() {
         assert_eq!(record["client"], "127.0.0.1");
     }
 
+    // Refused by the limits, before or after authentication: 431, 413.
+    let mut crowded = request(&g("/customers"), "crowded", Some(&support), None);
+    for i in 0..50 {
+        crowded.headers_mut().insert(
+            format!("x-filler-{i}").parse::<http::HeaderName>().unwrap(),
+            "1".parse().unwrap(),
+        );
+    }
+    let mut upload = request(&g("/down"), "upload", Some(&support), None);
+    *upload.method_mut() = http::Method::POST;
+    *upload.body_mut() = body::full(vec![b'x'; 1000]);
+    upload
+        .headers_mut()
+        .insert("content-length", "1000".parse().unwrap());
+    for (id, request, status, reason) in [
+        ("crowded", crowded, 431, "too_many_headers"),
+        ("upload", upload, 413, "body_too_large"),
+    ] {
+        let reply = client::send(&http, request).await;
+        assert_eq!(reply.status.as_u16(), status, "{id}");
+        let record = only_record(&audit, id).await;
+        assert_eq!(record["decision"], "refused", "{record}");
+        assert_eq!(record["reason"], reason, "{record}");
+        assert_eq!(record["status"], status, "{record}");
+    }
+
     // Masking failing after the head: the transfer breaks, and the record
     // says why.
     let broken_later = client::try_send(
@@ -354,7 +384,7 @@ async fn every_kind_of_request_leaves_exactly_one_record() {
         .iter()
         .map(|r| r["request_id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids.len(), cases.len() + 1, "{ids:?}");
+    assert_eq!(ids.len(), cases.len() + 3, "{ids:?}");
 
     // The log, closed by shutdown, verifies.
     gateway.begin_shutdown();
@@ -362,7 +392,7 @@ async fn every_kind_of_request_leaves_exactly_one_record() {
     let key = maskgate_audit::PublicKey::load(&audit.public_key()).unwrap();
     let report = maskgate_audit::verify_paths(&[audit.log()], &key).unwrap();
     assert!(report.is_ok(), "{:#?}", report.problems);
-    assert_eq!(report.records, cases.len() as u64 + 1);
+    assert_eq!(report.records, cases.len() as u64 + 3);
 }
 
 /// Unique values planted in the response (classified and free text), the
