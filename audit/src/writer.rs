@@ -42,7 +42,7 @@ use std::{
     path::{Path, PathBuf},
     pin::Pin,
     sync::{
-        Arc, Mutex,
+        Arc, Mutex, RwLock,
         atomic::{AtomicBool, AtomicU64, Ordering},
         mpsc,
     },
@@ -182,7 +182,9 @@ pub struct Writer {
 }
 
 struct Shared {
-    tx: Mutex<Option<mpsc::Sender<Msg>>>,
+    /// Read-locked by every append (senders are `Sync`); write-locked once,
+    /// by shutdown.
+    tx: RwLock<Option<mpsc::Sender<Msg>>>,
     available: AtomicBool,
     fail_closed: bool,
     records: AtomicU64,
@@ -219,7 +221,7 @@ impl Writer {
         let (chain, previous_file) = resume(&config.dir, &config.instance)?;
         let (tx, rx) = mpsc::channel();
         let shared = Arc::new(Shared {
-            tx: Mutex::new(Some(tx)),
+            tx: RwLock::new(Some(tx)),
             available: AtomicBool::new(true),
             fail_closed: config.fail_closed,
             records: AtomicU64::new(0),
@@ -264,7 +266,7 @@ impl Writer {
 
     /// Queues a record already serialized as a JSON object.
     fn append_serialized(&self, body: Vec<u8>) -> Commit {
-        let guard = self.shared.tx.lock().unwrap_or_else(|e| e.into_inner());
+        let guard = self.shared.tx.read().unwrap_or_else(|e| e.into_inner());
         let Some(tx) = guard.as_ref() else {
             return Commit::ready(Err(CommitError::Stopped));
         };
@@ -289,7 +291,7 @@ impl Writer {
         if let Some(tx) = self
             .shared
             .tx
-            .lock()
+            .read()
             .unwrap_or_else(|e| e.into_inner())
             .as_ref()
         {
@@ -326,7 +328,7 @@ impl Writer {
         let tx = self
             .shared
             .tx
-            .lock()
+            .write()
             .unwrap_or_else(|e| e.into_inner())
             .take();
         let Some(tx) = tx else {
