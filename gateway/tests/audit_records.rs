@@ -12,10 +12,10 @@ use bytes::Bytes;
 use http::Response;
 use serde_json::Value;
 use support::{
-    PLAINTEXT_GATEWAY, TestGateway, Upstream,
+    Es256Key, PLAINTEXT_GATEWAY, TestGateway, Upstream,
     audit::{self, AuditDir, Callers, POLICIES, customers_product, with_id},
     body::{self, TestBody},
-    client, closed_port,
+    client, closed_port, jwt,
 };
 
 const DOC: &str = r#"{"items":[{"id":7,"email":"jane.doe@example.com","card_number":"4111 1111 1111 1111","notes":"see CANARY-NOTE-5f1e"}],"total":1}"#;
@@ -73,7 +73,7 @@ struct Setup {
     fraud: String,
 }
 
-async fn setup(upstream: &Upstream, audit_extra: &str) -> Setup {
+async fn setup(upstream: &Upstream, audit_extra: &str, more_authn: &str) -> Setup {
     let callers = Callers::new();
     let audit = AuditDir::new();
     let url = upstream.url();
@@ -82,7 +82,7 @@ async fn setup(upstream: &Upstream, audit_extra: &str) -> Setup {
         r#"{PLAINTEXT_GATEWAY}
 [server.limits]
 max_headers = 40
-{authn}{customers}
+{authn}{more_authn}{customers}
 [[product]]
 name = "fraudonly"
 route = {{ path_prefix = "/fraudonly" }}
@@ -164,7 +164,7 @@ async fn every_kind_of_request_leaves_exactly_one_record() {
         audit,
         support,
         fraud,
-    } = setup(&upstream, "").await;
+    } = setup(&upstream, "", "").await;
     let http = client::h1();
     let g = |path: &str| gateway.url(path);
 
@@ -400,12 +400,32 @@ async fn every_kind_of_request_leaves_exactly_one_record() {
 #[tokio::test]
 async fn no_secret_or_payload_value_reaches_the_log() {
     let upstream = upstream().await;
+    // A JWT issuer, and a valid token carrying a canary claim.
+    let signer = Es256Key::generate("k1");
+    let keys = tempfile::tempdir().unwrap();
+    let pem = keys.path().join("idp.pem");
+    std::fs::write(&pem, signer.public_pem()).unwrap();
+    let jwt_issuer = format!(
+        "[[authn.jwt]]\nissuer = \"{}\"\naudiences = [\"{}\"]\npublic_keys = [\"{}\"]\n",
+        jwt::ISSUER,
+        jwt::AUDIENCE,
+        pem.display()
+    );
+    let token = signer.sign(&jwt::with(
+        jwt::claims("CANARY-SUBJECT-91c2", &["fraud"]),
+        serde_json::json!({"note": "CANARY-CLAIM-0b7e"}),
+    ));
     let Setup {
         mut gateway,
         audit,
         support,
         fraud,
-    } = setup(&upstream, "hmac_fields = [\"subject\", \"client_address\"]").await;
+    } = setup(
+        &upstream,
+        "hmac_fields = [\"subject\", \"client_address\"]",
+        &jwt_issuer,
+    )
+    .await;
     let http = client::h1();
     let query = "email=CANARY-QUERY-7d3a%40x.example&x=CANARY-Q2";
     for (id, key, purpose) in [
@@ -433,6 +453,21 @@ async fn no_secret_or_payload_value_reaches_the_log() {
             .unwrap(),
     );
     assert_eq!(client::send(&http, bearer).await.status, 401);
+    let mut valid = request(
+        &gateway.url("/customers"),
+        "c5",
+        None,
+        Some("fraud-investigation"),
+    );
+    valid
+        .headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let reply = client::send(&http, valid).await;
+    assert_eq!(reply.status, 200);
+    assert!(
+        reply.text().contains("jane.doe@example.com"),
+        "revealed to fraud"
+    );
     gateway.begin_shutdown();
     gateway.stopped().await;
 
@@ -447,6 +482,8 @@ async fn no_secret_or_payload_value_reaches_the_log() {
         support.as_str(),
         fraud.as_str(),
         "eyJhbGciOiJub25lIn0",
+        token.as_str(),
+        token.split('.').nth(2).unwrap(),
         "127.0.0.1",
     ] {
         assert!(!text.contains(canary), "{canary:?} found in the audit log");
