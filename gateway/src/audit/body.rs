@@ -76,7 +76,11 @@ impl Pending {
         };
         record.fields = facts.fields;
         record.unclassified = facts.unclassified;
-        record.leases = facts.leases;
+        record.leases = facts
+            .leases
+            .iter()
+            .map(|lease| self.auditor.hasher.hash(lease))
+            .collect();
         record.bytes_in = self.bytes_in.load(Ordering::Relaxed);
         record.bytes_out = self.bytes_out;
         record.latency_us = u64::try_from(self.start.elapsed().as_micros()).unwrap_or(u64::MAX);

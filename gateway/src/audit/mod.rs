@@ -24,6 +24,8 @@
 
 mod body;
 mod layer;
+#[cfg(test)]
+mod tests;
 
 use std::{
     net::IpAddr,
@@ -146,7 +148,8 @@ pub(crate) struct Facts {
     pub(crate) unclassified: Option<Unclassified>,
     /// The response could not be protected after its head was sent.
     pub(crate) masking_failed: bool,
-    /// Lease ids (already HMAC'd) of the credentials used upstream.
+    /// Lease ids of the credentials used upstream, as issued: the record
+    /// holds only their HMACs.
     pub(crate) leases: Vec<String>,
 }
 

@@ -1,0 +1,116 @@
+//! The audit layer without sockets: a record per request with what inner
+//! layers left (leases HMAC'd), the end of the body withheld until the
+//! record is durable, and a record for a body dropped half-way.
+
+use std::{convert::Infallible, sync::Arc};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::{BodyExt, Empty};
+use maskgate_config::Audit as AuditConfig;
+use serde_json::Value;
+use tower::{Layer, ServiceExt, service_fn};
+
+use super::{AuditFacts, AuditLayer, Auditor};
+use crate::{
+    body::{self, Body},
+    error::GatewayError,
+};
+
+fn auditor(dir: &std::path::Path) -> Arc<Auditor> {
+    let mut config = AuditConfig::new(
+        dir.join("log"),
+        dir.join("signing.pk8"),
+        dir.join("hmac.key"),
+    );
+    config.create_keys = true;
+    Arc::new(Auditor::start(&config).unwrap())
+}
+
+fn records(dir: &std::path::Path) -> Vec<Value> {
+    maskgate_audit::read_records(&[dir.join("log")])
+        .unwrap()
+        .into_iter()
+        .map(|l| serde_json::to_value(l.record).unwrap())
+        .collect()
+}
+
+/// An inner service that uses a leased credential and answers `hello`.
+async fn leasing(
+    request: Request<super::body::CountingBody<Empty<Bytes>>>,
+) -> Result<Response<Body>, Infallible> {
+    let facts = request.extensions().get::<AuditFacts>().unwrap();
+    facts.update(|f| f.leases.push("database/creds/ro/LEASE-CANARY-1".to_owned()));
+    Ok(Response::new(body::full("hello")))
+}
+
+#[tokio::test]
+async fn one_record_with_leases_hmacd_once_the_body_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let auditor = auditor(dir.path());
+    let layer = AuditLayer::new(
+        Some(auditor.clone()),
+        Arc::from("sha256:00"),
+        "127.0.0.1:5000".parse().unwrap(),
+    );
+    let response = layer
+        .layer(service_fn(leasing))
+        .oneshot(Request::new(Empty::<Bytes>::new()))
+        .await
+        .unwrap();
+    // Failing closed, the length is withheld: the end comes with the record.
+    assert!(response.headers().get("content-length").is_none());
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&bytes[..], b"hello");
+    let found = records(dir.path());
+    assert_eq!(found.len(), 1, "durable before the body ended");
+    let record = &found[0];
+    assert_eq!(record["status"], 200);
+    assert_eq!(record["bytes_out"], 5);
+    assert_eq!(record["outcome"], "complete");
+    assert_eq!(record["decision"], "allowed");
+    let lease = record["leases"][0].as_str().unwrap();
+    assert!(lease.starts_with("hmac-sha256:"), "{lease}");
+    auditor.shutdown();
+    let text = std::fs::read_to_string(
+        maskgate_audit::expand(&[dir.path().join("log")]).unwrap()[0].clone(),
+    )
+    .unwrap();
+    assert!(!text.contains("LEASE-CANARY"));
+}
+
+#[tokio::test]
+async fn refusals_and_abandoned_bodies_are_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let auditor = auditor(dir.path());
+    let layer = AuditLayer::new(
+        Some(auditor.clone()),
+        Arc::from("sha256:00"),
+        "127.0.0.1:5000".parse().unwrap(),
+    );
+    let refuse = service_fn(
+        |_: Request<super::body::CountingBody<Empty<Bytes>>>| async {
+            Ok::<_, Infallible>(GatewayError::NoRoute.into_response(None))
+        },
+    );
+    let response = layer
+        .layer(refuse)
+        .oneshot(Request::new(Empty::<Bytes>::new()))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    drop(response.into_body().collect().await.unwrap());
+    // A body the client never reads to its end.
+    let response = layer
+        .layer(service_fn(leasing))
+        .oneshot(Request::new(Empty::<Bytes>::new()))
+        .await
+        .unwrap();
+    drop(response);
+    auditor.shutdown();
+    let found = records(dir.path());
+    assert_eq!(found.len(), 2);
+    assert_eq!(found[0]["decision"], "refused");
+    assert_eq!(found[0]["reason"], "no_route");
+    assert_eq!(found[1]["outcome"], "client_gone");
+}
