@@ -4,7 +4,9 @@
 //! `/healthz` answers 200 while the process serves at all; `/readyz`
 //! answers 200 only once the configuration is loaded and every listener is
 //! bound, and 503 again while draining at shutdown, so a load balancer
-//! stops sending traffic before connections close.
+//! stops sending traffic before connections close; also 503 while the
+//! audit log cannot be written and the gateway fails closed (it would
+//! refuse every request).
 
 use std::{
     convert::Infallible,
@@ -20,6 +22,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use crate::{
+    audit::Auditor,
     body::{self, Body},
     error::error_response,
     metrics::Metrics,
@@ -27,15 +30,26 @@ use crate::{
 
 /// Whether the gateway should receive traffic.
 #[derive(Debug, Default)]
-pub(crate) struct Readiness(AtomicBool);
+pub(crate) struct Readiness {
+    serving: AtomicBool,
+    audit: Option<Arc<Auditor>>,
+}
 
 impl Readiness {
+    /// Not ready until [`set`](Self::set); never while `audit` refuses.
+    pub(crate) fn new(audit: Option<Arc<Auditor>>) -> Self {
+        Self {
+            serving: AtomicBool::new(false),
+            audit,
+        }
+    }
+
     pub(crate) fn set(&self, ready: bool) {
-        self.0.store(ready, Ordering::SeqCst);
+        self.serving.store(ready, Ordering::SeqCst);
     }
 
     pub(crate) fn get(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.serving.load(Ordering::SeqCst) && self.audit.as_ref().is_none_or(|a| a.serves())
     }
 }
 

@@ -128,6 +128,9 @@ async fn a_full_disk_refuses_requests_and_service_resumes_by_itself() {
         }
     }
     assert!(refused.is_some(), "the full disk was never noticed");
+    // A load balancer is told to look elsewhere meanwhile.
+    let ready = client::send(&http, client::get(&gateway.admin_url("/readyz"))).await;
+    assert_eq!(ready.status, 503);
     for i in 0..3 {
         let id = format!("refused-{i}");
         let reply = client::send(&http, get(&id)).await;
@@ -150,6 +153,8 @@ async fn a_full_disk_refuses_requests_and_service_resumes_by_itself() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(resumed, "service did not resume once the disk had space");
+    let ready = client::send(&http, client::get(&gateway.admin_url("/readyz"))).await;
+    assert_eq!(ready.status, 200);
 
     // Every request of the outage, the refusals included, has its one
     // record; the log verifies.

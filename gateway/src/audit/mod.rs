@@ -84,6 +84,12 @@ impl Auditor {
         })
     }
 
+    /// Whether requests are served: false while the log cannot be written
+    /// and the gateway fails closed.
+    pub(crate) fn serves(&self) -> bool {
+        !self.writer.fail_closed() || self.writer.is_available()
+    }
+
     /// Writes the final checkpoint; see [`Writer::shutdown`].
     pub(crate) fn shutdown(&self) {
         match self.writer.shutdown() {

@@ -214,7 +214,7 @@ impl Gateway {
             admin_addr,
             metrics,
             reloader,
-            readiness: Arc::default(),
+            readiness: Arc::new(Readiness::new(auditor.clone())),
             shutdown_grace,
             auditor,
         })
