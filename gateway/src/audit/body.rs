@@ -213,14 +213,15 @@ impl Drop for AuditBody {
     }
 }
 
-/// A request body that counts the bytes read from the client.
+/// A request body that counts the bytes read from the client (when
+/// audited: without a counter it only passes frames on).
 pub(crate) struct CountingBody<B> {
     inner: B,
-    count: Arc<AtomicU64>,
+    count: Option<Arc<AtomicU64>>,
 }
 
 impl<B> CountingBody<B> {
-    pub(super) fn new(inner: B, count: Arc<AtomicU64>) -> Self {
+    pub(super) fn new(inner: B, count: Option<Arc<AtomicU64>>) -> Self {
         Self { inner, count }
     }
 }
@@ -238,10 +239,10 @@ where
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         let this = &mut *self;
         let frame = std::task::ready!(Pin::new(&mut this.inner).poll_frame(cx));
-        if let Some(Ok(frame)) = &frame
+        if let (Some(Ok(frame)), Some(count)) = (&frame, &this.count)
             && let Some(data) = frame.data_ref()
         {
-            this.count.fetch_add(data.len() as u64, Ordering::Relaxed);
+            count.fetch_add(data.len() as u64, Ordering::Relaxed);
         }
         Poll::Ready(frame)
     }

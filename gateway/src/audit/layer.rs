@@ -85,15 +85,15 @@ where
     }
 
     fn call(&mut self, request: Request<ReqB>) -> Self::Future {
-        let bytes_in = Arc::new(AtomicU64::new(0));
         let Some(auditor) = self.layer.auditor.clone() else {
-            let request = request.map(|b| CountingBody::new(b, bytes_in));
+            let request = request.map(|b| CountingBody::new(b, None));
             return ResponseFuture::Inner {
                 inner: self.inner.call(request),
                 pending: None,
             };
         };
         let start = Instant::now();
+        let bytes_in = Arc::new(AtomicU64::new(0));
         let request_id = request.extensions().get::<RequestId>().cloned();
         let mut record = Record::new(
             format_time(SystemTime::now()),
@@ -135,7 +135,7 @@ where
                 response: Some(response),
             };
         }
-        let mut request = request.map(|b| CountingBody::new(b, bytes_in));
+        let mut request = request.map(|b| CountingBody::new(b, Some(bytes_in)));
         request.extensions_mut().insert(facts);
         ResponseFuture::Inner {
             inner: self.inner.call(request),

@@ -6,7 +6,7 @@ use std::{convert::Infallible, sync::Arc};
 
 use bytes::Bytes;
 use http::{Request, Response};
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use maskgate_config::Audit as AuditConfig;
 use serde_json::Value;
 use tower::{Layer, ServiceExt, service_fn};
@@ -35,13 +35,19 @@ fn records(dir: &std::path::Path) -> Vec<Value> {
         .collect()
 }
 
-/// An inner service that uses a leased credential and answers `hello`.
-async fn leasing(
-    request: Request<super::body::CountingBody<Empty<Bytes>>>,
-) -> Result<Response<Body>, Infallible> {
-    let facts = request.extensions().get::<AuditFacts>().unwrap();
+type Counted = super::body::CountingBody<Full<Bytes>>;
+
+/// An inner service that reads the request body, uses a leased credential
+/// and answers `hello`.
+async fn leasing(request: Request<Counted>) -> Result<Response<Body>, Infallible> {
+    let facts = request.extensions().get::<AuditFacts>().unwrap().clone();
     facts.update(|f| f.leases.push("database/creds/ro/LEASE-CANARY-1".to_owned()));
+    let _ = request.into_body().collect().await;
     Ok(Response::new(body::full("hello")))
+}
+
+fn upload() -> Request<Full<Bytes>> {
+    Request::new(Full::new(Bytes::from_static(b"abc")))
 }
 
 #[tokio::test]
@@ -55,7 +61,7 @@ async fn one_record_with_leases_hmacd_once_the_body_ends() {
     );
     let response = layer
         .layer(service_fn(leasing))
-        .oneshot(Request::new(Empty::<Bytes>::new()))
+        .oneshot(upload())
         .await
         .unwrap();
     // Failing closed, the length is withheld: the end comes with the record.
@@ -67,6 +73,7 @@ async fn one_record_with_leases_hmacd_once_the_body_ends() {
     let record = &found[0];
     assert_eq!(record["status"], 200);
     assert_eq!(record["bytes_out"], 5);
+    assert_eq!(record["bytes_in"], 3);
     assert_eq!(record["outcome"], "complete");
     assert_eq!(record["decision"], "allowed");
     let lease = record["leases"][0].as_str().unwrap();
@@ -88,22 +95,16 @@ async fn refusals_and_abandoned_bodies_are_recorded() {
         Arc::from("sha256:00"),
         "127.0.0.1:5000".parse().unwrap(),
     );
-    let refuse = service_fn(
-        |_: Request<super::body::CountingBody<Empty<Bytes>>>| async {
-            Ok::<_, Infallible>(GatewayError::NoRoute.into_response(None))
-        },
-    );
-    let response = layer
-        .layer(refuse)
-        .oneshot(Request::new(Empty::<Bytes>::new()))
-        .await
-        .unwrap();
+    let refuse = service_fn(|_: Request<Counted>| async {
+        Ok::<_, Infallible>(GatewayError::NoRoute.into_response(None))
+    });
+    let response = layer.layer(refuse).oneshot(upload()).await.unwrap();
     assert_eq!(response.status(), 404);
     drop(response.into_body().collect().await.unwrap());
     // A body the client never reads to its end.
     let response = layer
         .layer(service_fn(leasing))
-        .oneshot(Request::new(Empty::<Bytes>::new()))
+        .oneshot(upload())
         .await
         .unwrap();
     drop(response);
