@@ -2,12 +2,12 @@
 //!
 //! This crate owns the versioned access-record schema ([`Record`]), the
 //! line format and its SHA-256 hash chain with Ed25519-signed checkpoints
-//! (documented in `docs/audit.md`), the
-//! group-commit [`Writer`] that makes a record durable before its response
-//! is released (with rotation and fail-closed buffering), the keys
-//! ([`SigningKey`], [`PublicKey`], [`IdentifierHasher`] for HMAC'd
-//! identifiers), and the auditors' tools: the [`verify_paths`] verifier,
-//! the [`query`] engine and the HTML [`report`].
+//! (documented in `docs/audit.md`), the group-commit [`Writer`] that makes
+//! a record durable before its response is released (with rotation and
+//! fail-closed buffering), the keys ([`SigningKey`], [`PublicKey`],
+//! [`IdentifierHasher`] for HMAC'd identifiers), and the auditors' tools:
+//! the verifier ([`verify_paths`]), the query engine ([`read_records`],
+//! [`Filter`]) and the HTML report ([`render_report`]).
 //!
 //! It does not know how requests are served: the gateway fills the
 //! records, and hands key bytes in (from a file, or later a secrets
