@@ -1,6 +1,6 @@
 //! The audit middleware, in tower's shape: [`AuditLayer`] makes [`Audit`],
 //! whose [`ResponseFuture`] turns the response body into an
-//! [`AuditBody`](super::AuditBody); and [`AuditTapLayer`], which copies
+//! [`AuditBody`](super::body::AuditBody); and [`AuditTapLayer`], which copies
 //! what inner layers have established into the request's [`AuditFacts`].
 
 use std::{
