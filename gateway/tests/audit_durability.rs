@@ -223,3 +223,71 @@ async fn sigterm_ends_the_log_with_its_final_checkpoint() {
     assert!(report.is_ok(), "{:#?}", report.problems);
     assert_eq!(report.records, 6);
 }
+
+/// Failing open (`fail_closed = false`), a full disk does not stop service:
+/// responses are delivered, and the records wait in the buffer until the
+/// disk has space again.
+#[tokio::test]
+async fn failing_open_a_full_disk_does_not_stop_service() {
+    let tmpfs = Tmpfs::mount("256k");
+    let upstream = Upstream::ok().await;
+    let audit = AuditDir::new();
+    let log = tmpfs.path().join("log");
+    let mut gateway = TestGateway::start(&format!(
+        "{PLAINTEXT_GATEWAY}{}{}",
+        product("data", "/data", &upstream.url()),
+        audit.section_at(&log, "fail_closed = false")
+    ))
+    .await;
+    let http = client::h1();
+    let filler = tmpfs.fill();
+    for _ in 0..40 {
+        let reply = client::send(&http, client::get(&gateway.url("/data"))).await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.text(), "ok");
+    }
+    std::fs::remove_file(filler).unwrap();
+    gateway.begin_shutdown();
+    gateway.stopped().await;
+    assert_eq!(records_in(&log).len(), 40);
+    let key = maskgate_audit::PublicKey::load(&audit.public_key()).unwrap();
+    assert!(maskgate_audit::verify_paths(&[log], &key).unwrap().is_ok());
+}
+
+/// Each record names the configuration in force: a reload changes the
+/// policy version of the records after it.
+#[tokio::test]
+async fn records_name_the_policy_version_in_force() {
+    let upstream = Upstream::ok().await;
+    let audit = AuditDir::new();
+    let text = |prefix: &str| {
+        format!(
+            "{PLAINTEXT_GATEWAY}{}{}",
+            product("data", prefix, &upstream.url()),
+            audit.section("")
+        )
+    };
+    let gateway = TestGateway::start(&text("/data")).await;
+    let http = client::h1();
+    assert_eq!(
+        client::send(&http, client::get(&gateway.url("/data")))
+            .await
+            .status,
+        200
+    );
+    gateway
+        .reloader()
+        .reload(&support::gateway::config(&text("/data2")))
+        .unwrap();
+    assert_eq!(
+        client::send(&http, client::get(&gateway.url("/data2")))
+            .await
+            .status,
+        200
+    );
+    let records = audit.records();
+    assert_eq!(records.len(), 2);
+    let (before, after) = (&records[0]["policy"], &records[1]["policy"]);
+    assert!(before.as_str().unwrap().starts_with("sha256:"));
+    assert_ne!(before, after);
+}
