@@ -41,5 +41,5 @@ pub use record::{
     Decision, FieldTreatment, Outcome, Principal, Record, SCHEMA_VERSION, Unclassified, format_time,
 };
 pub use report::render as render_report;
-pub use verify::{Problem, Report, expand, verify_files, verify_paths};
+pub use verify::{Options, Problem, Report, expand, verify_files, verify_paths, verify_paths_with};
 pub use writer::{Commit, CommitError, Writer, WriterConfig, Written, valid_instance_id};

@@ -129,10 +129,18 @@ pub fn render(verification: &Report, records: &[&Record], sources: &[String]) ->
             .collect();
         let _ = write!(
             html,
-            "<section id=\"verification\" class=\"ok\"><h2>Verification: OK</h2><p>The log is complete and untouched: {} records, {} signed checkpoints ({}), ending with the final checkpoint.</p></section>",
+            "<section id=\"verification\" class=\"ok\"><h2>Verification: OK</h2><p>The log is complete and untouched: {} records, {} signed checkpoints ({}), {}.</p></section>",
             verification.records,
             verification.checkpoints,
-            signed.join("; ")
+            signed.join("; "),
+            if verification.unsigned_tail.is_empty() {
+                "ending with the final checkpoint".to_owned()
+            } else {
+                format!(
+                    "still being written: {} line(s) after the last checkpoint are not signed yet",
+                    verification.unsigned_tail.values().sum::<u64>()
+                )
+            }
         );
     } else {
         let _ = write!(

@@ -62,6 +62,27 @@ pub struct Report {
     pub last_signed: BTreeMap<String, u64>,
     /// Everything wrong, in file and line order per instance.
     pub problems: Vec<Problem>,
+    /// Verifying a live log ([`Options::live`]): per instance, how many
+    /// lines follow its last signed checkpoint (not provable until the
+    /// next one).
+    pub unsigned_tail: BTreeMap<String, u64>,
+}
+
+/// How to verify.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Options {
+    /// The log is still being written: do not require the final
+    /// checkpoint; count the lines after the last signed checkpoint
+    /// instead ([`Report::unsigned_tail`]).
+    pub live: bool,
+}
+
+impl Options {
+    /// Options for a log the gateway is still writing.
+    pub fn live() -> Self {
+        Self { live: true }
+    }
 }
 
 impl Report {
@@ -83,12 +104,21 @@ struct LogFile {
 /// `*.jsonl` files) with `key`, one file in memory at a time. I/O errors
 /// are errors; everything about the content is in the report.
 pub fn verify_paths(paths: &[PathBuf], key: &PublicKey) -> Result<Report, AuditError> {
+    verify_paths_with(paths, key, Options::default())
+}
+
+/// [`verify_paths`] with `options`.
+pub fn verify_paths_with(
+    paths: &[PathBuf],
+    key: &PublicKey,
+    options: Options,
+) -> Result<Report, AuditError> {
     let mut files = Vec::new();
     for path in expand(paths)? {
         let first = first_line(&path).map_err(|e| AuditError::io(&path, "cannot read", e))?;
         files.push((path, first, None));
     }
-    verify(files, key)
+    verify(files, key, options)
 }
 
 /// The first line of a file (at most 64 KiB of it).
@@ -141,13 +171,14 @@ pub fn verify_files(files: Vec<(PathBuf, Vec<u8>)>, key: &PublicKey) -> Report {
             (path, first, Some(bytes))
         })
         .collect();
-    verify(files, key).expect("files in memory are not read")
+    verify(files, key, Options::default()).expect("files in memory are not read")
 }
 
 /// `files`: each file's path, first line and (if in memory) content.
 fn verify(
     files: Vec<(PathBuf, Vec<u8>, Option<Vec<u8>>)>,
     key: &PublicKey,
+    options: Options,
 ) -> Result<Report, AuditError> {
     let mut report = Report {
         files: files.len(),
@@ -174,7 +205,7 @@ fn verify(
     }
     for (instance, mut files) in instances {
         files.sort_by_key(|(seq, _)| *seq);
-        Instance::new(&instance, key, &mut report).check(&files)?;
+        Instance::new(&instance, key, &mut report).check(&files, options)?;
     }
     Ok(report)
 }
@@ -194,6 +225,8 @@ struct Instance<'r> {
     /// checkpoint.
     last: Option<(usize, bool)>,
     last_signed: Option<u64>,
+    /// The seq of the last line seen.
+    last_seq: Option<u64>,
 }
 
 impl<'r> Instance<'r> {
@@ -208,6 +241,7 @@ impl<'r> Instance<'r> {
             file: PathBuf::new(),
             last: None,
             last_signed: None,
+            last_seq: None,
         }
     }
 
@@ -219,7 +253,7 @@ impl<'r> Instance<'r> {
         });
     }
 
-    fn check(mut self, files: &[(u64, LogFile)]) -> Result<(), AuditError> {
+    fn check(mut self, files: &[(u64, LogFile)], options: Options) -> Result<(), AuditError> {
         for (index, (_, file)) in files.iter().enumerate() {
             match &file.bytes {
                 Some(bytes) => self.check_file(&file.path, bytes, index == 0),
@@ -232,6 +266,14 @@ impl<'r> Instance<'r> {
         }
         match self.last.take() {
             Some((_, true)) => {}
+            Some(_) if options.live => {
+                let tail = match (self.last_seq, self.last_signed) {
+                    (Some(last), Some(signed)) => last - signed,
+                    (Some(last), None) => last + 1,
+                    _ => 0,
+                };
+                self.report.unsigned_tail.insert(self.name.to_owned(), tail);
+            }
             Some((line, false)) => {
                 let file = std::mem::take(&mut self.file);
                 let signed = self
@@ -403,6 +445,7 @@ impl<'r> Instance<'r> {
         }
         let is_final = head.t == "ckpt" && head.is_final;
         self.last = Some((number, is_final));
+        self.last_seq = Some(head.seq);
         self.expected_seq = head.seq + 1;
         self.prev = link;
     }

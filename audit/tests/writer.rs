@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use maskgate_audit::{CommitError, SigningKey, Writer, verify_paths};
+use maskgate_audit::{CommitError, Options, SigningKey, Writer, verify_paths, verify_paths_with};
 
 #[test]
 fn a_clean_log_verifies_across_rotations() {
@@ -111,4 +111,28 @@ fn bad_settings_are_refused() {
     config.instance = "../etc".to_owned();
     let (_, key) = SigningKey::generate().unwrap();
     assert!(Writer::start(config, key).is_err());
+}
+
+#[test]
+fn a_live_log_verifies_up_to_its_last_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let (writer, public) = common::start(common::config(dir.path()));
+    let runtime = common::runtime();
+    runtime.block_on(async {
+        for i in 0..7 {
+            writer.append(&common::record(i)).await.unwrap();
+        }
+    });
+    let paths = [dir.path().to_owned()];
+    // Not finished: no final checkpoint yet.
+    let report = verify_paths(&paths, &public).unwrap();
+    assert_eq!(report.problems.len(), 1, "{:#?}", report.problems);
+    assert!(report.problems[0].message.contains("final checkpoint"));
+    // As a live log: fine, with two records after the last checkpoint.
+    let report = verify_paths_with(&paths, &public, Options::live()).unwrap();
+    assert!(report.is_ok(), "{:#?}", report.problems);
+    assert_eq!(report.unsigned_tail["gw-test"], 2);
+    writer.shutdown().unwrap();
+    let report = verify_paths_with(&paths, &public, Options::live()).unwrap();
+    assert!(report.is_ok() && report.unsigned_tail.is_empty());
 }

@@ -373,3 +373,48 @@ fn audit_help_explains_each_command() {
         );
     }
 }
+
+/// A log still being written verifies with `--live` (its unsigned tail
+/// counted), not without; once the gateway stops, it verifies as is.
+#[tokio::test]
+async fn verify_live_while_the_gateway_runs() {
+    let upstream = Upstream::ok().await;
+    let audit = AuditDir::new();
+    let mut gateway = TestGateway::start(&format!(
+        "{PLAINTEXT_GATEWAY}{}{}",
+        support::product("p", "/p", &upstream.url()),
+        audit.section("checkpoint_every = 2")
+    ))
+    .await;
+    let http = client::h1();
+    for _ in 0..3 {
+        assert_eq!(
+            client::send(&http, client::get(&gateway.url("/p")))
+                .await
+                .status,
+            200
+        );
+    }
+    let log = audit.log();
+    let key = audit.public_key();
+    let (code, out, _) = maskgate(&["audit", "verify", s(&log), "--public-key", s(&key)]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("does not end with the final checkpoint"),
+        "{out}"
+    );
+    let (code, out, _) = maskgate(&[
+        "audit",
+        "verify",
+        s(&log),
+        "--public-key",
+        s(&key),
+        "--live",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("1 line(s) after it not signed yet"), "{out}");
+    gateway.begin_shutdown();
+    gateway.stopped().await;
+    let (code, out, _) = maskgate(&["audit", "verify", s(&log), "--public-key", s(&key)]);
+    assert_eq!(code, 0, "{out}");
+}

@@ -5,9 +5,9 @@ use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Args, Subcommand, ValueEnum};
 use maskgate_audit::{
-    Decision, Filter, Format, IdentifierHasher, PublicKey, Report, load_or_create_hmac_key,
-    load_or_create_signing_key, parse_time, public_key_path, read_records, render_report,
-    verify_paths, write_records,
+    Decision, Filter, Format, IdentifierHasher, Options, PublicKey, Report,
+    load_or_create_hmac_key, load_or_create_signing_key, parse_time, public_key_path, read_records,
+    render_report, verify_paths_with, write_records,
 };
 
 /// `maskgate audit` subcommands.
@@ -57,6 +57,11 @@ pub(super) struct VerifyArgs {
     /// key as NAME.pub).
     #[arg(long, value_name = "FILE")]
     public_key: PathBuf,
+    /// The gateway is still writing this log: do not require the final
+    /// checkpoint, and say how many lines follow the last signed one (they
+    /// become provable at the next checkpoint).
+    #[arg(long)]
+    live: bool,
 }
 
 /// `maskgate audit query` arguments.
@@ -107,6 +112,9 @@ pub(super) struct ReportArgs {
     /// Where to write the page.
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
+    /// The gateway is still writing this log (see `verify --live`).
+    #[arg(long)]
+    live: bool,
 }
 
 /// `maskgate audit hash` arguments.
@@ -165,13 +173,22 @@ fn cannot(error: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn verification(paths: &[PathBuf], key: &std::path::Path) -> Result<Report, ExitCode> {
+fn verification(
+    paths: &[PathBuf],
+    key: &std::path::Path,
+    options: Options,
+) -> Result<Report, ExitCode> {
     let key = PublicKey::load(key).map_err(cannot)?;
-    verify_paths(paths, &key).map_err(cannot)
+    verify_paths_with(paths, &key, options).map_err(cannot)
 }
 
 fn verify(args: &VerifyArgs) -> ExitCode {
-    let report = match verification(&args.paths, &args.public_key) {
+    let options = if args.live {
+        Options::live()
+    } else {
+        Options::default()
+    };
+    let report = match verification(&args.paths, &args.public_key, options) {
         Ok(report) => report,
         Err(code) => return code,
     };
@@ -179,10 +196,20 @@ fn verify(args: &VerifyArgs) -> ExitCode {
         let signed: Vec<String> = report
             .last_signed
             .iter()
-            .map(|(instance, seq)| format!("instance {instance}: signed up to seq {seq}"))
+            .map(|(instance, seq)| match report.unsigned_tail.get(instance) {
+                Some(tail) => format!(
+                    "instance {instance}: signed up to seq {seq}, {tail} line(s) after it not signed yet"
+                ),
+                None => format!("instance {instance}: signed up to seq {seq}"),
+            })
             .collect();
+        let end = if report.unsigned_tail.is_empty() {
+            "the log ends with its final checkpoint"
+        } else {
+            "live: the log is still being written"
+        };
         println!(
-            "OK: {} file(s), {} record(s), {} checkpoint(s); {}; the log ends with its final checkpoint",
+            "OK: {} file(s), {} record(s), {} checkpoint(s); {}; {end}",
             report.files,
             report.records,
             report.checkpoints,
@@ -250,7 +277,12 @@ fn query(args: QueryArgs) -> ExitCode {
 }
 
 fn report(args: &ReportArgs) -> ExitCode {
-    let report = match verification(&args.paths, &args.public_key) {
+    let options = if args.live {
+        Options::live()
+    } else {
+        Options::default()
+    };
+    let report = match verification(&args.paths, &args.public_key, options) {
         Ok(report) => report,
         Err(code) => return code,
     };

@@ -471,8 +471,9 @@ Compare with the product itself: curl -s '{upstream}/customers?limit=2'
 Every request leaves one record in the audit log, {audit}. Auditors:
   maskgate audit query {audit} --class card_number --action reveal
   maskgate audit query {audit} --decision refused --format json
-  maskgate audit report {audit} --public-key {public_key} --out {dir}/audit-report.html
-  maskgate audit verify {audit} --public-key {public_key}   # complete once the demo stops (final checkpoint)
+  maskgate audit report {audit} --public-key {public_key} --live --out {dir}/audit-report.html
+  maskgate audit verify {audit} --public-key {public_key} --live   # while it runs
+  maskgate audit verify {audit} --public-key {public_key}          # once stopped: ends with the final checkpoint
 Press Ctrl-C to stop."#,
         gateway = info.gateway,
         admin = info.admin,
