@@ -297,6 +297,17 @@ async fn every_kind_of_request_leaves_exactly_one_record() {
         assert_eq!(record["client"], "127.0.0.1");
     }
 
+    // Over HTTP/2 the same: the end of the stream waits for the record.
+    let reply = client::send(
+        &client::h2c(),
+        request(&g("/customers"), "over-h2", Some(&support), None),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.version, http::Version::HTTP_2);
+    let records = audit.records();
+    assert_eq!(with_id(&records, "over-h2").len(), 1);
+
     // Refused by the limits, before or after authentication: 431, 413.
     let mut crowded = request(&g("/customers"), "crowded", Some(&support), None);
     for i in 0..50 {
@@ -384,7 +395,7 @@ async fn every_kind_of_request_leaves_exactly_one_record() {
         .iter()
         .map(|r| r["request_id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids.len(), cases.len() + 3, "{ids:?}");
+    assert_eq!(ids.len(), cases.len() + 4, "{ids:?}");
 
     // The log, closed by shutdown, verifies.
     gateway.begin_shutdown();
@@ -392,7 +403,7 @@ async fn every_kind_of_request_leaves_exactly_one_record() {
     let key = maskgate_audit::PublicKey::load(&audit.public_key()).unwrap();
     let report = maskgate_audit::verify_paths(&[audit.log()], &key).unwrap();
     assert!(report.is_ok(), "{:#?}", report.problems);
-    assert_eq!(report.records, cases.len() as u64 + 3);
+    assert_eq!(report.records, cases.len() as u64 + 4);
 }
 
 /// Unique values planted in the response (classified and free text), the
