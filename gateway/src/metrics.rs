@@ -7,6 +7,8 @@
 use std::{sync::Arc, time::Duration};
 
 use http::StatusCode;
+
+use crate::audit::{AuditMetrics, Auditor};
 use prometheus_client::{
     encoding::EncodeLabelSet,
     metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
@@ -63,6 +65,8 @@ pub(crate) struct Metrics {
     open_connections: Family<ListenerLabels, Gauge>,
     connections: Family<ListenerLabels, Counter>,
     reloads: Family<ReloadLabels, Counter>,
+    /// The audit log's, once it is open.
+    audit: AuditMetrics,
     /// The product label for requests that matched no route.
     unrouted: Arc<str>,
 }
@@ -121,8 +125,11 @@ impl Metrics {
             "Client connections accepted, by listener",
             connections.clone(),
         );
+        let audit = AuditMetrics::default();
+        registry.register_collector(Box::new(audit.clone()));
         Self {
             registry,
+            audit,
             requests,
             latency,
             upstream_errors,
@@ -132,6 +139,11 @@ impl Metrics {
             reloads,
             unrouted: Arc::from("-"),
         }
+    }
+
+    /// Reports the audit log's records and availability from now on.
+    pub(crate) fn observe_audit(&self, auditor: Arc<Auditor>) {
+        self.audit.set(auditor);
     }
 
     /// Counts a configuration reload by its result.

@@ -131,6 +131,12 @@ async fn a_full_disk_refuses_requests_and_service_resumes_by_itself() {
     // A load balancer is told to look elsewhere meanwhile.
     let ready = client::send(&http, client::get(&gateway.admin_url("/readyz"))).await;
     assert_eq!(ready.status, 503);
+    let metrics = client::send(&http, client::get(&gateway.admin_url("/metrics"))).await;
+    assert!(
+        metrics.text().contains("maskgate_audit_available 0"),
+        "{}",
+        metrics.text()
+    );
     for i in 0..3 {
         let id = format!("refused-{i}");
         let reply = client::send(&http, get(&id)).await;
@@ -155,6 +161,13 @@ async fn a_full_disk_refuses_requests_and_service_resumes_by_itself() {
     assert!(resumed, "service did not resume once the disk had space");
     let ready = client::send(&http, client::get(&gateway.admin_url("/readyz"))).await;
     assert_eq!(ready.status, 200);
+    let metrics = client::send(&http, client::get(&gateway.admin_url("/metrics"))).await;
+    let text = metrics.text();
+    assert!(text.contains("maskgate_audit_available 1"), "{text}");
+    assert!(
+        text.contains("maskgate_audit_records_written_total "),
+        "{text}"
+    );
 
     // Every request of the outage, the refusals included, has its one
     // record; the log verifies.

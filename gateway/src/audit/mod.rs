@@ -24,6 +24,7 @@
 
 mod body;
 mod layer;
+mod metrics;
 #[cfg(test)]
 mod tests;
 
@@ -37,7 +38,10 @@ use maskgate_audit::{
 };
 use maskgate_config::{Audit as AuditConfig, HmacField};
 
-pub(crate) use self::layer::{AuditLayer, AuditTapLayer};
+pub(crate) use self::{
+    layer::{AuditLayer, AuditTapLayer},
+    metrics::AuditMetrics,
+};
 use crate::caller::{CallerInfo, Purpose};
 
 /// The running audit log: the writer and how identifiers are written.

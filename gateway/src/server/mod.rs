@@ -136,9 +136,12 @@ impl Gateway {
         );
 
         let auditor = match &config.audit {
-            Some(audit) => Some(Arc::new(
-                Auditor::start(audit).map_err(|e| StartError::Audit(e.to_string()))?,
-            )),
+            Some(audit) => {
+                let auditor =
+                    Arc::new(Auditor::start(audit).map_err(|e| StartError::Audit(e.to_string()))?);
+                metrics.observe_audit(auditor.clone());
+                Some(auditor)
+            }
             None => None,
         };
         let mut workers: Vec<Worker> = (0..worker_count)
