@@ -17,6 +17,17 @@ use crate::{
     error::GatewayError,
 };
 
+/// The layer with an auditor writing into `dir`.
+fn layer(dir: &std::path::Path) -> (AuditLayer, Arc<Auditor>) {
+    let auditor = auditor(dir);
+    let layer = AuditLayer::new(
+        Some(auditor.clone()),
+        Arc::from("sha256:00"),
+        "127.0.0.1:5000".parse().unwrap(),
+    );
+    (layer, auditor)
+}
+
 fn auditor(dir: &std::path::Path) -> Arc<Auditor> {
     let mut config = AuditConfig::new(
         dir.join("log"),
@@ -53,12 +64,7 @@ fn upload() -> Request<Full<Bytes>> {
 #[tokio::test]
 async fn one_record_with_leases_hmacd_once_the_body_ends() {
     let dir = tempfile::tempdir().unwrap();
-    let auditor = auditor(dir.path());
-    let layer = AuditLayer::new(
-        Some(auditor.clone()),
-        Arc::from("sha256:00"),
-        "127.0.0.1:5000".parse().unwrap(),
-    );
+    let (layer, auditor) = layer(dir.path());
     let response = layer
         .layer(service_fn(leasing))
         .oneshot(upload())
@@ -89,12 +95,7 @@ async fn one_record_with_leases_hmacd_once_the_body_ends() {
 #[tokio::test]
 async fn refusals_and_abandoned_bodies_are_recorded() {
     let dir = tempfile::tempdir().unwrap();
-    let auditor = auditor(dir.path());
-    let layer = AuditLayer::new(
-        Some(auditor.clone()),
-        Arc::from("sha256:00"),
-        "127.0.0.1:5000".parse().unwrap(),
-    );
+    let (layer, auditor) = layer(dir.path());
     let refuse = service_fn(|_: Request<Counted>| async {
         Ok::<_, Infallible>(GatewayError::NoRoute.into_response(None))
     });

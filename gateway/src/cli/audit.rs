@@ -173,22 +173,18 @@ fn cannot(error: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn verification(
-    paths: &[PathBuf],
-    key: &std::path::Path,
-    options: Options,
-) -> Result<Report, ExitCode> {
+fn verification(paths: &[PathBuf], key: &std::path::Path, live: bool) -> Result<Report, ExitCode> {
     let key = PublicKey::load(key).map_err(cannot)?;
-    verify_paths_with(paths, &key, options).map_err(cannot)
-}
-
-fn verify(args: &VerifyArgs) -> ExitCode {
-    let options = if args.live {
+    let options = if live {
         Options::live()
     } else {
         Options::default()
     };
-    let report = match verification(&args.paths, &args.public_key, options) {
+    verify_paths_with(paths, &key, options).map_err(cannot)
+}
+
+fn verify(args: &VerifyArgs) -> ExitCode {
+    let report = match verification(&args.paths, &args.public_key, args.live) {
         Ok(report) => report,
         Err(code) => return code,
     };
@@ -277,12 +273,7 @@ fn query(args: QueryArgs) -> ExitCode {
 }
 
 fn report(args: &ReportArgs) -> ExitCode {
-    let options = if args.live {
-        Options::live()
-    } else {
-        Options::default()
-    };
-    let report = match verification(&args.paths, &args.public_key, options) {
+    let report = match verification(&args.paths, &args.public_key, args.live) {
         Ok(report) => report,
         Err(code) => return code,
     };
