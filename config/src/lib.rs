@@ -65,6 +65,7 @@ mod load;
 mod locate;
 mod masking;
 mod model;
+mod secrets;
 mod units;
 mod validate;
 
@@ -77,5 +78,8 @@ pub use model::{
     Access, Admin, ApiKey, AuthMethod, Authn, ClientAuth, Config, HttpVersion, JwtAlgorithm,
     JwtIssuer, LimitOverrides, Limits, Listener, ListenerTls, Mtls, MtlsClient, Product, RateLimit,
     RateLimits, Route, Server, ServerTimeouts, SubjectSource, TlsVersion, Upstream,
+};
+pub use secrets::{
+    BasicInject, ClientCertificate, Credentials, Inject, KvField, KvPath, Transit, Vault, VaultAuth,
 };
 pub use units::{ByteSize, Duration, Rate};

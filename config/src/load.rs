@@ -19,7 +19,8 @@ impl Config {
     ///
     /// `origin` is the file the text came from: diagnostics name it, and the
     /// relative paths in the file (`server.listener[].tls.cert`, `.key` and
-    /// `.client_ca`, `product[].upstream.ca`, and `authn.jwt[]`'s
+    /// `.client_ca`, `product[].upstream.ca`, `vault.ca_file` and the
+    /// `vault.auth` files, and `authn.jwt[]`'s
     /// `jwks_ca`, `public_keys` and `hmac_secret_file`) are resolved against
     /// its directory, so the configuration means the same whatever the
     /// working directory.
@@ -119,6 +120,9 @@ impl Config {
         }
         if let Some(keyring) = &mut self.masking.keyring {
             resolve(keyring);
+        }
+        if let Some(vault) = &mut self.vault {
+            crate::secrets::resolve(vault, base);
         }
         for product in &mut self.products {
             if let Some(ca) = &mut product.upstream.ca {

@@ -1,7 +1,7 @@
 //! The configuration schema: the typed form of `maskgate.toml`.
 //!
 //! Every table denies unknown keys, so a misspelled key fails loudly. Sections
-//! that later capabilities add (`policies`, `vault`, `audit`) get their own
+//! that later capabilities add (`audit`) get their own
 //! field on [`Config`] when they exist; until then they are refused as
 //! unknown keys rather than silently ignored.
 
@@ -46,6 +46,12 @@ pub struct Config {
     /// `[masking]`: where masking keys come from.
     #[serde(default)]
     pub masking: Masking,
+    /// `[vault]`: Vault / OpenBao, where upstream credentials, client
+    /// certificates and transit data keys come from. Required by
+    /// `[product.credentials]`, `[product.upstream.client_certificate]` and
+    /// `[masking.transit]`.
+    #[serde(default)]
+    pub vault: Option<crate::secrets::Vault>,
 }
 
 /// `[server]`: the client-facing side.
@@ -341,6 +347,10 @@ pub struct Product {
     /// `[product.masking]`: unclassified fields, allowed content types.
     #[serde(default)]
     pub masking: Option<ProductMasking>,
+    /// `[product.credentials]`: a credential from Vault added to every
+    /// request forwarded to this product. Needs `[vault]`.
+    #[serde(default)]
+    pub credentials: Option<crate::secrets::Credentials>,
 }
 
 impl Product {
@@ -421,6 +431,10 @@ pub struct Upstream {
     /// Default 64.
     #[serde(default = "Upstream::default_pool_max_idle")]
     pub pool_max_idle: usize,
+    /// `[product.upstream.client_certificate]`: a client certificate from
+    /// Vault's PKI engine for mTLS to an `https` upstream. Needs `[vault]`.
+    #[serde(default)]
+    pub client_certificate: Option<crate::secrets::ClientCertificate>,
 }
 
 /// Like `Url`'s own `Deserialize`, but an unparsable URL is not quoted in

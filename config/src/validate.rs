@@ -69,6 +69,7 @@ pub(crate) fn check(config: &Config) -> Vec<Problem> {
     check_products(&config.products, &mut problems);
     access::check(config, &mut problems);
     masking::check(config, &mut problems);
+    problems.0.extend(crate::secrets::check(config));
     problems.0
 }
 
