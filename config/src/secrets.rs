@@ -265,7 +265,7 @@ pub enum ClientCertificate {
         role: String,
         /// The certificate's common name.
         common_name: String,
-        /// Its lifetime (at least 1m; the role's `max_ttl` caps it). Default
+        /// Its lifetime (at least 10s; the role's `max_ttl` caps it). Default
         /// 1h.
         #[serde(default = "default_certificate_ttl")]
         ttl: Duration,
@@ -394,8 +394,8 @@ pub(crate) fn check(config: &Config) -> Vec<Problem> {
             if common_name.trim().is_empty() {
                 push(join(&path, "common_name"), "must not be empty".into());
             }
-            if *ttl < Duration::from_secs(60) {
-                push(join(&path, "ttl"), "must be at least 1m".into());
+            if *ttl < Duration::from_secs(10) {
+                push(join(&path, "ttl"), "must be at least 10s".into());
             }
         }
     }

@@ -63,6 +63,8 @@ pub(crate) struct Metrics {
     open_connections: Family<ListenerLabels, Gauge>,
     connections: Family<ListenerLabels, Counter>,
     reloads: Family<ReloadLabels, Counter>,
+    /// Vault's numbers, once the gateway has logged in.
+    vault: crate::vault::VaultCollector,
     /// The product label for requests that matched no route.
     unrouted: Arc<str>,
 }
@@ -121,8 +123,11 @@ impl Metrics {
             "Client connections accepted, by listener",
             connections.clone(),
         );
+        let vault = crate::vault::VaultCollector::default();
+        registry.register_collector(Box::new(vault.clone()));
         Self {
             registry,
+            vault,
             requests,
             latency,
             upstream_errors,
@@ -132,6 +137,12 @@ impl Metrics {
             reloads,
             unrouted: Arc::from("-"),
         }
+    }
+
+    /// Exports the Vault client's numbers (lease time left, renewal
+    /// failures, latency) from now on.
+    pub(crate) fn watch_vault(&self, vault: maskgate_secrets::Vault) {
+        self.vault.watch(vault);
     }
 
     /// Counts a configuration reload by its result.
