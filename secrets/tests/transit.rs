@@ -21,8 +21,12 @@ fn seal(key: &[u8; 32], plaintext: &[u8]) -> Vec<u8> {
     use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
     let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).unwrap());
     let mut data = plaintext.to_vec();
-    key.seal_in_place_append_tag(Nonce::assume_unique_for_key([7; 12]), Aad::empty(), &mut data)
-        .unwrap();
+    key.seal_in_place_append_tag(
+        Nonce::assume_unique_for_key([7; 12]),
+        Aad::empty(),
+        &mut data,
+    )
+    .unwrap();
     data
 }
 
@@ -31,7 +35,11 @@ fn open(key: &[u8; 32], sealed: &[u8]) -> Option<Vec<u8>> {
     let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).unwrap());
     let mut data = sealed.to_vec();
     let plain = key
-        .open_in_place(Nonce::assume_unique_for_key([7; 12]), Aad::empty(), &mut data)
+        .open_in_place(
+            Nonce::assume_unique_for_key([7; 12]),
+            Aad::empty(),
+            &mut data,
+        )
         .ok()?;
     Some(plain.to_vec())
 }
@@ -59,7 +67,11 @@ async fn data_keys_are_shared_between_instances_and_survive_rotation() {
     assert_ne!(encrypt.bytes(), fpe.bytes());
     assert_ne!(hmac.bytes(), fpe.bytes());
     for key in [&encrypt, &hmac, &fpe] {
-        assert!(key.id().starts_with("t1-") && key.id().len() == 11, "{}", key.id());
+        assert!(
+            key.id().starts_with("t1-") && key.id().len() == 11,
+            "{}",
+            key.id()
+        );
         assert_eq!(key.transit_version(), 1);
     }
     assert!(matches!(
@@ -82,7 +94,10 @@ async fn data_keys_are_shared_between_instances_and_survive_rotation() {
         assert_eq!(b.active_id(purpose), a.active_id(purpose));
     }
     let b_key = b.key(KeyPurpose::Encrypt, Some(&sealed_id)).unwrap();
-    assert_eq!(open(b_key.bytes(), &sealed).unwrap(), b"4111 1111 1111 1111");
+    assert_eq!(
+        open(b_key.bytes(), &sealed).unwrap(),
+        b"4111 1111 1111 1111"
+    );
 
     // Rotating the transit key: new data keys, made by one instance,
     // picked up by the other; the old ones still resolve on both.
@@ -91,9 +106,11 @@ async fn data_keys_are_shared_between_instances_and_survive_rotation() {
     let new_encrypt = a.key(KeyPurpose::Encrypt, None).unwrap();
     assert!(new_encrypt.id().starts_with("t2-"), "{}", new_encrypt.id());
     assert_ne!(new_encrypt.bytes(), encrypt.bytes());
-    wait_for(Duration::from_secs(5), "the second instance to see t2", || {
-        (b.active_id(KeyPurpose::Encrypt).as_deref() == Some(new_encrypt.id())).then_some(())
-    })
+    wait_for(
+        Duration::from_secs(5),
+        "the second instance to see t2",
+        || (b.active_id(KeyPurpose::Encrypt).as_deref() == Some(new_encrypt.id())).then_some(()),
+    )
     .await;
     assert_eq!(b.ids().len(), 6);
     for ring in [&a, &b] {
