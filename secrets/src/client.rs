@@ -856,6 +856,9 @@ pub(crate) trait Refresh: Send + 'static {
 
     /// Records a failed round.
     fn failed(&mut self, error: &SecretsError);
+
+    /// What this keeps fresh, for logs (e.g. `KV secret secret/app/db`).
+    fn name(&self) -> String;
 }
 
 /// Runs `task` until shutdown, retrying failures with backoff and jitter.
@@ -877,7 +880,12 @@ async fn run_task(inner: Arc<Inner>, mut task: impl Refresh) {
                 }
                 task.failed(&e);
                 let delay = backoff.fail();
-                tracing::warn!(error = %e, retry_in = ?delay, "Vault background work failed");
+                tracing::warn!(
+                    what = %task.name(),
+                    error = %e,
+                    retry_in = ?delay,
+                    "could not refresh from Vault; serving what is cached until it expires"
+                );
                 delay
             }
         };

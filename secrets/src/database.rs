@@ -204,6 +204,10 @@ impl Refresh for DbTask {
     fn failed(&mut self, error: &SecretsError) {
         self.watched.fail(error);
     }
+
+    fn name(&self) -> String {
+        self.watched.name().to_owned()
+    }
 }
 
 #[derive(serde::Deserialize)]

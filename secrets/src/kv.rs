@@ -168,6 +168,10 @@ impl Refresh for KvTask {
     fn failed(&mut self, error: &SecretsError) {
         self.watched.fail(error);
     }
+
+    fn name(&self) -> String {
+        self.watched.name().to_owned()
+    }
 }
 
 /// Reads the latest version of a KV v2 secret, data and version in one

@@ -170,4 +170,8 @@ impl Refresh for PkiTask {
     fn failed(&mut self, error: &SecretsError) {
         self.watched.fail(error);
     }
+
+    fn name(&self) -> String {
+        self.watched.name().to_owned()
+    }
 }

@@ -668,6 +668,13 @@ impl Refresh for KeyringTask {
     fn failed(&mut self, error: &SecretsError) {
         self.keyring.record(Some(error));
     }
+
+    fn name(&self) -> String {
+        format!(
+            "transit keyring {}/{}",
+            self.keyring.inner.settings.mount, self.keyring.inner.settings.key
+        )
+    }
 }
 
 impl Metered for TransitKeyring {

@@ -50,8 +50,12 @@ pub fn logs() -> String {
     String::from_utf8_lossy(&buffer().lock().unwrap()).into_owned()
 }
 
+/// The files a [`Lab`](maskgate_secrets::testing::Lab) writes for the
+/// logins: the credentials the test hands the client, not what it wrote.
+const LOGIN_FILES: [&str; 4] = ["vault-token", "role-id", "secret-id", "jwt"];
+
 /// Fails if any of `secrets` appears in the captured logs or in any file
-/// under `dirs`.
+/// under `dirs` (but the login files).
 pub fn assert_not_leaked(secrets: &[String], dirs: &[&std::path::Path]) {
     let logs = logs();
     assert!(logs.len() > 1000, "the logs were not captured: {logs}");
@@ -64,6 +68,12 @@ pub fn assert_not_leaked(secrets: &[String], dirs: &[&std::path::Path]) {
     }
     for dir in dirs {
         for file in walk(dir) {
+            if file
+                .file_name()
+                .is_some_and(|name| LOGIN_FILES.iter().any(|l| name == *l))
+            {
+                continue;
+            }
             let Ok(bytes) = std::fs::read(&file) else {
                 continue;
             };
