@@ -28,10 +28,6 @@
 //! With the `testing` feature, [`testing`] starts a real OpenBao dev server
 //! and a throwaway PostgreSQL for integration tests.
 
-// The public API is committed first so the gateway can be wired against it;
-// the bodies follow.
-#![allow(clippy::todo, dead_code)]
-
 mod client;
 mod database;
 mod error;

@@ -1,10 +1,21 @@
 //! Client certificates from the PKI engine, for mTLS to upstreams.
 
-use std::{fmt, time::SystemTime};
+use std::{
+    fmt,
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject as _};
+use vaultrs::api::pki::requests::GenerateCertificateRequest;
 
-use crate::{error::SecretsError, secret::SecretString};
+use crate::{
+    client::{Inner, Refresh},
+    error::SecretsError,
+    secret::SecretString,
+    time::jittered,
+    watched::Watched,
+};
 
 /// A certificate and private key issued by the PKI engine for the gateway.
 ///
@@ -78,5 +89,89 @@ impl fmt::Debug for ClientCertificate {
             .field("not_after", &crate::time::rfc3339(self.not_after))
             .field("private_key", &self.private_key_pem)
             .finish_non_exhaustive()
+    }
+}
+
+/// Keeps a [`ClientCertificate`] valid: issues one, and a new one at about
+/// two thirds of its lifetime.
+pub(crate) struct PkiTask {
+    mount: String,
+    role: String,
+    common_name: String,
+    ttl: Duration,
+    watched: Watched<ClientCertificate>,
+}
+
+impl PkiTask {
+    pub(crate) fn new(
+        mount: &str,
+        role: &str,
+        common_name: &str,
+        ttl: Duration,
+        watched: Watched<ClientCertificate>,
+    ) -> Self {
+        PkiTask {
+            mount: mount.to_owned(),
+            role: role.to_owned(),
+            common_name: common_name.to_owned(),
+            ttl,
+            watched,
+        }
+    }
+}
+
+impl Refresh for PkiTask {
+    async fn step(&mut self, inner: &Arc<Inner>) -> Result<Duration, SecretsError> {
+        let operation = format!("issue {}/issue/{}", self.mount, self.role);
+        let session = inner.session.load_full();
+        let mut options = GenerateCertificateRequest::builder();
+        options
+            .common_name(self.common_name.as_str())
+            .ttl(format!("{}s", self.ttl.as_secs().max(1)));
+        let (mount, role) = (&self.mount, &self.role);
+        let issued = inner
+            .vaultrs(&operation, &session, |c| {
+                vaultrs::pki::cert::generate(c, mount, role, Some(&mut options))
+            })
+            .await?;
+        let Some(expiration) = issued.expiration else {
+            return Err(SecretsError::Response {
+                operation,
+                reason: "the certificate has no expiration".into(),
+            });
+        };
+        let not_after = UNIX_EPOCH + Duration::from_secs(expiration);
+        let chain_pem = issued
+            .ca_chain
+            .filter(|chain| !chain.is_empty())
+            .unwrap_or_else(|| vec![issued.issuing_ca]);
+        let certificate = ClientCertificate {
+            serial: issued.serial_number,
+            certificate_pem: issued.certificate,
+            chain_pem,
+            private_key_pem: SecretString::new(issued.private_key),
+            not_after,
+        };
+        // Refuse what rustls could not use, before anyone gets it.
+        certificate.cert_chain()?;
+        certificate.private_key()?;
+        tracing::info!(
+            serial = %certificate.serial,
+            not_after = %crate::time::rfc3339(not_after),
+            "client certificate issued"
+        );
+        self.watched.publish(certificate, Some(not_after));
+        let lifetime = not_after
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO);
+        Ok(jittered(lifetime, 0.6, 0.7))
+    }
+
+    fn failed(&mut self, error: &SecretsError) {
+        self.watched.fail(error);
+    }
+
+    fn name(&self) -> String {
+        self.watched.name().to_owned()
     }
 }

@@ -220,13 +220,19 @@ impl<T> Watched<T> {
         self.attempted();
     }
 
-    /// The value held now, expired or not (for the background tasks).
-    pub(crate) fn held(&self) -> Option<Arc<T>> {
-        self.shared.slot.load().value.clone()
-    }
-
     fn attempted(&self) {
         self.shared.attempts.send_modify(|n| *n += 1);
+    }
+}
+
+/// Things whose numbers go into [`MetricsSnapshot`](crate::MetricsSnapshot).
+pub(crate) trait Metered {
+    fn metered(&self) -> ValueMetrics;
+}
+
+impl<T: Send + Sync + 'static> Metered for Watched<T> {
+    fn metered(&self) -> ValueMetrics {
+        self.metrics()
     }
 }
 
