@@ -193,9 +193,12 @@ async fn pki_client_certificate_for_mtls_survives_a_reissue() {
 [[product]]
 name = "secure"
 route = {{ path_prefix = "/secure" }}
-# One connection at a time, closed after each request: every request
-# shows which certificate a new connection presents.
-upstream = {{ url = "{url}", ca = "{ca}", pool_max_idle = 0 }}
+[product.upstream]
+url = "{url}"
+ca = "{ca}"
+# No idle connections kept: every request shows which certificate a new
+# connection presents.
+pool_max_idle = 0
 
 [product.upstream.client_certificate]
 source = "pki"
@@ -361,8 +364,15 @@ inject = {{ header = "X-Db-User", value = "{{{{username}}}}" }}
         "the cached credential served for a while"
     );
     let reply = client::send(&http, client::get(&gateway.url("/ledger"))).await;
-    let message = assert_gateway_error(&reply, 503, "secrets_unavailable");
-    assert!(message.contains("ledger"), "{message}");
+    assert_gateway_error(&reply, 503, "secrets_unavailable");
+    let message = reply.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("ledger") && message.contains("expired"),
+        "the message says which product and why: {message}"
+    );
 
     relay.up();
     eventually("recovery", Duration::from_secs(30), async || {
