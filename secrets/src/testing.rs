@@ -181,8 +181,9 @@ fn watchdog(pid: u32, signal: &str, then: &str) -> Child {
         "while kill -0 {me} 2>/dev/null; do sleep 1; done; kill -{signal} {pid} 2>/dev/null; {then}",
         me = std::process::id()
     );
-    Command::new("sh")
-        .args(["-c", &script])
+    // In a process group of its own: a Ctrl-C that stops this process
+    // (`maskgate demo --vault`) must not stop the watchdog with it.
+    std::os::unix::process::CommandExt::process_group(Command::new("sh").args(["-c", &script]), 0)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
