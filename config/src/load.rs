@@ -115,7 +115,9 @@ impl Config {
                 }
             }
             for key in &mut authn.api_keys {
-                key.hash.make_ascii_lowercase();
+                if let Some(hash) = &mut key.hash {
+                    hash.make_ascii_lowercase();
+                }
             }
         }
         if let Some(keyring) = &mut self.masking.keyring {

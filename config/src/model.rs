@@ -791,8 +791,15 @@ pub struct ApiKey {
     /// id, then removing the old.
     pub id: String,
     /// `"sha256:"` followed by the 64 hex digits of the SHA-256 of the key.
-    /// The key itself is never stored. Stored lowercase.
-    pub hash: String,
+    /// The key itself is never stored. Stored lowercase. Exactly one of
+    /// `hash` and `hash_from`.
+    #[serde(default)]
+    pub hash: Option<String>,
+    /// The same hash, read from a field of a KV v2 secret in Vault
+    /// (`{ path = "...", field = "..." }`) instead of this file, and picked
+    /// up again when the secret changes. Needs `[vault]`.
+    #[serde(default)]
+    pub hash_from: Option<crate::secrets::KvField>,
     /// The principal's subject (default: the id).
     #[serde(default)]
     pub subject: Option<String>,
@@ -807,19 +814,27 @@ impl ApiKey {
         self.subject.as_deref().unwrap_or(&self.id)
     }
 
-    /// The 32 bytes of the SHA-256 hash. `None` only for a configuration
-    /// that has not been validated.
+    /// The 32 bytes of the SHA-256 hash configured in `hash`. `None` when
+    /// it comes from Vault (`hash_from`), or for a configuration that has
+    /// not been validated.
     pub fn sha256(&self) -> Option<[u8; 32]> {
-        let hex = self.hash.strip_prefix("sha256:")?;
-        if hex.len() != 64 {
-            return None;
-        }
-        let mut bytes = [0u8; 32];
-        for (i, byte) in bytes.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-        }
-        Some(bytes)
+        parse_key_hash(self.hash.as_deref()?)
     }
+}
+
+/// The 32 bytes of an API key hash written `sha256:` and 64 hex digits (any
+/// case), as in `authn.api_key.hash` and in the Vault field `hash_from`
+/// names.
+pub fn parse_key_hash(text: &str) -> Option<[u8; 32]> {
+    let hex = text.strip_prefix("sha256:")?;
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut bytes = [0u8; 32];
+    for (i, byte) in bytes.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(bytes)
 }
 
 /// `[authn.mtls]`: callers identified by their TLS client certificate.

@@ -422,7 +422,34 @@ pub(crate) fn check(config: &Config) -> Vec<Problem> {
             &mut push,
         );
     }
+    for (i, key) in config
+        .authn
+        .iter()
+        .flat_map(|a| a.api_keys.iter())
+        .enumerate()
+    {
+        if let Some(field) = &key.hash_from {
+            let path = join(&join_index("authn.api_key", i), "hash_from");
+            if config.vault.is_none() {
+                push(path.clone(), no_vault.into());
+            }
+            check_kv_field(&path, field, &mut push);
+        }
+    }
     problems
+}
+
+/// Checks a `{ mount, path, field }` reference at `key_path`.
+pub(crate) fn check_kv_field(
+    key_path: &str,
+    field: &KvField,
+    push: &mut impl FnMut(String, String),
+) {
+    check_name(&join(key_path, "mount"), &field.mount, push);
+    check_path(&join(key_path, "path"), &field.path, push);
+    if field.field.is_empty() {
+        push(join(key_path, "field"), "must not be empty".into());
+    }
 }
 
 fn check_vault(vault: &Vault, push: &mut impl FnMut(String, String)) {

@@ -480,3 +480,48 @@ inject = {{ headers = {{ "X-Db-User" = "{{{{username}}}}", "X-Db-Password" = "{{
         }
     }
 }
+
+/// An API key whose hash is kept in Vault (`hash_from`): accepted while the
+/// secret holds its hash; a new hash written to the secret takes over
+/// without a restart (the old key is refused from then on).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_key_hashes_come_from_vault_and_follow_the_secret() {
+    let lab = Lab::start();
+    let (old_key, old_hash) = maskgate_authn::ApiKeys::generate("reporting").unwrap();
+    let (new_key, new_hash) = maskgate_authn::ApiKeys::generate("reporting").unwrap();
+    lab.kv_put("app/api-keys", json!({ "reporting": old_hash }));
+    let upstream = Upstream::ok().await;
+    let gateway = TestGateway::start(&format!(
+        r#"{PLAINTEXT_GATEWAY}{vault}
+[authn]
+[[authn.api_key]]
+id = "reporting"
+hash_from = {{ path = "app/api-keys", field = "reporting" }}
+roles = ["analyst"]
+{product}
+access = {{ roles = ["analyst"] }}
+"#,
+        vault = vault_section(&lab, &lab.bao.address()),
+        product = product("reports", "/reports", &upstream.url()),
+    ))
+    .await;
+    let http = client::h1();
+    let status_with = async |key: &str| {
+        let mut request = client::get(&gateway.url("/reports"));
+        request
+            .headers_mut()
+            .insert("x-api-key", key.parse().unwrap());
+        client::send(&http, request).await.status
+    };
+    let old_key = old_key.expose_str().unwrap().to_owned();
+    let new_key = new_key.expose_str().unwrap().to_owned();
+    assert_eq!(status_with(&old_key).await, 200);
+    assert_eq!(status_with(&new_key).await, 401);
+
+    lab.kv_put("app/api-keys", json!({ "reporting": new_hash }));
+    eventually("the new hash", Duration::from_secs(10), async || {
+        status_with(&new_key).await == 200
+    })
+    .await;
+    assert_eq!(status_with(&old_key).await, 401);
+}

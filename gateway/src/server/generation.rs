@@ -66,8 +66,8 @@ impl Generation {
         let secrets = ProductSecrets::for_config(config, vault).map_err(StartError::Secrets)?;
         let authentication = match &config.authn {
             Some(authn) => {
-                let authentication =
-                    Authentication::from_config(authn, provider).map_err(StartError::Authn)?;
+                let authentication = Authentication::from_config(authn, provider, vault)
+                    .map_err(StartError::Authn)?;
                 if let Some(previous) = previous.and_then(|p| p.authentication.as_deref()) {
                     authentication.adopt_key_sets(previous);
                 }

@@ -87,6 +87,20 @@ pub(crate) async fn connect(config: &Config) -> Result<Option<Vault>, String> {
             tracing::warn!(product = %product.name, "starting without a client certificate: {why}");
         }
     }
+    let api_key_hashes = config
+        .authn
+        .iter()
+        .flat_map(|authn| &authn.api_keys)
+        .filter_map(|key| key.hash_from.as_ref());
+    for from in api_key_hashes {
+        if let Err(why) = vault
+            .kv_secret(&from.mount, &from.path)
+            .ready(FIRST_FETCH_WAIT)
+            .await
+        {
+            tracing::warn!("starting without API key hashes from Vault: {why}");
+        }
+    }
     if let Some(keys) = TransitKeys::for_config(config, Some(&vault))?
         && let Err(why) = keys.ready(FIRST_FETCH_WAIT).await
     {
