@@ -190,16 +190,22 @@ fn watchdog(pid: u32, signal: &str, then: &str) -> Child {
         .expect("start a watchdog shell")
 }
 
-/// One HTTP/1.0 request on loopback: status and body.
+/// One HTTP/1.0 request on loopback, over TLS trusting `ca` if given:
+/// status and body.
 fn http(
     addr: SocketAddr,
+    ca: Option<&Path>,
     method: &str,
     path: &str,
     token: Option<&str>,
     body: Option<&Value>,
 ) -> std::io::Result<(u16, Vec<u8>)> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    tcp.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut stream: Box<dyn ReadWrite> = match ca {
+        None => Box::new(tcp),
+        Some(ca) => Box::new(tls_stream(tcp, addr, ca)?),
+    };
     let body = body.map(Value::to_string).unwrap_or_default();
     let mut request = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\n");
     if let Some(token) = token {
@@ -211,7 +217,13 @@ fn http(
     ));
     stream.write_all(request.as_bytes())?;
     let mut response = Vec::new();
-    stream.read_to_end(&mut response)?;
+    match stream.read_to_end(&mut response) {
+        // Go's TLS server may close without close_notify after HTTP/1.0.
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !response.is_empty() => {}
+        other => {
+            other?;
+        }
+    }
     let split = response
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -225,6 +237,35 @@ fn http(
     Ok((status, response[split + 4..].to_vec()))
 }
 
+trait ReadWrite: std::io::Read + std::io::Write {}
+impl<T: std::io::Read + std::io::Write> ReadWrite for T {}
+
+/// A TLS client stream to `addr` trusting the CA bundle `ca`.
+fn tls_stream(
+    tcp: TcpStream,
+    addr: SocketAddr,
+    ca: &Path,
+) -> std::io::Result<rustls::StreamOwned<rustls::ClientConnection, TcpStream>> {
+    use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject as _};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).map_err(std::io::Error::other)? {
+        roots
+            .add(cert.map_err(std::io::Error::other)?)
+            .map_err(std::io::Error::other)?;
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(std::io::Error::other)?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connection =
+        rustls::ClientConnection::new(Arc::new(config), ServerName::IpAddress(addr.ip().into()))
+            .map_err(std::io::Error::other)?;
+    Ok(rustls::StreamOwned::new(connection, tcp))
+}
+
 /// An OpenBao dev server (in memory, root token known), killed on drop.
 #[derive(Debug)]
 pub struct OpenBao {
@@ -233,11 +274,23 @@ pub struct OpenBao {
     addr: SocketAddr,
     root_token: String,
     dir: TempDir,
+    /// With TLS: the CA bundle its certificate chains to.
+    ca: Option<PathBuf>,
 }
 
 impl OpenBao {
     /// Starts one on a free loopback port and waits until it serves.
     pub fn start() -> OpenBao {
+        Self::start_with(false)
+    }
+
+    /// Starts one serving HTTPS (`-dev-tls`) with a certificate from a CA
+    /// it makes ([`ca_file`](Self::ca_file)).
+    pub fn start_tls() -> OpenBao {
+        Self::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> OpenBao {
         let bao = bao_binary();
         let dir = tempfile::Builder::new()
             .prefix("maskgate-bao-")
@@ -254,6 +307,16 @@ impl OpenBao {
                 .arg(format!("-dev-root-token-id={root_token}"))
                 .arg(format!("-dev-listen-address={addr}"))
                 .arg("-dev-no-store-token")
+                .args(
+                    tls.then(|| {
+                        [
+                            "-dev-tls".to_owned(),
+                            format!("-dev-tls-cert-dir={}", dir.path().display()),
+                        ]
+                    })
+                    .into_iter()
+                    .flatten(),
+                )
                 .env_remove("VAULT_ADDR")
                 .env_remove("VAULT_TOKEN")
                 .env_remove("BAO_ADDR")
@@ -269,20 +332,25 @@ impl OpenBao {
             let deadline = Instant::now() + Duration::from_secs(20);
             loop {
                 // Ready: unsealed and dev mode's KV v2 `secret/` mounted.
-                let ready = http(
-                    addr,
-                    "GET",
-                    "/v1/sys/mounts/secret",
-                    Some(&root_token),
-                    None,
-                )
-                .is_ok_and(|(status, _)| status == 200);
+                let ca = dir.path().join("vault-ca.pem");
+                let ca = tls.then_some(ca.as_path());
+                let ready = ca.is_none_or(Path::exists)
+                    && http(
+                        addr,
+                        ca,
+                        "GET",
+                        "/v1/sys/mounts/secret",
+                        Some(&root_token),
+                        None,
+                    )
+                    .is_ok_and(|(status, _)| status == 200);
                 if ready {
                     return OpenBao {
                         child: Some(child),
                         watchdog: Some(watchdog),
                         addr,
                         root_token,
+                        ca: ca.map(Path::to_owned),
                         dir,
                     };
                 }
@@ -306,9 +374,15 @@ impl OpenBao {
         );
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// `http://127.0.0.1:<port>`, or `https://` with TLS.
     pub fn address(&self) -> Url {
-        Url::parse(&format!("http://{}", self.addr)).expect("a valid URL")
+        let scheme = if self.ca.is_some() { "https" } else { "http" };
+        Url::parse(&format!("{scheme}://{}", self.addr)).expect("a valid URL")
+    }
+
+    /// With TLS, the CA bundle its certificate chains to.
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.ca.as_deref()
     }
 
     /// `127.0.0.1:<port>`.
@@ -367,6 +441,7 @@ impl OpenBao {
     ) -> std::io::Result<(u16, Vec<u8>)> {
         http(
             self.addr,
+            self.ca.as_deref(),
             method,
             &format!("/v1/{path}"),
             Some(&self.root_token),
@@ -426,13 +501,8 @@ impl Postgres {
             .args(["-U", "postgres", "-E", "UTF8", "--no-instructions"])
             .args(["--auth-local=trust", "--auth-host=scram-sha-256"])
             .arg(format!("--pwfile={}", pwfile.display()))
-            .output()
-            .expect("run initdb");
-        assert!(
-            output.status.success(),
-            "initdb failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+            .output();
+        succeeded("initdb", output);
         let _ = std::fs::remove_file(&pwfile);
         for _attempt in 0..5 {
             let port = free_port();
@@ -506,14 +576,10 @@ impl Postgres {
             .args(["-v", "ON_ERROR_STOP=1", "-c", sql])
             .current_dir(&self.dir)
             .stdin(Stdio::null())
-            .output()
-            .expect("run psql");
-        assert!(
-            output.status.success(),
-            "psql failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+            .output();
+        String::from_utf8_lossy(&succeeded("psql", output).stdout)
+            .trim()
+            .to_owned()
     }
 
     /// `rolvaliduntil` of the role `name` in `pg_roles` (as text), or `None`
@@ -543,6 +609,18 @@ impl Postgres {
             .status()
             .is_ok_and(|s| s.success())
     }
+}
+
+/// The output of a command that must have succeeded; panics with its
+/// standard error otherwise.
+fn succeeded(what: &str, output: std::io::Result<std::process::Output>) -> std::process::Output {
+    let output = output.unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    assert!(
+        output.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
 }
 
 /// The uid and gid of the `postgres` user (from `/etc/passwd`).

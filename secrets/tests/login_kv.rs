@@ -191,3 +191,66 @@ async fn a_new_kv_version_is_picked_up_without_restart() {
         &[],
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_to_vault_with_a_custom_ca() {
+    capture_logs();
+    let bao = maskgate_secrets::testing::OpenBao::start_tls();
+    assert_eq!(bao.address().scheme(), "https");
+    bao.api(
+        "POST",
+        "secret/data/app/tls",
+        Some(json!({"data": {"token": "over-tls-0123456789"}})),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    std::fs::write(&file, bao.root_token()).unwrap();
+    let mut settings =
+        maskgate_secrets::VaultSettings::new(bao.address(), Auth::Token { file: file.clone() });
+    settings.poll_interval = Duration::from_millis(200);
+
+    // Without the CA, the certificate is not trusted: unreachable, said so.
+    let err = Vault::connect(settings.clone()).await.unwrap_err();
+    assert!(err.is_unreachable(), "{err}");
+
+    settings.ca_file = bao.ca_file().map(ToOwned::to_owned);
+    let vault = Vault::connect(settings).await.unwrap();
+    assert!(vault.health().await.unwrap().is_ok());
+    let secret = vault.kv_secret("secret", "app/tls");
+    let value = secret.ready(READY).await.unwrap();
+    assert_eq!(
+        value.field("token").unwrap().expose(),
+        "over-tls-0123456789"
+    );
+    vault.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_is_sent_with_every_request() {
+    capture_logs();
+    let bao = maskgate_secrets::testing::OpenBao::start();
+    bao.api("POST", "sys/namespaces/team1", Some(json!({})));
+    bao.api(
+        "POST",
+        "team1/sys/mounts/kv",
+        Some(json!({"type": "kv", "options": {"version": "2"}})),
+    );
+    bao.api(
+        "POST",
+        "team1/kv/data/app/ns",
+        Some(json!({"data": {"token": "in-namespace-0123456789"}})),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    std::fs::write(&file, bao.root_token()).unwrap();
+    let mut settings = maskgate_secrets::VaultSettings::new(bao.address(), Auth::Token { file });
+    settings.namespace = Some("team1".into());
+    let vault = Vault::connect(settings).await.unwrap();
+    let secret = vault.kv_secret("kv", "app/ns");
+    let value = secret.ready(READY).await.unwrap();
+    assert_eq!(
+        value.field("token").unwrap().expose(),
+        "in-namespace-0123456789"
+    );
+    vault.shutdown().await;
+}
