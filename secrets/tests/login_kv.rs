@@ -14,6 +14,19 @@ use support::{assert_not_leaked, capture_logs, wait_for};
 
 const READY: Duration = Duration::from_secs(10);
 
+/// Settings that log in to a bare OpenBao with its root token (from a file
+/// in `dir`).
+fn root_settings(
+    bao: &maskgate_secrets::testing::OpenBao,
+    dir: &std::path::Path,
+) -> maskgate_secrets::VaultSettings {
+    let file = dir.join("token");
+    std::fs::write(&file, bao.root_token()).unwrap();
+    let mut settings = maskgate_secrets::VaultSettings::new(bao.address(), Auth::Token { file });
+    settings.poll_interval = Duration::from_millis(200);
+    settings
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_login_method_reads_a_kv_secret() {
     capture_logs();
@@ -241,9 +254,7 @@ async fn a_namespace_is_sent_with_every_request() {
         Some(json!({"data": {"token": "in-namespace-0123456789"}})),
     );
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("token");
-    std::fs::write(&file, bao.root_token()).unwrap();
-    let mut settings = maskgate_secrets::VaultSettings::new(bao.address(), Auth::Token { file });
+    let mut settings = root_settings(&bao, dir.path());
     settings.namespace = Some("team1".into());
     let vault = Vault::connect(settings).await.unwrap();
     let secret = vault.kv_secret("kv", "app/ns");
