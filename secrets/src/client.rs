@@ -5,7 +5,7 @@ use std::{
     collections::HashMap,
     future::Future,
     sync::{
-        Arc, Mutex,
+        Arc, Mutex, Weak,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, Instant, SystemTime},
@@ -47,7 +47,10 @@ use crate::{
 /// from memory. [`shutdown`](Self::shutdown) revokes the database leases and
 /// the login token and stops the tasks.
 ///
-/// Cloning is cheap; clones share everything.
+/// Cloning is cheap; clones share everything. When the last clone is
+/// dropped the background tasks stop too (without revoking anything: call
+/// `shutdown` for that); values already handed out keep serving until they
+/// expire.
 #[derive(Clone)]
 pub struct Vault {
     pub(crate) inner: Arc<Inner>,
@@ -113,7 +116,7 @@ pub(crate) struct Inner {
     shutdown: watch::Sender<bool>,
     closed: AtomicBool,
     /// Wakes the token task to check the token (after a 403).
-    check_token: Notify,
+    check_token: Arc<Notify>,
     /// One login at a time.
     login_lock: tokio::sync::Mutex<()>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -175,7 +178,7 @@ impl Vault {
                     runtime,
                     shutdown: watch::channel(false).0,
                     closed: AtomicBool::new(false),
-                    check_token: Notify::new(),
+                    check_token: Arc::new(Notify::new()),
                     login_lock: tokio::sync::Mutex::new(()),
                     tasks: Mutex::new(Vec::new()),
                     watchers: Mutex::new(HashMap::new()),
@@ -186,7 +189,7 @@ impl Vault {
                     request_failures: AtomicU64::new(0),
                     last_latency_us: AtomicU64::new(u64::MAX),
                 });
-                let task = token_task(Arc::clone(&inner));
+                let task = token_task(Arc::downgrade(&inner));
                 inner.spawn(task);
                 tracing::info!(
                     address = %inner.settings.address,
@@ -355,7 +358,7 @@ impl Inner {
         let metered = watched.clone();
         lock(&self.metrics_sources).push(Box::new(move || metered.metered()));
         if !self.is_closed() {
-            self.spawn(run_task(Arc::clone(self), task));
+            self.spawn(run_task(Arc::downgrade(self), task));
         }
         watched
     }
@@ -763,12 +766,23 @@ async fn lookup_self(
 
 /// Keeps the token alive: renews it at about two thirds of its TTL; logs in
 /// again when it cannot be renewed, is near its max TTL, or was refused.
-async fn token_task(inner: Arc<Inner>) {
-    let mut shutdown = inner.shutdown.subscribe();
-    let mut backoff = Backoff::new(inner.settings.retry_min, inner.settings.retry_max);
+///
+/// Holds the client weakly: when every [`Vault`] handle is gone, it stops.
+async fn token_task(weak: Weak<Inner>) {
+    let Some((mut shutdown, check, mut backoff)) = weak.upgrade().map(|inner| {
+        (
+            inner.shutdown.subscribe(),
+            Arc::clone(&inner.check_token),
+            Backoff::new(inner.settings.retry_min, inner.settings.retry_max),
+        )
+    }) else {
+        return;
+    };
     let mut retry_in: Option<Duration> = None;
     loop {
-        let session = inner.session.load_full();
+        let Some(session) = weak.upgrade().map(|inner| inner.session.load_full()) else {
+            return;
+        };
         let timing = session.timing();
         let delay = match retry_in.take() {
             Some(delay) => delay,
@@ -777,8 +791,11 @@ async fn token_task(inner: Arc<Inner>) {
         };
         let checked = tokio::select! {
             _ = tokio::time::sleep(delay) => false,
-            _ = inner.check_token.notified() => true,
+            _ = check.notified() => true,
             _ = shutdown.changed() => return,
+        };
+        let Some(inner) = weak.upgrade() else {
+            return;
         };
         let outcome = if checked {
             check_token(&inner, &session).await
@@ -862,13 +879,23 @@ pub(crate) trait Refresh: Send + 'static {
 }
 
 /// Runs `task` until shutdown, retrying failures with backoff and jitter.
-async fn run_task(inner: Arc<Inner>, mut task: impl Refresh) {
-    let mut shutdown = inner.shutdown.subscribe();
-    let mut backoff = Backoff::new(inner.settings.retry_min, inner.settings.retry_max);
+/// Holds the client weakly: when every [`Vault`] handle is gone, it stops.
+async fn run_task(weak: Weak<Inner>, mut task: impl Refresh) {
+    let Some((mut shutdown, mut backoff)) = weak.upgrade().map(|inner| {
+        (
+            inner.shutdown.subscribe(),
+            Backoff::new(inner.settings.retry_min, inner.settings.retry_max),
+        )
+    }) else {
+        return;
+    };
     loop {
         if *shutdown.borrow() {
             return;
         }
+        let Some(inner) = weak.upgrade() else {
+            return;
+        };
         let delay = match task.step(&inner).await {
             Ok(delay) => {
                 backoff.reset();
@@ -889,6 +916,7 @@ async fn run_task(inner: Arc<Inner>, mut task: impl Refresh) {
                 delay
             }
         };
+        drop(inner);
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             _ = shutdown.changed() => return,

@@ -265,3 +265,21 @@ async fn a_namespace_is_sent_with_every_request() {
     );
     vault.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_client_stops_its_background_work() {
+    capture_logs();
+    let lab = Lab::start();
+    lab.kv_put("app/dropped", json!({"v": "value-0000000003"}));
+    let vault = Vault::connect(lab.settings(&lab.bao.address(), lab.token_auth()))
+        .await
+        .unwrap();
+    let secret = vault.kv_secret("secret", "app/dropped");
+    secret.ready(READY).await.unwrap();
+    drop(vault);
+    lab.kv_put("app/dropped", json!({"v": "value-0000000004"}));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // No task polls any more: the value stays the one it had.
+    assert_eq!(secret.generation(), 1);
+    assert!(secret.current().is_ok());
+}
