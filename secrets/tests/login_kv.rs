@@ -283,3 +283,8 @@ async fn dropping_the_client_stops_its_background_work() {
     assert_eq!(secret.generation(), 1);
     assert!(secret.current().is_ok());
 }
+
+#[test]
+fn the_services_are_installed_here() {
+    maskgate_secrets::testing::check_installed().unwrap();
+}
