@@ -168,40 +168,72 @@ impl Vault {
         spawn_on
             .spawn(async move {
                 let session = login(&settings, 1).await?;
-                let expires_at = session.expires_at();
-                let token_watch =
-                    Watched::new("token", format!("Vault token ({})", settings.auth.method()));
-                token_watch.publish((), expires_at);
-                let inner = Arc::new(Inner {
-                    settings,
-                    session: ArcSwap::from_pointee(session),
-                    runtime,
-                    shutdown: watch::channel(false).0,
-                    closed: AtomicBool::new(false),
-                    check_token: Arc::new(Notify::new()),
-                    login_lock: tokio::sync::Mutex::new(()),
-                    tasks: Mutex::new(Vec::new()),
-                    watchers: Mutex::new(HashMap::new()),
-                    metrics_sources: Mutex::new(Vec::new()),
-                    leases: Mutex::new(HashMap::new()),
-                    token_watch,
-                    requests: AtomicU64::new(0),
-                    request_failures: AtomicU64::new(0),
-                    last_latency_us: AtomicU64::new(u64::MAX),
-                });
-                let task = token_task(Arc::downgrade(&inner));
-                inner.spawn(task);
                 tracing::info!(
-                    address = %inner.settings.address,
-                    method = inner.settings.auth.method(),
+                    address = %settings.address,
+                    method = settings.auth.method(),
                     "logged in to Vault"
                 );
-                Ok(Vault { inner })
+                Ok(Vault::assemble(settings, session, runtime))
             })
             .await
             .map_err(|e| SecretsError::Settings {
                 reason: format!("the login task failed: {e}"),
             })?
+    }
+
+    /// [`start_on`](Self::start_on) the current tokio runtime.
+    pub fn start(settings: VaultSettings) -> Result<Vault, SecretsError> {
+        Self::start_on(settings, Handle::current())
+    }
+
+    /// Like [`connect_on`](Self::connect_on), but returns at once: the login
+    /// happens in the background and is retried (backoff with jitter) until
+    /// it succeeds. Until then every watched value is unavailable, saying
+    /// the login is pending and why. For a gateway that must start (and
+    /// answer 503 for the products that need Vault) while Vault is down.
+    ///
+    /// Fails only on unusable settings.
+    pub fn start_on(settings: VaultSettings, runtime: Handle) -> Result<Vault, SecretsError> {
+        crate::install_crypto_provider();
+        check_settings(&settings)?;
+        let pending = Session::new(
+            client_for(&settings, "")?,
+            SecretString::from(""),
+            Duration::ZERO,
+            false,
+            0,
+        );
+        Ok(Vault::assemble(settings, pending, runtime))
+    }
+
+    /// The client around its first session (generation 0: not logged in
+    /// yet), with its token task started.
+    fn assemble(settings: VaultSettings, session: Session, runtime: Handle) -> Vault {
+        let token_watch =
+            Watched::new("token", format!("Vault token ({})", settings.auth.method()));
+        if session.generation > 0 {
+            token_watch.publish((), session.expires_at());
+        }
+        let inner = Arc::new(Inner {
+            settings,
+            session: ArcSwap::from_pointee(session),
+            runtime,
+            shutdown: watch::channel(false).0,
+            closed: AtomicBool::new(false),
+            check_token: Arc::new(Notify::new()),
+            login_lock: tokio::sync::Mutex::new(()),
+            tasks: Mutex::new(Vec::new()),
+            watchers: Mutex::new(HashMap::new()),
+            metrics_sources: Mutex::new(Vec::new()),
+            leases: Mutex::new(HashMap::new()),
+            token_watch,
+            requests: AtomicU64::new(0),
+            request_failures: AtomicU64::new(0),
+            last_latency_us: AtomicU64::new(u64::MAX),
+        });
+        let task = token_task(Arc::downgrade(&inner));
+        inner.spawn(task);
+        Vault { inner }
     }
 
     /// `GET /v1/sys/health`: whether Vault is initialized, unsealed and
@@ -374,6 +406,7 @@ impl Inner {
         operation: &str,
     ) -> Result<Zeroizing<Vec<u8>>, SecretsError> {
         let session = self.session.load_full();
+        self.logged_in(&session)?;
         let url = format!(
             "{}/v1/{path}",
             self.settings.address.as_str().trim_end_matches('/')
@@ -431,10 +464,24 @@ impl Inner {
         F: FnOnce(&'a VaultClient) -> Fut,
         Fut: Future<Output = Result<T, ClientError>>,
     {
+        self.logged_in(session)?;
         let started = Instant::now();
         let result = call(&session.client).await;
         self.record(started, result.is_ok());
         result.map_err(|e| self.map_vaultrs(operation, e))
+    }
+
+    /// Refuses to call Vault before the first login succeeded.
+    fn logged_in(&self, session: &Session) -> Result<(), SecretsError> {
+        if session.generation > 0 {
+            return Ok(());
+        }
+        Err(SecretsError::LoginPending {
+            reason: self
+                .token_watch
+                .last_error()
+                .unwrap_or_else(|| "the first login is in progress".into()),
+        })
     }
 
     fn record(&self, started: Instant, ok: bool) {
@@ -483,8 +530,10 @@ impl Inner {
         self.token_watch.publish((), session.expires_at());
         self.session.store(Arc::new(session));
         tracing::info!(
+            address = %self.settings.address,
             method = self.settings.auth.method(),
-            "logged in to Vault again"
+            login = self.session.load().generation,
+            "logged in to Vault"
         );
         Ok(())
     }
@@ -521,8 +570,8 @@ impl Inner {
                 }
             }
         }
-        if !matches!(self.settings.auth, Auth::Token { .. }) {
-            let session = self.session.load_full();
+        let session = self.session.load_full();
+        if !matches!(self.settings.auth, Auth::Token { .. }) && session.generation > 0 {
             let revoked = self
                 .vaultrs("revoke the login token", &session, |c| {
                     vaultrs::token::revoke_self(c)
@@ -786,6 +835,7 @@ async fn token_task(weak: Weak<Inner>) {
         let timing = session.timing();
         let delay = match retry_in.take() {
             Some(delay) => delay,
+            None if session.generation == 0 => Duration::ZERO,
             None if timing.ttl.is_zero() => Duration::from_secs(3600),
             None => jittered(timing.ttl, 0.6, 0.7).saturating_sub(timing.since.elapsed()),
         };
