@@ -417,7 +417,7 @@ impl Inner {
             .http
             .request(method, url)
             .header("X-Vault-Request", "true")
-            .header("X-Vault-Token", session.token.expose());
+            .header("X-Vault-Token", token_header(&session.token)?);
         if let Some(namespace) = &self.settings.namespace {
             request = request.header("X-Vault-Namespace", namespace);
         }
@@ -527,6 +527,13 @@ impl Inner {
             return Ok(());
         }
         let session = login(&self.settings, current.generation + 1).await?;
+        if session.token == current.token {
+            // The token file still holds the same token: only its timing is
+            // new. Not a new login (what it issued stays valid).
+            *lock(&current.timing) = session.timing();
+            self.token_watch.extend(current.expires_at());
+            return Ok(());
+        }
         self.token_watch.publish((), session.expires_at());
         self.session.store(Arc::new(session));
         tracing::info!(
@@ -543,9 +550,14 @@ impl Inner {
             return Ok(());
         }
         self.shutdown.send_replace(true);
+        // The tasks stop at their next wait; one in the middle of a request
+        // gets two seconds (together) to finish it, then is aborted.
         let tasks: Vec<_> = lock(&self.tasks).drain(..).collect();
-        for task in tasks {
-            let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        for mut task in tasks {
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+                task.abort();
+            }
         }
         let now = SystemTime::now();
         let leases: Vec<String> = lock(&self.leases)
@@ -583,6 +595,18 @@ impl Inner {
         }
         Ok(())
     }
+}
+
+/// The token as a header value marked sensitive (never logged or indexed by
+/// the HTTP stack).
+fn token_header(token: &SecretString) -> Result<reqwest::header::HeaderValue, SecretsError> {
+    let mut value = reqwest::header::HeaderValue::from_str(token.expose()).map_err(|_| {
+        SecretsError::Settings {
+            reason: "the Vault token has characters a header cannot carry".into(),
+        }
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 /// The error for a Vault answer with status `status`.
@@ -792,7 +816,10 @@ async fn lookup_self(
         .http
         .get(url)
         .header("X-Vault-Request", "true")
-        .header("X-Vault-Token", client.middle.token.as_str());
+        .header(
+            "X-Vault-Token",
+            token_header(&SecretString::from(client.middle.token.as_str()))?,
+        );
     if let Some(namespace) = &settings.namespace {
         request = request.header("X-Vault-Namespace", namespace);
     }
