@@ -288,3 +288,46 @@ async fn dropping_the_client_stops_its_background_work() {
 fn the_services_are_installed_here() {
     maskgate_secrets::testing::check_installed().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_leads_to_a_fresh_login() {
+    capture_logs();
+    let lab = Lab::start();
+    lab.kv_put("app/revoked", json!({"v": "value-before-revoke"}));
+    let vault = Vault::connect(lab.settings(&lab.bao.address(), lab.approle_auth()))
+        .await
+        .unwrap();
+    let secret = vault.kv_secret("secret", "app/revoked");
+    secret.ready(READY).await.unwrap();
+    // Revoke every token with the gateway policy (the client's login).
+    let accessors = lab.bao.api("LIST", "auth/token/accessors", None);
+    for accessor in accessors["data"]["keys"].as_array().unwrap() {
+        let info = lab.bao.api(
+            "POST",
+            "auth/token/lookup-accessor",
+            Some(json!({"accessor": accessor})),
+        );
+        let policies = info["data"]["policies"].to_string();
+        if policies.contains("gateway") {
+            lab.bao.api(
+                "POST",
+                "auth/token/revoke-accessor",
+                Some(json!({"accessor": accessor})),
+            );
+        }
+    }
+    lab.kv_put("app/revoked", json!({"v": "value-after-revoke"}));
+    // The next poll is denied; the token is checked, found dead, and a
+    // fresh login picks the new version up.
+    wait_for(
+        Duration::from_secs(10),
+        "the new version after a fresh login",
+        || {
+            let v = secret.current().ok()?;
+            (v.field("v")?.expose() == "value-after-revoke").then_some(())
+        },
+    )
+    .await;
+    assert_eq!(vault.metrics().logins, 2);
+    vault.shutdown().await;
+}
