@@ -465,11 +465,16 @@ fn check_vault(vault: &Vault, push: &mut impl FnMut(String, String)) {
             "no query and no user:password@ in the address".into(),
         );
     }
-    if vault.ca_file.is_some() && vault.address.scheme() != "https" {
-        push(
-            "vault.ca_file".into(),
-            "only with an https:// address".into(),
-        );
+    if let Some(ca) = &vault.ca_file {
+        if vault.address.scheme() != "https" {
+            push(
+                "vault.ca_file".into(),
+                "only with an https:// address".into(),
+            );
+        }
+        if let Err(message) = crate::validate::check_certificates(ca, "CA") {
+            push("vault.ca_file".into(), message);
+        }
     }
     if vault
         .namespace

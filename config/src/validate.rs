@@ -494,7 +494,7 @@ fn positive_size(value: ByteSize) -> Result<(), String> {
 
 /// The file exists, is readable, and holds at least one PEM certificate.
 /// `what` says what it is for in the message ("certificate", "CA").
-fn check_certificates(path: &Path, what: &str) -> Result<(), String> {
+pub(crate) fn check_certificates(path: &Path, what: &str) -> Result<(), String> {
     let bytes = read(path, what)?;
     let mut found = false;
     for item in CertificateDer::pem_slice_iter(&bytes) {

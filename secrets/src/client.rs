@@ -5,7 +5,7 @@ use std::{
     collections::HashMap,
     future::Future,
     sync::{
-        Arc, Mutex,
+        Arc, Mutex, Weak,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, Instant, SystemTime},
@@ -47,7 +47,10 @@ use crate::{
 /// from memory. [`shutdown`](Self::shutdown) revokes the database leases and
 /// the login token and stops the tasks.
 ///
-/// Cloning is cheap; clones share everything.
+/// Cloning is cheap; clones share everything. When the last clone is
+/// dropped the background tasks stop too (without revoking anything: call
+/// `shutdown` for that); values already handed out keep serving until they
+/// expire.
 #[derive(Clone)]
 pub struct Vault {
     pub(crate) inner: Arc<Inner>,
@@ -113,7 +116,7 @@ pub(crate) struct Inner {
     shutdown: watch::Sender<bool>,
     closed: AtomicBool,
     /// Wakes the token task to check the token (after a 403).
-    check_token: Notify,
+    check_token: Arc<Notify>,
     /// One login at a time.
     login_lock: tokio::sync::Mutex<()>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -165,40 +168,72 @@ impl Vault {
         spawn_on
             .spawn(async move {
                 let session = login(&settings, 1).await?;
-                let expires_at = session.expires_at();
-                let token_watch =
-                    Watched::new("token", format!("Vault token ({})", settings.auth.method()));
-                token_watch.publish((), expires_at);
-                let inner = Arc::new(Inner {
-                    settings,
-                    session: ArcSwap::from_pointee(session),
-                    runtime,
-                    shutdown: watch::channel(false).0,
-                    closed: AtomicBool::new(false),
-                    check_token: Notify::new(),
-                    login_lock: tokio::sync::Mutex::new(()),
-                    tasks: Mutex::new(Vec::new()),
-                    watchers: Mutex::new(HashMap::new()),
-                    metrics_sources: Mutex::new(Vec::new()),
-                    leases: Mutex::new(HashMap::new()),
-                    token_watch,
-                    requests: AtomicU64::new(0),
-                    request_failures: AtomicU64::new(0),
-                    last_latency_us: AtomicU64::new(u64::MAX),
-                });
-                let task = token_task(Arc::clone(&inner));
-                inner.spawn(task);
                 tracing::info!(
-                    address = %inner.settings.address,
-                    method = inner.settings.auth.method(),
+                    address = %settings.address,
+                    method = settings.auth.method(),
                     "logged in to Vault"
                 );
-                Ok(Vault { inner })
+                Ok(Vault::assemble(settings, session, runtime))
             })
             .await
             .map_err(|e| SecretsError::Settings {
                 reason: format!("the login task failed: {e}"),
             })?
+    }
+
+    /// [`start_on`](Self::start_on) the current tokio runtime.
+    pub fn start(settings: VaultSettings) -> Result<Vault, SecretsError> {
+        Self::start_on(settings, Handle::current())
+    }
+
+    /// Like [`connect_on`](Self::connect_on), but returns at once: the login
+    /// happens in the background and is retried (backoff with jitter) until
+    /// it succeeds. Until then every watched value is unavailable, saying
+    /// the login is pending and why. For a gateway that must start (and
+    /// answer 503 for the products that need Vault) while Vault is down.
+    ///
+    /// Fails only on unusable settings.
+    pub fn start_on(settings: VaultSettings, runtime: Handle) -> Result<Vault, SecretsError> {
+        crate::install_crypto_provider();
+        check_settings(&settings)?;
+        let pending = Session::new(
+            client_for(&settings, "")?,
+            SecretString::from(""),
+            Duration::ZERO,
+            false,
+            0,
+        );
+        Ok(Vault::assemble(settings, pending, runtime))
+    }
+
+    /// The client around its first session (generation 0: not logged in
+    /// yet), with its token task started.
+    fn assemble(settings: VaultSettings, session: Session, runtime: Handle) -> Vault {
+        let token_watch =
+            Watched::new("token", format!("Vault token ({})", settings.auth.method()));
+        if session.generation > 0 {
+            token_watch.publish((), session.expires_at());
+        }
+        let inner = Arc::new(Inner {
+            settings,
+            session: ArcSwap::from_pointee(session),
+            runtime,
+            shutdown: watch::channel(false).0,
+            closed: AtomicBool::new(false),
+            check_token: Arc::new(Notify::new()),
+            login_lock: tokio::sync::Mutex::new(()),
+            tasks: Mutex::new(Vec::new()),
+            watchers: Mutex::new(HashMap::new()),
+            metrics_sources: Mutex::new(Vec::new()),
+            leases: Mutex::new(HashMap::new()),
+            token_watch,
+            requests: AtomicU64::new(0),
+            request_failures: AtomicU64::new(0),
+            last_latency_us: AtomicU64::new(u64::MAX),
+        });
+        let task = token_task(Arc::downgrade(&inner));
+        inner.spawn(task);
+        Vault { inner }
     }
 
     /// `GET /v1/sys/health`: whether Vault is initialized, unsealed and
@@ -355,7 +390,7 @@ impl Inner {
         let metered = watched.clone();
         lock(&self.metrics_sources).push(Box::new(move || metered.metered()));
         if !self.is_closed() {
-            self.spawn(run_task(Arc::clone(self), task));
+            self.spawn(run_task(Arc::downgrade(self), task));
         }
         watched
     }
@@ -371,6 +406,7 @@ impl Inner {
         operation: &str,
     ) -> Result<Zeroizing<Vec<u8>>, SecretsError> {
         let session = self.session.load_full();
+        self.logged_in(&session)?;
         let url = format!(
             "{}/v1/{path}",
             self.settings.address.as_str().trim_end_matches('/')
@@ -381,7 +417,7 @@ impl Inner {
             .http
             .request(method, url)
             .header("X-Vault-Request", "true")
-            .header("X-Vault-Token", session.token.expose());
+            .header("X-Vault-Token", token_header(&session.token)?);
         if let Some(namespace) = &self.settings.namespace {
             request = request.header("X-Vault-Namespace", namespace);
         }
@@ -428,10 +464,24 @@ impl Inner {
         F: FnOnce(&'a VaultClient) -> Fut,
         Fut: Future<Output = Result<T, ClientError>>,
     {
+        self.logged_in(session)?;
         let started = Instant::now();
         let result = call(&session.client).await;
         self.record(started, result.is_ok());
         result.map_err(|e| self.map_vaultrs(operation, e))
+    }
+
+    /// Refuses to call Vault before the first login succeeded.
+    fn logged_in(&self, session: &Session) -> Result<(), SecretsError> {
+        if session.generation > 0 {
+            return Ok(());
+        }
+        Err(SecretsError::LoginPending {
+            reason: self
+                .token_watch
+                .last_error()
+                .unwrap_or_else(|| "the first login is in progress".into()),
+        })
     }
 
     fn record(&self, started: Instant, ok: bool) {
@@ -477,11 +527,20 @@ impl Inner {
             return Ok(());
         }
         let session = login(&self.settings, current.generation + 1).await?;
+        if session.token == current.token {
+            // The token file still holds the same token: only its timing is
+            // new. Not a new login (what it issued stays valid).
+            *lock(&current.timing) = session.timing();
+            self.token_watch.extend(current.expires_at());
+            return Ok(());
+        }
         self.token_watch.publish((), session.expires_at());
         self.session.store(Arc::new(session));
         tracing::info!(
+            address = %self.settings.address,
             method = self.settings.auth.method(),
-            "logged in to Vault again"
+            login = self.session.load().generation,
+            "logged in to Vault"
         );
         Ok(())
     }
@@ -491,9 +550,14 @@ impl Inner {
             return Ok(());
         }
         self.shutdown.send_replace(true);
+        // The tasks stop at their next wait; one in the middle of a request
+        // gets two seconds (together) to finish it, then is aborted.
         let tasks: Vec<_> = lock(&self.tasks).drain(..).collect();
-        for task in tasks {
-            let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        for mut task in tasks {
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+                task.abort();
+            }
         }
         let now = SystemTime::now();
         let leases: Vec<String> = lock(&self.leases)
@@ -518,8 +582,8 @@ impl Inner {
                 }
             }
         }
-        if !matches!(self.settings.auth, Auth::Token { .. }) {
-            let session = self.session.load_full();
+        let session = self.session.load_full();
+        if !matches!(self.settings.auth, Auth::Token { .. }) && session.generation > 0 {
             let revoked = self
                 .vaultrs("revoke the login token", &session, |c| {
                     vaultrs::token::revoke_self(c)
@@ -531,6 +595,18 @@ impl Inner {
         }
         Ok(())
     }
+}
+
+/// The token as a header value marked sensitive (never logged or indexed by
+/// the HTTP stack).
+fn token_header(token: &SecretString) -> Result<reqwest::header::HeaderValue, SecretsError> {
+    let mut value = reqwest::header::HeaderValue::from_str(token.expose()).map_err(|_| {
+        SecretsError::Settings {
+            reason: "the Vault token has characters a header cannot carry".into(),
+        }
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 /// The error for a Vault answer with status `status`.
@@ -740,7 +816,10 @@ async fn lookup_self(
         .http
         .get(url)
         .header("X-Vault-Request", "true")
-        .header("X-Vault-Token", client.middle.token.as_str());
+        .header(
+            "X-Vault-Token",
+            token_header(&SecretString::from(client.middle.token.as_str()))?,
+        );
     if let Some(namespace) = &settings.namespace {
         request = request.header("X-Vault-Namespace", namespace);
     }
@@ -763,22 +842,37 @@ async fn lookup_self(
 
 /// Keeps the token alive: renews it at about two thirds of its TTL; logs in
 /// again when it cannot be renewed, is near its max TTL, or was refused.
-async fn token_task(inner: Arc<Inner>) {
-    let mut shutdown = inner.shutdown.subscribe();
-    let mut backoff = Backoff::new(inner.settings.retry_min, inner.settings.retry_max);
+///
+/// Holds the client weakly: when every [`Vault`] handle is gone, it stops.
+async fn token_task(weak: Weak<Inner>) {
+    let Some((mut shutdown, check, mut backoff)) = weak.upgrade().map(|inner| {
+        (
+            inner.shutdown.subscribe(),
+            Arc::clone(&inner.check_token),
+            Backoff::new(inner.settings.retry_min, inner.settings.retry_max),
+        )
+    }) else {
+        return;
+    };
     let mut retry_in: Option<Duration> = None;
     loop {
-        let session = inner.session.load_full();
+        let Some(session) = weak.upgrade().map(|inner| inner.session.load_full()) else {
+            return;
+        };
         let timing = session.timing();
         let delay = match retry_in.take() {
             Some(delay) => delay,
+            None if session.generation == 0 => Duration::ZERO,
             None if timing.ttl.is_zero() => Duration::from_secs(3600),
             None => jittered(timing.ttl, 0.6, 0.7).saturating_sub(timing.since.elapsed()),
         };
         let checked = tokio::select! {
             _ = tokio::time::sleep(delay) => false,
-            _ = inner.check_token.notified() => true,
+            _ = check.notified() => true,
             _ = shutdown.changed() => return,
+        };
+        let Some(inner) = weak.upgrade() else {
+            return;
         };
         let outcome = if checked {
             check_token(&inner, &session).await
@@ -862,13 +956,23 @@ pub(crate) trait Refresh: Send + 'static {
 }
 
 /// Runs `task` until shutdown, retrying failures with backoff and jitter.
-async fn run_task(inner: Arc<Inner>, mut task: impl Refresh) {
-    let mut shutdown = inner.shutdown.subscribe();
-    let mut backoff = Backoff::new(inner.settings.retry_min, inner.settings.retry_max);
+/// Holds the client weakly: when every [`Vault`] handle is gone, it stops.
+async fn run_task(weak: Weak<Inner>, mut task: impl Refresh) {
+    let Some((mut shutdown, mut backoff)) = weak.upgrade().map(|inner| {
+        (
+            inner.shutdown.subscribe(),
+            Backoff::new(inner.settings.retry_min, inner.settings.retry_max),
+        )
+    }) else {
+        return;
+    };
     loop {
         if *shutdown.borrow() {
             return;
         }
+        let Some(inner) = weak.upgrade() else {
+            return;
+        };
         let delay = match task.step(&inner).await {
             Ok(delay) => {
                 backoff.reset();
@@ -889,6 +993,7 @@ async fn run_task(inner: Arc<Inner>, mut task: impl Refresh) {
                 delay
             }
         };
+        drop(inner);
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             _ = shutdown.changed() => return,

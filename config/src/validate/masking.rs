@@ -63,7 +63,7 @@ pub(super) fn check(config: &Config, problems: &mut Problems) {
         ),
         None if needs_keys && config.masking.transit.is_none() => problems.push(
             "masking",
-            "hash, tokenize, encrypt and stored encryption need keys: set [masking] keyring = \"FILE\" or [masking.transit]",
+            "hash, tokenize, encrypt and stored encryption need keys: set [masking] keyring = \"FILE\" (or [masking.transit])",
         ),
         _ => {}
     }

@@ -7,7 +7,6 @@ use crate::{Credentials, VaultAuth};
 const VAULT: &str = r#"
 [vault]
 address = "https://vault.internal:8200"
-ca_file = "tls/vault-ca.pem"
 namespace = "mesh"
 timeout = "5s"
 [vault.auth]
@@ -36,10 +35,7 @@ registry = {{ path = "maskgate/keyring" }}
     let config = parse(&text).unwrap();
     let vault = config.vault.as_ref().unwrap();
     assert_eq!(vault.address.as_str(), "https://vault.internal:8200/");
-    assert_eq!(
-        vault.ca_file.as_deref(),
-        Some(Path::new("/etc/maskgate/tls/vault-ca.pem"))
-    );
+    assert_eq!(vault.ca_file, None);
     assert_eq!(vault.timeout, Duration::from_secs(5));
     assert_eq!(vault.poll_interval, Duration::from_secs(30));
     match &vault.auth {
@@ -213,4 +209,44 @@ transit = {{ key = "fields", registry = {{ path = "maskgate/keyring" }} }}
         "{lines:#?}"
     );
     assert!(lines.iter().any(|l| l.contains("not both")), "{lines:#?}");
+}
+
+#[test]
+fn transit_keys_serve_the_actions_that_need_keys() {
+    let policy = r#"
+[[policy]]
+name = "default"
+default = true
+actions = { "*" = { action = "hash" } }
+"#;
+    let with_transit = format!(
+        "{MINIMAL}{policy}\n[masking.transit]\nkey = \"fields\"\nregistry = {{ path = \"maskgate/keyring\" }}\n{VAULT}"
+    );
+    parse(&with_transit).unwrap();
+    let without = format!("{MINIMAL}{policy}");
+    let error = parse(&without).unwrap_err().to_string();
+    assert!(error.contains("or [masking.transit]"), "{error}");
+}
+
+#[test]
+fn the_vault_ca_file_must_hold_certificates() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, _) = write_tls_files(dir.path());
+    let with_ca = |path: &Path| {
+        format!(
+            "{MINIMAL}{}",
+            VAULT.replace(
+                "namespace",
+                &format!("ca_file = \"{}\"\nnamespace", path.display())
+            )
+        )
+    };
+    let config = parse(&with_ca(&cert)).unwrap();
+    assert_eq!(
+        config.vault.unwrap().ca_file.as_deref(),
+        Some(cert.as_path())
+    );
+    let d = only_diagnostic(&with_ca(&dir.path().join("missing.pem")));
+    assert_eq!(d.key_path, "vault.ca_file");
+    assert!(d.message.contains("missing.pem"), "{}", d.message);
 }
