@@ -81,11 +81,12 @@
 //!   `user:password`). [`Watched::current`] on each request; its
 //!   [`Unavailable`] is the 503's reason. The lease id
 //!   ([`DbCredential::lease_id`]) can go into the audit record.
-//! - **Client certificates.** [`ClientCertificate::cert_chain`] and
-//!   [`ClientCertificate::private_key`] feed rustls'
-//!   `with_client_auth_cert`; [`Watched::subscribe`] (or a changed
-//!   [`Watched::generation`]) says when to build a new pool with the new
-//!   certificate.
+//! - **Client certificates.** [`ClientCertResolver`] in the upstream's
+//!   rustls `ClientConfig` (`with_client_cert_resolver`) presents the newest
+//!   certificate at every new handshake; or [`ClientCertificate::cert_chain`]
+//!   and [`ClientCertificate::private_key`] feed `with_client_auth_cert`, and
+//!   [`Watched::subscribe`] (a new [`Watched::generation`]) says when to
+//!   build a new pool with the new certificate.
 //! - **Masking keys.** A `KeyProvider` adapter maps
 //!   `KeyProvider::key(purpose, id)` to [`TransitKeyring::key`] (ids are
 //!   valid `KeyId`s: `t<version>-<8 hex>`) and caches the `DataKey` it makes
@@ -121,7 +122,7 @@ pub use client::{Health, MetricsSnapshot, Vault};
 pub use database::DbCredential;
 pub use error::{KeyUnavailable, SecretsError, Unavailable};
 pub use kv::KvSecret;
-pub use pki::ClientCertificate;
+pub use pki::{ClientCertResolver, ClientCertificate};
 pub use secret::SecretString;
 pub use settings::{Auth, TransitKeyringSettings, VaultSettings};
 pub use template::{Template, TemplateError};

@@ -6,6 +6,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
+use rustls::{SignatureScheme, client::ResolvesClientCert, sign::CertifiedKey};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject as _};
 use vaultrs::api::pki::requests::GenerateCertificateRequest;
 
@@ -71,6 +72,95 @@ impl ClientCertificate {
     pub fn private_key(&self) -> Result<PrivateKeyDer<'static>, SecretsError> {
         PrivateKeyDer::from_pem_slice(self.private_key_pem.expose().as_bytes())
             .map_err(|e| bad_pem("private key", e))
+    }
+}
+
+/// A rustls client-certificate resolver that always presents the newest
+/// certificate of a watched [`ClientCertificate`]: build the upstream's
+/// `ClientConfig` once with
+/// `with_client_cert_resolver(Arc::new(ClientCertResolver::new(watched)))`
+/// and every new handshake uses the certificate issued last. (Pooled
+/// connections keep the certificate they were made with: drop them on
+/// [`Watched::subscribe`] if they must move at once.)
+///
+/// A resumed TLS session keeps the identity of the handshake that made it:
+/// set the `ClientConfig`'s `resumption` to `Resumption::disabled()` for the
+/// upstream to see each new certificate at once.
+///
+/// Once the certificate has expired without a new one, it presents none,
+/// and an upstream that requires one refuses the handshake: fail closed.
+pub struct ClientCertResolver {
+    watched: Watched<ClientCertificate>,
+    /// The rustls form of the current generation.
+    cached: std::sync::Mutex<Option<(u64, Arc<CertifiedKey>)>>,
+}
+
+impl ClientCertResolver {
+    /// A resolver for `watched`.
+    pub fn new(watched: Watched<ClientCertificate>) -> Self {
+        ClientCertResolver {
+            watched,
+            cached: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn certified_key(&self) -> Option<Arc<CertifiedKey>> {
+        let generation = self.watched.generation();
+        let current = self.watched.current().ok()?;
+        let mut cached = crate::client::lock(&self.cached);
+        if let Some((cached_generation, key)) = cached.as_ref()
+            && *cached_generation == generation
+        {
+            return Some(Arc::clone(key));
+        }
+        let made = current.chain_and_key().ok()?;
+        let key = Arc::new(CertifiedKey::new(made.0, made.1));
+        *cached = Some((generation, Arc::clone(&key)));
+        Some(key)
+    }
+}
+
+impl fmt::Debug for ClientCertResolver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCertResolver")
+            .field("watched", &self.watched)
+            .finish()
+    }
+}
+
+impl ResolvesClientCert for ClientCertResolver {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
+        self.certified_key()
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+impl ClientCertificate {
+    /// The chain and a ring signing key for it.
+    fn chain_and_key(
+        &self,
+    ) -> Result<
+        (
+            Vec<CertificateDer<'static>>,
+            Arc<dyn rustls::sign::SigningKey>,
+        ),
+        SecretsError,
+    > {
+        let key =
+            rustls::crypto::ring::sign::any_supported_type(&self.private_key()?).map_err(|e| {
+                SecretsError::Response {
+                    operation: "issue a PKI certificate".into(),
+                    reason: format!("the private key is not usable ({e})"),
+                }
+            })?;
+        Ok((self.cert_chain()?, key))
     }
 }
 
@@ -153,8 +243,7 @@ impl Refresh for PkiTask {
             not_after,
         };
         // Refuse what rustls could not use, before anyone gets it.
-        certificate.cert_chain()?;
-        certificate.private_key()?;
+        certificate.chain_and_key()?;
         tracing::info!(
             serial = %certificate.serial,
             not_after = %crate::time::rfc3339(not_after),

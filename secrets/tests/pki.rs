@@ -6,7 +6,7 @@ mod support;
 
 use std::{sync::Arc, time::Duration};
 
-use maskgate_secrets::{ClientCertificate, Vault, testing::Lab};
+use maskgate_secrets::{ClientCertResolver, ClientCertificate, Vault, testing::Lab};
 use rustls::{
     ClientConfig, RootCertStore, ServerConfig,
     pki_types::{CertificateDer, PrivateKeyDer, ServerName, pem::PemObject as _},
@@ -75,7 +75,15 @@ async fn call(
             .unwrap(),
         None => builder.with_no_client_auth(),
     };
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    connect(addr, &Arc::new(config)).await
+}
+
+/// Connects with `config`; returns the certificate the upstream saw.
+async fn connect(
+    addr: std::net::SocketAddr,
+    config: &Arc<ClientConfig>,
+) -> Result<Vec<u8>, std::io::Error> {
+    let connector = tokio_rustls::TlsConnector::from(Arc::clone(config));
     let tcp = tokio::net::TcpStream::connect(addr).await?;
     let mut tls = connector
         .connect(ServerName::try_from("upstream.test").unwrap(), tcp)
@@ -83,6 +91,24 @@ async fn call(
     let mut seen = Vec::new();
     tls.read_to_end(&mut seen).await?;
     Ok(seen)
+}
+
+/// Connects with `config`: the certificate presented, which must be the
+/// watched one at that moment (before or after the handshake, in case a
+/// re-issue fell in between); returns its serial and DER.
+async fn presented_with(
+    watched: &maskgate_secrets::Watched<ClientCertificate>,
+    addr: std::net::SocketAddr,
+    config: &Arc<ClientConfig>,
+) -> (String, Vec<u8>) {
+    let before = watched.current().unwrap();
+    let presented = connect(addr, config).await.unwrap();
+    let after = watched.current().unwrap();
+    let cert = [before, after]
+        .into_iter()
+        .find(|c| c.cert_chain().unwrap()[0].to_vec() == presented)
+        .expect("the resolver presents the current certificate");
+    (cert.serial().to_owned(), presented)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -137,6 +163,29 @@ async fn a_client_certificate_is_issued_used_for_mtls_and_reissued() {
     let seen = call(addr, &server, Some(&second)).await.unwrap();
     assert_eq!(seen, second.cert_chain().unwrap()[0].to_vec());
 
+    // One client configuration with the resolver: each new connection
+    // presents the newest certificate, across re-issues.
+    let resolver = Arc::new(ClientCertResolver::new(watched.clone()));
+    let mut roots = RootCertStore::empty();
+    roots.add(server.clone()).unwrap();
+    let mut config = ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_client_cert_resolver(resolver);
+    // A resumed TLS session keeps the identity of its first handshake.
+    config.resumption = rustls::client::Resumption::disabled();
+    let config = Arc::new(config);
+    let (before, presented) = presented_with(&watched, addr, &config).await;
+    changes.borrow_and_update();
+    tokio::time::timeout(Duration::from_secs(8), changes.changed())
+        .await
+        .expect("another re-issue")
+        .unwrap();
+    let (after, presented_after) = presented_with(&watched, addr, &config).await;
+    assert_ne!(
+        presented_after, presented,
+        "the new certificate after a re-issue"
+    );
+    assert_ne!(after, before);
     vault.shutdown().await;
     // The base64 body of each private key.
     let keys: Vec<String> = [&first, &second]
