@@ -66,6 +66,7 @@ mod load;
 mod locate;
 mod masking;
 mod model;
+mod secrets;
 mod units;
 mod validate;
 
@@ -78,6 +79,9 @@ pub use masking::{
 pub use model::{
     Access, Admin, ApiKey, AuthMethod, Authn, ClientAuth, Config, HttpVersion, JwtAlgorithm,
     JwtIssuer, LimitOverrides, Limits, Listener, ListenerTls, Mtls, MtlsClient, Product, RateLimit,
-    RateLimits, Route, Server, ServerTimeouts, SubjectSource, TlsVersion, Upstream,
+    RateLimits, Route, Server, ServerTimeouts, SubjectSource, TlsVersion, Upstream, parse_key_hash,
+};
+pub use secrets::{
+    BasicInject, ClientCertificate, Credentials, Inject, KvField, KvPath, Transit, Vault, VaultAuth,
 };
 pub use units::{ByteSize, Duration, Rate};

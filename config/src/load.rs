@@ -19,9 +19,10 @@ impl Config {
     ///
     /// `origin` is the file the text came from: diagnostics name it, and the
     /// relative paths in the file (`server.listener[].tls.cert`, `.key` and
-    /// `.client_ca`, `product[].upstream.ca`, and `authn.jwt[]`'s
-    /// `jwks_ca`, `public_keys` and `hmac_secret_file`, `audit`'s `path`,
-    /// `signing_key` and `hmac_key`) are resolved against
+    /// `.client_ca`, `product[].upstream.ca`, `vault.ca_file` and the
+    /// `vault.auth` files, `audit`'s `path`, `signing_key` and `hmac_key`,
+    /// and `authn.jwt[]`'s `jwks_ca`, `public_keys` and `hmac_secret_file`)
+    /// are resolved against
     /// its directory, so the configuration means the same whatever the
     /// working directory.
     ///
@@ -115,11 +116,16 @@ impl Config {
                 }
             }
             for key in &mut authn.api_keys {
-                key.hash.make_ascii_lowercase();
+                if let Some(hash) = &mut key.hash {
+                    hash.make_ascii_lowercase();
+                }
             }
         }
         if let Some(keyring) = &mut self.masking.keyring {
             resolve(keyring);
+        }
+        if let Some(vault) = &mut self.vault {
+            crate::secrets::resolve(vault, base);
         }
         if let Some(audit) = &mut self.audit {
             audit.resolve(base);

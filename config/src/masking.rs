@@ -303,7 +303,11 @@ pub enum Generalization {
 pub struct Masking {
     /// A local keyring file (the embedded default; `maskgate demo` writes
     /// one). Needed by `hash`, `tokenize`, `encrypt` and stored
-    /// encryption; Vault transit keys come with the secrets issue.
+    /// encryption; or `transit` below.
     #[serde(default)]
     pub keyring: Option<PathBuf>,
+    /// `[masking.transit]`: data keys from Vault's Transit engine instead of
+    /// a keyring file.
+    #[serde(default)]
+    pub transit: Option<crate::secrets::Transit>,
 }

@@ -1,7 +1,7 @@
 //! The configuration schema: the typed form of `maskgate.toml`.
 //!
 //! Every table denies unknown keys, so a misspelled key fails loudly. Sections
-//! that later capabilities add (`vault`) get their own
+//! that later capabilities add get their own
 //! field on [`Config`] when they exist; until then they are refused as
 //! unknown keys rather than silently ignored.
 
@@ -47,6 +47,12 @@ pub struct Config {
     /// `[masking]`: where masking keys come from.
     #[serde(default)]
     pub masking: Masking,
+    /// `[vault]`: Vault / OpenBao, where upstream credentials, client
+    /// certificates and transit data keys come from. Required by
+    /// `[product.credentials]`, `[product.upstream.client_certificate]` and
+    /// `[masking.transit]`.
+    #[serde(default)]
+    pub vault: Option<crate::secrets::Vault>,
     /// `[audit]`: the tamper-evident access log. Without it no log is
     /// written.
     #[serde(default)]
@@ -346,6 +352,10 @@ pub struct Product {
     /// `[product.masking]`: unclassified fields, allowed content types.
     #[serde(default)]
     pub masking: Option<ProductMasking>,
+    /// `[product.credentials]`: a credential from Vault added to every
+    /// request forwarded to this product. Needs `[vault]`.
+    #[serde(default)]
+    pub credentials: Option<crate::secrets::Credentials>,
 }
 
 impl Product {
@@ -426,6 +436,10 @@ pub struct Upstream {
     /// Default 64.
     #[serde(default = "Upstream::default_pool_max_idle")]
     pub pool_max_idle: usize,
+    /// `[product.upstream.client_certificate]`: a client certificate from
+    /// Vault's PKI engine for mTLS to an `https` upstream. Needs `[vault]`.
+    #[serde(default)]
+    pub client_certificate: Option<crate::secrets::ClientCertificate>,
 }
 
 /// Like `Url`'s own `Deserialize`, but an unparsable URL is not quoted in
@@ -782,8 +796,15 @@ pub struct ApiKey {
     /// id, then removing the old.
     pub id: String,
     /// `"sha256:"` followed by the 64 hex digits of the SHA-256 of the key.
-    /// The key itself is never stored. Stored lowercase.
-    pub hash: String,
+    /// The key itself is never stored. Stored lowercase. Exactly one of
+    /// `hash` and `hash_from`.
+    #[serde(default)]
+    pub hash: Option<String>,
+    /// The same hash, read from a field of a KV v2 secret in Vault
+    /// (`{ path = "...", field = "..." }`) instead of this file, and picked
+    /// up again when the secret changes. Needs `[vault]`.
+    #[serde(default)]
+    pub hash_from: Option<crate::secrets::KvField>,
     /// The principal's subject (default: the id).
     #[serde(default)]
     pub subject: Option<String>,
@@ -798,19 +819,27 @@ impl ApiKey {
         self.subject.as_deref().unwrap_or(&self.id)
     }
 
-    /// The 32 bytes of the SHA-256 hash. `None` only for a configuration
-    /// that has not been validated.
+    /// The 32 bytes of the SHA-256 hash configured in `hash`. `None` when
+    /// it comes from Vault (`hash_from`), or for a configuration that has
+    /// not been validated.
     pub fn sha256(&self) -> Option<[u8; 32]> {
-        let hex = self.hash.strip_prefix("sha256:")?;
-        if hex.len() != 64 {
-            return None;
-        }
-        let mut bytes = [0u8; 32];
-        for (i, byte) in bytes.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-        }
-        Some(bytes)
+        parse_key_hash(self.hash.as_deref()?)
     }
+}
+
+/// The 32 bytes of an API key hash written `sha256:` and 64 hex digits (any
+/// case), as in `authn.api_key.hash` and in the Vault field `hash_from`
+/// names.
+pub fn parse_key_hash(text: &str) -> Option<[u8; 32]> {
+    let hex = text.strip_prefix("sha256:")?;
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut bytes = [0u8; 32];
+    for (i, byte) in bytes.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(bytes)
 }
 
 /// `[authn.mtls]`: callers identified by their TLS client certificate.

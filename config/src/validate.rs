@@ -69,6 +69,7 @@ pub(crate) fn check(config: &Config) -> Vec<Problem> {
     check_products(&config.products, &mut problems);
     access::check(config, &mut problems);
     masking::check(config, &mut problems);
+    problems.0.extend(crate::secrets::check(config));
     if let Some(audit) = &config.audit {
         for (key_path, message) in crate::audit::check(audit) {
             problems.push(key_path, message);
@@ -498,7 +499,7 @@ fn positive_size(value: ByteSize) -> Result<(), String> {
 
 /// The file exists, is readable, and holds at least one PEM certificate.
 /// `what` says what it is for in the message ("certificate", "CA").
-fn check_certificates(path: &Path, what: &str) -> Result<(), String> {
+pub(crate) fn check_certificates(path: &Path, what: &str) -> Result<(), String> {
     let bytes = read(path, what)?;
     let mut found = false;
     for item in CertificateDer::pem_slice_iter(&bytes) {

@@ -93,6 +93,12 @@ pub(crate) enum GatewayError {
         "the identity provider's key server is unreachable, so tokens cannot be checked; try again later"
     )]
     KeyServerUnavailable,
+    /// A credential, certificate or key the product needs from Vault is
+    /// not available: Vault could not renew or re-issue it before its
+    /// lease ended. Fail closed. `reason` comes from the secrets client and
+    /// names the value and when it expired, never the value itself.
+    #[error("product {product:?} cannot be called right now: {reason}")]
+    SecretsUnavailable { product: String, reason: String },
     /// The caller is known but may not make this call.
     #[error("{}", reason.message(product))]
     Forbidden { product: String, reason: Forbidden },
@@ -231,7 +237,9 @@ impl GatewayError {
             | Self::UnprotectableResponse { .. }
             | Self::MaskingFailed { .. } => StatusCode::BAD_GATEWAY,
             Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
-            Self::KeyServerUnavailable | Self::AuditUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::KeyServerUnavailable
+            | Self::SecretsUnavailable { .. }
+            | Self::AuditUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
@@ -253,6 +261,7 @@ impl GatewayError {
             Self::MaskingFailed { .. } => "masking_failed",
             Self::Unauthenticated { .. } => "unauthenticated",
             Self::KeyServerUnavailable => "key_server_unavailable",
+            Self::SecretsUnavailable { .. } => "secrets_unavailable",
             Self::AuditUnavailable => "audit_unavailable",
             Self::Forbidden { .. } => "forbidden",
             Self::RateLimited { .. } => "rate_limited",
@@ -288,9 +297,10 @@ impl GatewayError {
             | Self::UpstreamResponseTimeout { .. }
             | Self::UpstreamUnavailable { .. }
             | Self::UnprotectableResponse { .. } => Side::Upstream,
-            Self::KeyServerUnavailable | Self::MaskingFailed { .. } | Self::AuditUnavailable => {
-                Side::Internal
-            }
+            Self::KeyServerUnavailable
+            | Self::SecretsUnavailable { .. }
+            | Self::MaskingFailed { .. }
+            | Self::AuditUnavailable => Side::Internal,
         }
     }
 

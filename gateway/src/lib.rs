@@ -31,6 +31,7 @@ mod request_id;
 mod route;
 mod server;
 mod tls_roots;
+mod vault;
 
 pub use server::{Gateway, ReloadError, Reloader, StartError};
 pub use tls_roots::TrustError;

@@ -65,6 +65,8 @@ pub(crate) struct Metrics {
     open_connections: Family<ListenerLabels, Gauge>,
     connections: Family<ListenerLabels, Counter>,
     reloads: Family<ReloadLabels, Counter>,
+    /// Vault's numbers, once the gateway has logged in.
+    vault: crate::vault::VaultCollector,
     /// The audit log's, once it is open.
     audit: AuditMetrics,
     /// The product label for requests that matched no route.
@@ -125,10 +127,13 @@ impl Metrics {
             "Client connections accepted, by listener",
             connections.clone(),
         );
+        let vault = crate::vault::VaultCollector::default();
+        registry.register_collector(Box::new(vault.clone()));
         let audit = AuditMetrics::default();
         registry.register_collector(Box::new(audit.clone()));
         Self {
             registry,
+            vault,
             audit,
             requests,
             latency,
@@ -139,6 +144,12 @@ impl Metrics {
             reloads,
             unrouted: Arc::from("-"),
         }
+    }
+
+    /// Exports the Vault client's numbers (lease time left, renewal
+    /// failures, latency) from now on.
+    pub(crate) fn watch_vault(&self, vault: maskgate_secrets::Vault) {
+        self.vault.watch(vault);
     }
 
     /// Reports the audit log's records and availability from now on.

@@ -64,6 +64,22 @@ pub(crate) fn client_config_with(
         .with_no_client_auth()
 }
 
+/// A TLS client configuration like [`client_config_with`] that also
+/// presents `chain` (leaf first) with `key` to servers that ask for a
+/// client certificate.
+pub(crate) fn client_config_with_identity(
+    roots: RootCertStore,
+    provider: &Arc<CryptoProvider>,
+    chain: Vec<rustls_pki_types::CertificateDer<'static>>,
+    key: rustls_pki_types::PrivateKeyDer<'static>,
+) -> Result<ClientConfig, rustls::Error> {
+    ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default protocol versions")
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)
+}
+
 fn roots_from_file(path: &Path) -> Result<RootCertStore, TrustError> {
     let error = |reason: String| TrustError::CaFile {
         path: path.display().to_string(),

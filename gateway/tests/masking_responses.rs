@@ -213,40 +213,7 @@ async fn a_failure_mid_stream_breaks_the_transfer() {
 /// and a write that is not JSON is refused.
 #[tokio::test]
 async fn stored_fields_are_encrypted_on_the_way_in() {
-    use std::sync::{Arc, Mutex};
-
-    use http_body_util::BodyExt;
-
-    // An upstream that keeps the last body written and serves it back.
-    let stored: Arc<Mutex<Bytes>> = Arc::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let upstream = format!("http://{}", listener.local_addr().unwrap());
-    let keep = stored.clone();
-    tokio::spawn(async move {
-        loop {
-            let (stream, _) = listener.accept().await.unwrap();
-            let keep = keep.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(
-                    move |request: http::Request<hyper::body::Incoming>| {
-                        let keep = keep.clone();
-                        async move {
-                            if request.method() == http::Method::POST {
-                                let body = request.into_body().collect().await.unwrap().to_bytes();
-                                *keep.lock().unwrap() = body;
-                            }
-                            let body = keep.lock().unwrap().clone();
-                            Ok::<_, std::convert::Infallible>(json(body::full(body)))
-                        }
-                    },
-                );
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-
+    let upstream = support::StoringUpstream::start().await;
     let dir = tempfile::tempdir().unwrap();
     let keyring = dir.path().join("keyring.json");
     maskgate_masking::LocalKeyring::generate(&keyring).unwrap();
@@ -273,7 +240,8 @@ actions = {{ card_number = {{ action = "mask", preset = "card" }}, "*" = {{ acti
 [masking]
 keyring = "{keyring}"
 "#,
-        keyring = keyring.display()
+        keyring = keyring.display(),
+        upstream = upstream.url(),
     ))
     .await;
     let http = client::h1();
@@ -295,7 +263,7 @@ keyring = "{keyring}"
     )
     .await;
     assert_eq!(written.status, 200);
-    let at_rest = String::from_utf8(stored.lock().unwrap().to_vec()).unwrap();
+    let at_rest = upstream.stored();
     assert!(
         !at_rest.contains("4111"),
         "the product stored the card in clear: {at_rest}"

@@ -6,6 +6,7 @@ use crate::{ByteSize, Duration, HttpVersion, LimitOverrides, TlsVersion};
 mod access;
 mod audit;
 mod masking;
+mod secrets;
 
 const ORIGIN: &str = "/etc/maskgate/gw.toml";
 
@@ -202,11 +203,11 @@ fn misspelled_key_in_a_nested_table_names_its_path() {
 
 #[test]
 fn unknown_section_is_refused() {
-    let text = format!("{MINIMAL}\n[vault]\naddress = \"http://x\"\n");
+    let text = format!("{MINIMAL}\n[telemetry]\naddress = \"http://x\"\n");
     let diagnostic = only_diagnostic(&text);
     assert_eq!(diagnostic.location(), at(11, 2));
-    assert_eq!(diagnostic.key_path(), "vault");
-    assert!(diagnostic.message().contains("unknown field `vault`"));
+    assert_eq!(diagnostic.key_path(), "telemetry");
+    assert!(diagnostic.message().contains("unknown field `telemetry`"));
 }
 
 #[test]

@@ -362,7 +362,14 @@ fn check_jwt(path: &str, issuer: &JwtIssuer, problems: &mut Problems) {
 
 fn check_api_key(path: &str, key: &ApiKey, problems: &mut Problems) {
     problems.check(join(path, "id"), check_key_id(&key.id));
-    problems.check(join(path, "hash"), check_key_hash(&key.hash));
+    match (&key.hash, &key.hash_from) {
+        (Some(hash), None) => problems.check(join(path, "hash"), check_key_hash(hash)),
+        (None, Some(_)) => {}
+        _ => problems.push(
+            path.to_owned(),
+            "give exactly one of `hash` and `hash_from` (the hash from Vault)",
+        ),
+    }
     if key.subject.as_deref().is_some_and(str::is_empty) {
         problems.push(
             join(path, "subject"),

@@ -61,9 +61,9 @@ pub(super) fn check(config: &Config, problems: &mut Problems) {
             "masking.keyring",
             format!("cannot read {}: no such file", path.display()),
         ),
-        None if needs_keys => problems.push(
+        None if needs_keys && config.masking.transit.is_none() => problems.push(
             "masking",
-            "hash, tokenize, encrypt and stored encryption need keys: set [masking] keyring = \"FILE\"",
+            "hash, tokenize, encrypt and stored encryption need keys: set [masking] keyring = \"FILE\" (or [masking.transit])",
         ),
         _ => {}
     }

@@ -29,6 +29,7 @@ use crate::{
     body::{self, Body},
     caller::{CallerInfo, Purpose},
     error::{AuditReason, GatewayError},
+    proxy::LeaseUsed,
     request_id::RequestId,
     route::RoutedProduct,
 };
@@ -179,6 +180,9 @@ where
                 let (mut parts, body) = response.into_parts();
                 pending.status = parts.status.as_u16();
                 pending.reason = parts.extensions.remove::<AuditReason>();
+                if let Some(LeaseUsed(lease)) = parts.extensions.remove::<LeaseUsed>() {
+                    pending.facts.update(|facts| facts.leases.push(lease));
+                }
                 let fail_closed = pending.auditor.writer.fail_closed();
                 if fail_closed {
                     // The end of the body is withheld until the record is

@@ -116,3 +116,33 @@ async fn refusals_and_abandoned_bodies_are_recorded() {
     assert_eq!(found[0]["reason"], "no_route");
     assert_eq!(found[1]["outcome"], "client_gone");
 }
+
+/// The lease the proxy reports (a response extension) is recorded, HMAC'd.
+#[tokio::test]
+async fn the_lease_the_proxy_used_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (layer, auditor) = layer(dir.path());
+    let leased = service_fn(|_: Request<Counted>| async {
+        let mut response = Response::new(body::full("ok"));
+        response.extensions_mut().insert(crate::proxy::LeaseUsed(
+            "database/creds/ro/LEASE-CANARY-2".to_owned(),
+        ));
+        Ok::<_, Infallible>(response)
+    });
+    let response = layer.layer(leased).oneshot(upload()).await.unwrap();
+    drop(response.into_body().collect().await.unwrap());
+    auditor.shutdown();
+    let found = records(dir.path());
+    assert_eq!(found[0]["leases"].as_array().unwrap().len(), 1);
+    assert!(
+        found[0]["leases"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("hmac-sha256:")
+    );
+    let text = std::fs::read_to_string(
+        maskgate_audit::expand(&[dir.path().join("log")]).unwrap()[0].clone(),
+    )
+    .unwrap();
+    assert!(!text.contains("LEASE-CANARY"));
+}

@@ -17,6 +17,7 @@
 //! The credentials themselves never leave this layer: they are not logged,
 //! not echoed, and the proxy strips them before forwarding.
 
+mod api_keys;
 mod jwks;
 
 use std::{
@@ -31,16 +32,15 @@ use std::{
 
 use http::{HeaderName, HeaderValue, Request, Response, header};
 use maskgate_authn::{
-    ApiKeyEntry, ApiKeys, AuthError, ClaimPath, IssuerConfig, JwksConfig, KeySource, MtlsConfig,
-    MtlsIdentities, Principal, Secret, StaticKey, SubjectSource, TokenCacheConfig, Verifier,
-    VerifierConfig,
+    AuthError, ClaimPath, IssuerConfig, JwksConfig, KeySource, MtlsConfig, MtlsIdentities,
+    Principal, Secret, StaticKey, SubjectSource, TokenCacheConfig, Verifier, VerifierConfig,
 };
 use maskgate_config::{AuthMethod, Authn, JwtIssuer};
 use rustls::crypto::CryptoProvider;
 use rustls_pki_types::CertificateDer;
 use tower::{Layer, Service};
 
-use self::jwks::HttpsJwksFetcher;
+use self::{api_keys::ApiKeySet, jwks::HttpsJwksFetcher};
 use crate::{
     body::Body, caller::CallerInfo, error::GatewayError, request_id::RequestId,
     route::RoutedProduct,
@@ -52,7 +52,7 @@ pub(crate) struct Authentication {
     /// Each JWKS issuer's `jwks_url` and `jwks_ca`, to tell after a reload
     /// whose key set may be taken over.
     jwks_sources: BTreeMap<String, (String, Option<PathBuf>)>,
-    api_keys: Option<ApiKeys>,
+    api_keys: Option<ApiKeySet>,
     api_key_header: HeaderName,
     mtls: Option<MtlsIdentities>,
 }
@@ -61,7 +61,7 @@ impl std::fmt::Debug for Authentication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Authentication")
             .field("jwt", &self.jwt.is_some())
-            .field("api_keys", &self.api_keys.as_ref().map(ApiKeys::len))
+            .field("api_keys", &self.api_keys.as_ref().map(ApiKeySet::len))
             .field("mtls", &self.mtls.is_some())
             .finish()
     }
@@ -73,6 +73,7 @@ impl Authentication {
     pub(crate) fn from_config(
         authn: &Authn,
         provider: &Arc<CryptoProvider>,
+        vault: Option<&maskgate_secrets::Vault>,
     ) -> Result<Self, String> {
         let jwt = if authn.jwt.is_empty() {
             None
@@ -101,15 +102,7 @@ impl Authentication {
         let api_keys = if authn.api_keys.is_empty() {
             None
         } else {
-            let entries = authn.api_keys.iter().map(|key| {
-                ApiKeyEntry::new(
-                    key.id.clone(),
-                    key.sha256().unwrap_or_default(),
-                    key.subject().to_owned(),
-                    key.roles.clone(),
-                )
-            });
-            Some(ApiKeys::new(entries).map_err(|e| format!("API keys: {e}"))?)
+            Some(ApiKeySet::new(&authn.api_keys, vault)?)
         };
         let mtls = match &authn.mtls {
             Some(mtls) => Some(

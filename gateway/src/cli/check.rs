@@ -9,7 +9,7 @@ pub(super) fn run(path: &Path) -> ExitCode {
         Ok(config) => {
             // What only the masking crate can judge: selectors, class
             // patterns, the keyring. Reported at its place in the file.
-            if let Err(problem) = crate::protect::Protection::from_config(&config) {
+            if let Err(problem) = crate::protect::Protection::from_config(&config, None) {
                 let text = std::fs::read_to_string(path).unwrap_or_default();
                 eprintln!(
                     "{}",

@@ -48,7 +48,16 @@ pub(super) fn run(args: &Explain) -> ExitCode {
 
 fn explain(args: &Explain) -> Result<String, String> {
     let config = Config::load(&args.config).map_err(|e| e.to_string())?;
-    let protection = Protection::from_config(&config).map_err(|e| e.to_string())?;
+    // A dry run never logs in to Vault: with transit keys, pseudonyms and
+    // envelopes are made with throw-away local keys (their shape is right,
+    // their values differ from what the gateway writes).
+    let dry_run_keys = if config.masking.transit.is_some() {
+        let keys = maskgate_masking::LocalKeyring::random().map_err(|e| e.to_string())?;
+        Some(Arc::new(keys) as Arc<dyn maskgate_masking::KeyProvider>)
+    } else {
+        None
+    };
+    let protection = Protection::from_config(&config, dry_run_keys).map_err(|e| e.to_string())?;
     let index = config
         .products
         .iter()

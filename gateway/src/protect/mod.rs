@@ -58,14 +58,19 @@ struct ProductProtection {
 
 impl Protection {
     /// Compiles every product's plans; the error names the key path of
-    /// what is wrong.
-    pub(crate) fn from_config(config: &Config) -> Result<Self, Problem> {
-        let keys: Arc<dyn KeyProvider> = match &config.masking.keyring {
-            Some(path) => Arc::new(LocalKeyring::load(path).map_err(|e| Problem {
+    /// what is wrong. Keys come from `keys` when given (Vault transit),
+    /// else from `masking.keyring`.
+    pub(crate) fn from_config(
+        config: &Config,
+        keys: Option<Arc<dyn KeyProvider>>,
+    ) -> Result<Self, Problem> {
+        let keys: Arc<dyn KeyProvider> = match (keys, &config.masking.keyring) {
+            (Some(keys), _) => keys,
+            (None, Some(path)) => Arc::new(LocalKeyring::load(path).map_err(|e| Problem {
                 key_path: "masking.keyring".to_owned(),
                 message: e.to_string(),
             })?),
-            None => Arc::new(LocalKeyring::empty()),
+            (None, None) => Arc::new(LocalKeyring::empty()),
         };
         let masked = config
             .products

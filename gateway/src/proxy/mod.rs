@@ -36,6 +36,7 @@ use crate::{
     protect::Protection,
     request_id::RequestId,
     route::RoutedProduct,
+    vault::{ProductSecrets, UpstreamCredentials},
 };
 
 /// A data product as the proxy sees it.
@@ -44,7 +45,15 @@ struct Product {
     name: Arc<str>,
     upstream: Upstream,
     max_request_body: u64,
+    /// Credentials from Vault added to every request (`[product.credentials]`).
+    credentials: Option<Arc<UpstreamCredentials>>,
 }
+
+/// The lease of the Vault credential a request was forwarded with (a
+/// response extension, for the audit record). A lease id names the lease;
+/// it is not the credential.
+#[derive(Debug, Clone)]
+pub(crate) struct LeaseUsed(pub(crate) String);
 
 /// The proxy's state for one configuration and one worker: each product's
 /// pooled upstream client, in configuration order (the index in
@@ -59,19 +68,24 @@ pub(crate) struct Proxy {
 }
 
 impl Proxy {
+    /// `secrets` holds each product's secrets from Vault, in configuration
+    /// order (see [`ProductSecrets::for_config`]).
     pub(crate) fn new(
         config: &Config,
+        secrets: &[Option<ProductSecrets>],
         provider: &Arc<CryptoProvider>,
         metrics: Arc<Metrics>,
     ) -> Result<Self, (String, crate::tls_roots::TrustError)> {
         let mut products = Vec::with_capacity(config.products.len());
-        for product in &config.products {
-            let upstream = Upstream::new(&product.upstream, provider)
+        for (product, secrets) in config.products.iter().zip(secrets) {
+            let certificate = secrets.as_ref().and_then(|s| s.client_certificate.clone());
+            let upstream = Upstream::new(&product.upstream, provider, certificate)
                 .map_err(|e| (product.name.clone(), e))?;
             products.push(Product {
                 name: Arc::from(product.name.as_str()),
                 upstream,
                 max_request_body: product.max_request_body(&config.server.limits).bytes(),
+                credentials: secrets.as_ref().and_then(|s| s.credentials.clone()),
             });
         }
         Ok(Self {
@@ -249,6 +263,22 @@ impl Proxy {
         parts.version = http::Version::HTTP_11;
         headers::remove_hop_by_hop(&mut parts.headers);
         headers::remove_credentials(&mut parts.headers, &self.credential_headers);
+        // The product's own credential from Vault, read from memory; none
+        // left (expired while Vault is unreachable): fail closed.
+        let secrets_unavailable = |reason: String| GatewayError::SecretsUnavailable {
+            product: product.name.to_string(),
+            reason,
+        };
+        let lease = match &product.credentials {
+            Some(credentials) => credentials
+                .apply(&mut parts.headers)
+                .map_err(|e| secrets_unavailable(e.to_string()))?,
+            None => None,
+        };
+        let client = product
+            .upstream
+            .client()
+            .map_err(|e| secrets_unavailable(e.to_string()))?;
         parts.headers.remove(header::HOST);
         headers::set_forwarded(
             &mut parts.headers,
@@ -267,7 +297,7 @@ impl Proxy {
 
         // `response_timeout` runs from when the request has been sent: an
         // upload that takes longer is not the upstream being slow.
-        let exchange = product.upstream.client().request(outbound);
+        let exchange = client.request(outbound);
         tokio::pin!(exchange);
         let sent = tokio::select! {
             result = &mut exchange => Ok(result),
@@ -292,6 +322,9 @@ impl Proxy {
         headers::remove_hop_by_hop(response.headers_mut());
         // The client hears its own protocol version, whatever the upstream spoke.
         *response.version_mut() = client_version;
+        if let Some(lease) = lease {
+            response.extensions_mut().insert(LeaseUsed(lease));
+        }
         Ok(response.map(body::boxed))
     }
 }

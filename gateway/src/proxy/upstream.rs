@@ -1,6 +1,8 @@
 //! The pooled client for one product's upstream: HTTP or HTTPS (rustls on
 //! ring, system roots or the product's own CA), HTTP/1.1 or HTTP/2, with a
-//! connect deadline covering TCP and TLS together.
+//! connect deadline covering TCP and TLS together, and the client
+//! certificate from Vault's PKI engine where the upstream requires one (a
+//! new pool each time it is re-issued).
 
 use std::{
     future::Future,
@@ -10,6 +12,7 @@ use std::{
     time::Duration,
 };
 
+use arc_swap::ArcSwap;
 use http::{Uri, uri::PathAndQuery};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::{
@@ -17,6 +20,7 @@ use hyper_util::{
     rt::{TokioExecutor, TokioTimer},
 };
 use maskgate_config::HttpVersion;
+use maskgate_secrets::{ClientCertificate, Unavailable, Watched};
 use rustls::{RootCertStore, crypto::CryptoProvider};
 use tower::Service;
 
@@ -25,20 +29,60 @@ use crate::{
     tls_roots::{self, TrustError},
 };
 
+/// The pooled client type: HTTP or HTTPS with a connect deadline.
+pub(crate) type PooledClient = Client<ConnectTimeout<HttpsConnector<HttpConnector>>, Body>;
+
 /// One product's upstream: where requests go and the client that takes them.
 #[derive(Debug)]
 pub(crate) struct Upstream {
-    client: Client<ConnectTimeout<HttpsConnector<HttpConnector>>, Body>,
+    /// The pool, and the client certificate generation it presents.
+    pool: ArcSwap<Pool>,
+    /// How to build a pool (again, when the client certificate changes).
+    recipe: Recipe,
+    /// The client certificate from Vault's PKI engine, if the upstream
+    /// requires one.
+    certificate: Option<Watched<ClientCertificate>>,
     scheme: http::uri::Scheme,
     authority: http::uri::Authority,
     base_path: String,
     response_timeout: Duration,
 }
 
+/// A connection pool and the certificate generation its connections present.
+#[derive(Debug)]
+struct Pool {
+    client: PooledClient,
+    certificate_generation: u64,
+}
+
+/// What a pool is built from.
+#[derive(Debug)]
+struct Recipe {
+    roots: RootCertStore,
+    provider: Arc<CryptoProvider>,
+    wants_h1: bool,
+    wants_h2: bool,
+    connect_timeout: Duration,
+    pool_idle_timeout: Duration,
+    pool_max_idle: usize,
+}
+
+/// Why no request can be sent to the upstream now.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum PoolError {
+    /// The client certificate expired and Vault could not re-issue it.
+    #[error("{0}")]
+    CertificateUnavailable(#[from] Unavailable),
+    /// The certificate Vault issued is not usable by rustls.
+    #[error("the client certificate from Vault is not usable: {0}")]
+    CertificateUnusable(String),
+}
+
 impl Upstream {
     pub(crate) fn new(
         config: &maskgate_config::Upstream,
         provider: &Arc<CryptoProvider>,
+        certificate: Option<Watched<ClientCertificate>>,
     ) -> Result<Self, TrustError> {
         let url = &config.url;
         let uri: Uri = url
@@ -46,40 +90,35 @@ impl Upstream {
             .parse()
             .expect("a validated upstream URL is a valid URI");
         let parts = uri.into_parts();
-
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
         // Plain HTTP never reaches the TLS half: spare the system roots.
         let roots = if url.scheme() == "https" {
             tls_roots::roots(config.ca.as_deref())?
         } else {
             RootCertStore::empty()
         };
-        let tls = HttpsConnectorBuilder::new()
-            .with_tls_config(tls_roots::client_config_with(roots, provider))
-            .https_or_http();
-        let wants_h1 = config.http_versions.contains(&HttpVersion::Http1);
-        let wants_h2 = config.http_versions.contains(&HttpVersion::Http2);
-        let connector = match (wants_h1, wants_h2) {
-            (true, true) => tls.enable_all_versions().wrap_connector(http),
-            (false, true) => tls.enable_http2().wrap_connector(http),
-            _ => tls.enable_http1().wrap_connector(http),
+        let recipe = Recipe {
+            roots,
+            provider: provider.clone(),
+            wants_h1: config.http_versions.contains(&HttpVersion::Http1),
+            wants_h2: config.http_versions.contains(&HttpVersion::Http2),
+            connect_timeout: config.connect_timeout.get(),
+            pool_idle_timeout: config.pool_idle_timeout.get(),
+            pool_max_idle: config.pool_max_idle,
         };
-
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .timer(TokioTimer::new())
-            .pool_idle_timeout(config.pool_idle_timeout.get())
-            .pool_max_idle_per_host(config.pool_max_idle)
-            .http2_only(wants_h2 && !wants_h1)
-            .build(ConnectTimeout {
-                inner: connector,
-                timeout: config.connect_timeout.get(),
-            });
-
+        // With a client certificate, the first pool is built at the first
+        // request (the certificate may not be there yet); until then, an
+        // empty pool without one stands in, at generation 0 ("none yet").
+        let pool = Pool {
+            client: recipe.build(tls_roots::client_config_with(
+                recipe.roots.clone(),
+                provider,
+            )),
+            certificate_generation: 0,
+        };
         Ok(Self {
-            client,
+            pool: ArcSwap::from_pointee(pool),
+            recipe,
+            certificate,
             scheme: parts.scheme.expect("validated URL has a scheme"),
             authority: parts.authority.expect("validated URL has a host"),
             base_path: url.path().trim_end_matches('/').to_owned(),
@@ -105,12 +144,74 @@ impl Upstream {
             .build()
     }
 
-    pub(crate) fn client(&self) -> &Client<ConnectTimeout<HttpsConnector<HttpConnector>>, Body> {
-        &self.client
+    /// The pool to send a request with. With a client certificate from
+    /// Vault: fails closed once it expired unrenewed, and moves to a new
+    /// pool when it was re-issued (connections of the old pool finish
+    /// their requests and close; new ones present the new certificate).
+    pub(crate) fn client(&self) -> Result<PooledClient, PoolError> {
+        let Some(watched) = &self.certificate else {
+            return Ok(self.pool.load().client.clone());
+        };
+        let certificate = watched.current()?;
+        let generation = watched.generation();
+        let pool = self.pool.load();
+        if pool.certificate_generation == generation {
+            return Ok(pool.client.clone());
+        }
+        let chain = certificate
+            .cert_chain()
+            .map_err(|e| PoolError::CertificateUnusable(e.to_string()))?;
+        let key = certificate
+            .private_key()
+            .map_err(|e| PoolError::CertificateUnusable(e.to_string()))?;
+        let tls = tls_roots::client_config_with_identity(
+            self.recipe.roots.clone(),
+            &self.recipe.provider,
+            chain,
+            key,
+        )
+        .map_err(|e| PoolError::CertificateUnusable(e.to_string()))?;
+        let client = self.recipe.build(tls);
+        self.pool.store(Arc::new(Pool {
+            client: client.clone(),
+            certificate_generation: generation,
+        }));
+        tracing::info!(
+            certificate = %watched.name(),
+            generation,
+            "upstream connections now present a new client certificate"
+        );
+        Ok(client)
     }
 
     pub(crate) fn response_timeout(&self) -> Duration {
         self.response_timeout
+    }
+}
+
+impl Recipe {
+    fn build(&self, tls: rustls::ClientConfig) -> PooledClient {
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        let tls = HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http();
+        let connector = match (self.wants_h1, self.wants_h2) {
+            (true, true) => tls.enable_all_versions().wrap_connector(http),
+            (false, true) => tls.enable_http2().wrap_connector(http),
+            _ => tls.enable_http1().wrap_connector(http),
+        };
+        Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
+            .pool_idle_timeout(self.pool_idle_timeout)
+            .pool_max_idle_per_host(self.pool_max_idle)
+            .http2_only(self.wants_h2 && !self.wants_h1)
+            .build(ConnectTimeout {
+                inner: connector,
+                timeout: self.connect_timeout,
+            })
     }
 }
 

@@ -15,12 +15,19 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use maskgate_config::{Config, Limits};
+use maskgate_masking::KeyProvider;
+use maskgate_secrets::Vault;
 use rustls::crypto::CryptoProvider;
 
 use super::StartError;
 use crate::{
-    authenticate::Authentication, metrics::Metrics, protect::Protection, proxy::Proxy,
-    rate_limit::RateLimits, route::ProductTable,
+    authenticate::Authentication,
+    metrics::Metrics,
+    protect::Protection,
+    proxy::Proxy,
+    rate_limit::RateLimits,
+    route::ProductTable,
+    vault::{ProductSecrets, TransitKeys},
 };
 
 /// The request path as one configuration makes it.
@@ -49,14 +56,21 @@ impl Generation {
         metrics: &Arc<Metrics>,
         workers: usize,
         previous: Option<&Generation>,
+        vault: Option<&Vault>,
     ) -> Result<Self, StartError> {
+        let transit_keys = TransitKeys::for_config(config, vault).map_err(StartError::Secrets)?;
         let protection = Arc::new(
-            Protection::from_config(config).map_err(|p| StartError::Masking(p.to_string()))?,
+            Protection::from_config(
+                config,
+                transit_keys.map(|keys| keys as Arc<dyn KeyProvider>),
+            )
+            .map_err(|p| StartError::Masking(p.to_string()))?,
         );
+        let secrets = ProductSecrets::for_config(config, vault).map_err(StartError::Secrets)?;
         let authentication = match &config.authn {
             Some(authn) => {
-                let authentication =
-                    Authentication::from_config(authn, provider).map_err(StartError::Authn)?;
+                let authentication = Authentication::from_config(authn, provider, vault)
+                    .map_err(StartError::Authn)?;
                 if let Some(previous) = previous.and_then(|p| p.authentication.as_deref()) {
                     authentication.adopt_key_sets(previous);
                 }
@@ -69,7 +83,7 @@ impl Generation {
         };
         let proxies = (0..workers)
             .map(|_| {
-                Proxy::new(config, provider, metrics.clone())
+                Proxy::new(config, &secrets, provider, metrics.clone())
                     .map(Arc::new)
                     .map_err(|(product, e)| StartError::Upstream { product, source: e })
             })
@@ -119,6 +133,8 @@ pub struct Reloader {
     workers: usize,
     /// The start-up configuration, to tell what a reload cannot change.
     fixed: Arc<Config>,
+    /// The Vault client logged in at start-up (`[vault]`), if any.
+    vault: Option<Vault>,
 }
 
 impl std::fmt::Debug for Reloader {
@@ -136,6 +152,7 @@ impl Reloader {
         metrics: Arc<Metrics>,
         workers: usize,
         fixed: Config,
+        vault: Option<Vault>,
     ) -> Self {
         Self {
             current,
@@ -143,6 +160,7 @@ impl Reloader {
             metrics,
             workers,
             fixed: Arc::new(fixed),
+            vault,
         }
     }
 
@@ -158,6 +176,7 @@ impl Reloader {
             &self.metrics,
             self.workers,
             Some(&previous),
+            self.vault.as_ref(),
         );
         let next = match built {
             Ok(next) => next,
@@ -181,6 +200,11 @@ impl Reloader {
         self.reload(&config).map_err(ReloadError::Failed)
     }
 
+    /// The Vault client, if the gateway logged in to one at start-up.
+    pub(crate) fn vault(&self) -> Option<&Vault> {
+        self.vault.as_ref()
+    }
+
     /// The generation being served.
     pub(crate) fn current(&self) -> &Current {
         &self.current
@@ -200,6 +224,9 @@ impl Reloader {
         }
         if config.admin != fixed.admin {
             changed.push("admin".to_owned());
+        }
+        if config.vault != fixed.vault {
+            changed.push("vault".to_owned());
         }
         if config.audit != fixed.audit {
             changed.push("audit".to_owned());

@@ -67,6 +67,10 @@ pub enum StartError {
     /// A worker thread could not be started.
     #[error("cannot start a worker thread: {0}")]
     Worker(std::io::Error),
+    /// Vault could not be logged in to, or a product's secrets could not be
+    /// set up.
+    #[error("secrets: {0}")]
+    Secrets(String),
     /// A product's upstream client could not be set up.
     #[error("product {product}: {source}")]
     Upstream {
@@ -118,6 +122,14 @@ impl Gateway {
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get));
 
+        // Credentials, certificates and data keys are fetched before
+        // anything is served, and kept fresh on this runtime from then on.
+        let vault = crate::vault::connect(config)
+            .await
+            .map_err(StartError::Secrets)?;
+        if let Some(vault) = &vault {
+            metrics.watch_vault(vault.clone());
+        }
         // What requests are served with: shared by every worker (each
         // picks its own upstream pools from it), replaced by a reload.
         let current: Current = Arc::new(ArcSwap::from_pointee(Generation::build(
@@ -126,6 +138,7 @@ impl Gateway {
             &metrics,
             worker_count,
             None,
+            vault.as_ref(),
         )?));
         let reloader = Reloader::new(
             current.clone(),
@@ -133,6 +146,7 @@ impl Gateway {
             metrics.clone(),
             worker_count,
             config.clone(),
+            vault,
         );
 
         let auditor = match &config.audit {
@@ -299,5 +313,10 @@ impl Gateway {
             admin.abort();
         }
         maintenance.abort();
+        // Database leases are revoked: the credentials die with the gateway.
+        if let Some(vault) = self.reloader.vault() {
+            vault.shutdown().await;
+            tracing::info!("Vault leases revoked");
+        }
     }
 }

@@ -188,6 +188,31 @@ impl ServerCert {
         Arc::new(config)
     }
 
+    /// Like [`server_config`](Self::server_config), for an upstream that
+    /// requires a client certificate chaining to `client_roots`.
+    pub fn server_config_requiring_clients(
+        &self,
+        client_roots: RootCertStore,
+    ) -> Arc<ServerConfig> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(client_roots),
+            provider.clone(),
+        )
+        .build()
+        .expect("a client verifier");
+        let config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default versions")
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(
+                self.chain.clone(),
+                PrivateKeyDer::Pkcs8(self.key.clone_key()),
+            )
+            .expect("a usable server identity");
+        Arc::new(config)
+    }
+
     /// The `tls = { ... }` line of a listener using this certificate;
     /// `extra` adds keys to the table, e.g. `min_version = "1.3"`.
     pub fn listener_tls(&self, extra: &str) -> String {

@@ -31,9 +31,15 @@ impl ChildGateway {
     /// here; should another process take one first, the child fails to
     /// bind and the start is retried with new ports.
     pub async fn start(rest: &str) -> Self {
+        Self::start_logging(rest, None).await
+    }
+
+    /// Like [`start`](Self::start), with `RUST_LOG` set to `filter` (e.g.
+    /// `"debug"`) when given.
+    pub async fn start_logging(rest: &str, filter: Option<&str>) -> Self {
         let mut failures = Vec::new();
         for _ in 0..3 {
-            match Self::try_start(rest).await {
+            match Self::try_start(rest, filter).await {
                 Ok(child) => return child,
                 Err(failure) => failures.push(failure),
             }
@@ -41,7 +47,7 @@ impl ChildGateway {
         panic!("maskgate did not start:\n{}", failures.join("\n---\n"));
     }
 
-    async fn try_start(rest: &str) -> Result<Self, String> {
+    async fn try_start(rest: &str, filter: Option<&str>) -> Result<Self, String> {
         let listen = super::closed_port();
         let admin = super::closed_port();
         let dir = tempfile::tempdir().expect("create a temporary directory");
@@ -49,7 +55,11 @@ impl ChildGateway {
         let text = config_text(listen, admin, rest);
         std::fs::write(&config, text).expect("write the configuration");
         let stderr = File::create(dir.path().join("stderr.log")).expect("create the log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_maskgate"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_maskgate"));
+        if let Some(filter) = filter {
+            command.env("RUST_LOG", filter);
+        }
+        let child = command
             .arg("serve")
             .arg("--config")
             .arg(&config)
@@ -111,6 +121,11 @@ impl ChildGateway {
     /// What the process wrote to stderr so far.
     pub fn logs(&self) -> String {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// The directory holding its configuration and log.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     fn log_path(&self) -> PathBuf {

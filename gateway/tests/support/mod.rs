@@ -36,7 +36,7 @@ pub use self::{
     gateway::TestGateway,
     jwks::JwksServer,
     jwt::Es256Key,
-    upstream::{RawUpstream, Seen, Upstream},
+    upstream::{RawUpstream, Seen, StoringUpstream, Upstream},
 };
 
 /// The TOML of a gateway with one plaintext listener and an admin

@@ -47,6 +47,8 @@ pub struct Seen {
     pub body_len: u64,
     /// Whether the body ended normally (false: the stream failed mid-way).
     pub body_complete: bool,
+    /// Over TLS with client authentication: the client's certificate (DER).
+    pub peer_certificate: Option<Vec<u8>>,
 }
 
 impl Seen {
@@ -126,10 +128,16 @@ impl Upstream {
                 let tls = tls.clone();
                 tokio::spawn(async move {
                     match tls {
-                        None => serve(TokioIo::new(stream), state).await,
+                        None => serve(TokioIo::new(stream), state, None).await,
                         Some(acceptor) => {
                             if let Ok(stream) = acceptor.accept(stream).await {
-                                serve(TokioIo::new(stream), state).await;
+                                let peer = stream
+                                    .get_ref()
+                                    .1
+                                    .peer_certificates()
+                                    .and_then(|chain| chain.first())
+                                    .map(|leaf| leaf.to_vec());
+                                serve(TokioIo::new(stream), state, peer).await;
                             }
                         }
                     }
@@ -193,7 +201,7 @@ struct State<H> {
     arrived: watch::Sender<usize>,
 }
 
-async fn serve<I, H, F>(io: TokioIo<I>, state: Arc<State<H>>)
+async fn serve<I, H, F>(io: TokioIo<I>, state: Arc<State<H>>, peer_certificate: Option<Vec<u8>>)
 where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     H: Fn(Seen) -> F + Send + Sync + 'static,
@@ -201,6 +209,7 @@ where
 {
     let service = hyper::service::service_fn(move |request: Request<Incoming>| {
         let state = state.clone();
+        let peer_certificate = peer_certificate.clone();
         async move {
             let (parts, incoming) = request.into_parts();
             let (body_len, body_complete) = match body::count(incoming).await {
@@ -214,6 +223,7 @@ where
                 headers: parts.headers,
                 body_len,
                 body_complete,
+                peer_certificate,
             };
             state.seen.lock().expect("not poisoned").push(seen.clone());
             state.arrived.send_modify(|count| *count += 1);
@@ -288,6 +298,87 @@ impl RawUpstream {
 }
 
 impl Drop for RawUpstream {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A product that keeps the last JSON body written to it (POST) and serves
+/// it back for every request: what a domain stores, as the gateway sent it.
+pub struct StoringUpstream {
+    addr: SocketAddr,
+    stored: Arc<Mutex<bytes::Bytes>>,
+    task: JoinHandle<()>,
+}
+
+impl StoringUpstream {
+    /// Starts one with nothing stored.
+    pub async fn start() -> Self {
+        use http_body_util::BodyExt;
+
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the upstream");
+        let addr = listener
+            .local_addr()
+            .expect("a bound socket has an address");
+        let stored: Arc<Mutex<bytes::Bytes>> = Arc::default();
+        let keep = stored.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let keep = keep.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+                        let keep = keep.clone();
+                        async move {
+                            if request.method() == Method::POST {
+                                let body = request
+                                    .into_body()
+                                    .collect()
+                                    .await
+                                    .map(|b| b.to_bytes())
+                                    .unwrap_or_default();
+                                *keep.lock().expect("not poisoned") = body;
+                            }
+                            let body = keep.lock().expect("not poisoned").clone();
+                            let mut response = Response::new(body::full(body));
+                            response.headers_mut().insert(
+                                http::header::CONTENT_TYPE,
+                                http::HeaderValue::from_static("application/json"),
+                            );
+                            Ok::<_, Infallible>(response)
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self { addr, stored, task }
+    }
+
+    /// `http://ADDR`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// What it holds now, as text.
+    pub fn stored(&self) -> String {
+        String::from_utf8(self.stored.lock().expect("not poisoned").to_vec())
+            .expect("stored JSON is UTF-8")
+    }
+
+    /// Replaces what it holds (as if the domain had stored it earlier).
+    pub fn store(&self, body: &str) {
+        *self.stored.lock().expect("not poisoned") = bytes::Bytes::from(body.to_owned());
+    }
+}
+
+impl Drop for StoringUpstream {
     fn drop(&mut self) {
         self.task.abort();
     }

@@ -186,7 +186,7 @@ fn api_key_header_and_hash_are_stored_lowercase() {
     let config = parse(&text).unwrap_or_else(|e| panic!("{e}"));
     let authn = config.authn.unwrap();
     assert_eq!(authn.api_key_header, "x-consumer-key");
-    assert_eq!(authn.api_keys[0].hash, hash("ab"));
+    assert_eq!(authn.api_keys[0].hash.as_deref(), Some(hash("ab").as_str()));
 }
 
 #[test]
@@ -594,4 +594,35 @@ fn validate_checks_access_changed_in_code() {
         "product[0].access: needs an [authn] section: without one no caller is authenticated, so every request would be refused (remove [product.access] to run as a plain proxy)"
     );
     assert!(Path::new(ORIGIN).is_absolute());
+}
+
+#[test]
+fn an_api_key_hash_comes_from_the_file_or_from_vault_not_both() {
+    let from_vault = with_api_key("roles = [\"analyst\"]").replace(
+        &format!("hash = \"{}\"", hash("ab")),
+        "hash_from = { path = \"app/api-keys\", field = \"consumer-1\" }",
+    );
+    let lines = error_lines(&from_vault);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("authn.api_key[0].hash_from: needs a [vault] section")),
+        "{lines:#?}"
+    );
+    let both = with_api_key("roles = [\"analyst\"]").replace(
+        "roles = [\"analyst\"]\n\n[[product]]",
+        "roles = [\"analyst\"]\nhash_from = { path = \"app/k\", field = \"f\" }\n\n[[product]]",
+    );
+    let lines = error_lines(&both);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("authn.api_key[0]: give exactly one of `hash` and `hash_from`")),
+        "{lines:#?}"
+    );
+    let vault = "\n[vault]\naddress = \"http://127.0.0.1:8200\"\n[vault.auth]\nmethod = \"token\"\ntoken_file = \"token\"\n";
+    let config = parse(&format!("{from_vault}{vault}")).unwrap_or_else(|e| panic!("{e}"));
+    let key = &config.authn.unwrap().api_keys[0];
+    assert_eq!(key.sha256(), None);
+    assert_eq!(key.hash_from.as_ref().unwrap().field, "consumer-1");
 }
