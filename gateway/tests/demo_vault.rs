@@ -60,8 +60,44 @@ async fn demo_takes_its_secrets_and_keys_from_openbao() {
     }
     assert!(demo.stdout().contains("OpenBao at"), "{}", demo.stdout());
 
+    // The values OpenBao issued for the product (its KV secret), read back
+    // with the root token: they must not reach the audit log.
+    let mut read = client::get(&format!(
+        "{}/v1/secret/data/app/customers-api",
+        vault.address.trim_end_matches('/')
+    ));
+    read.headers_mut()
+        .insert("x-vault-token", vault.token.parse().unwrap());
+    let secret = client::send(&http, read).await.json();
+    let issued: Vec<String> = secret["data"]["data"]
+        .as_object()
+        .expect("the KV secret's fields")
+        .values()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .filter(|v| v.len() >= 8)
+        .collect();
+    assert!(!issued.is_empty(), "{secret}");
+
     demo.interrupt();
     assert!(demo.exited().await.success(), "{}", demo.stderr());
+    let mut audit_text = String::new();
+    for file in std::fs::read_dir(&info.audit_log).unwrap() {
+        audit_text.push_str(&std::fs::read_to_string(file.unwrap().path()).unwrap());
+    }
+    assert!(
+        audit_text.contains("\"t\":\"rec\""),
+        "the demo's requests were audited"
+    );
+    for value in &issued {
+        assert!(
+            !audit_text.contains(value.as_str()),
+            "an issued secret in the audit log"
+        );
+    }
+    assert!(
+        !audit_text.contains(&vault.token),
+        "the root token in the audit log"
+    );
     // OpenBao stops with the demo.
     let status = vault.address.trim_end_matches('/').to_owned() + "/v1/sys/health";
     let mut gone = false;
