@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::error::RewriteError;
 use super::policy::{
-    ContainerAction, Decision, FieldId, FieldPolicy, PathSegment, Replacement, Scalar,
+    ContainerAction, Decision, FieldId, FieldPolicy, LookupState, PathSegment, Replacement, Scalar,
 };
 
 /// Whitespace after a deferred comma is held back at most this much; beyond
@@ -113,6 +113,9 @@ struct Frame {
     /// A child was emitted, so the next kept child needs a comma.
     emitted_any: bool,
     next_index: usize,
+    /// The policy's step-by-step state of this container (`Lookup` frames
+    /// of a policy that steps).
+    state: LookupState,
     /// Names of classified members seen (duplicate check).
     names: Option<HashSet<Box<str>>>,
     names_bytes: usize,
@@ -208,6 +211,9 @@ pub struct Rewriter {
     limits: RewriteLimits,
     ndjson: bool,
     scan: bool,
+    /// The root's decision and state, for a policy that looks up step by
+    /// step (`None`: whole paths through `lookup`).
+    root: Option<(Decision, LookupState)>,
 
     lex: Lex,
     expect: Expect,
@@ -226,6 +232,10 @@ pub struct Rewriter {
     pending_ws: usize,
     /// The decision for the value after the current key.
     member_decision: Decision,
+    /// The step-by-step state of the value after the current key.
+    member_state: LookupState,
+    /// The step-by-step state of the value starting now.
+    value_state: LookupState,
 
     // current string
     str_is_key: bool,
@@ -254,11 +264,13 @@ impl Rewriter {
     /// A rewriter for one JSON document.
     pub fn new(policy: Arc<dyn FieldPolicy>, limits: RewriteLimits) -> Self {
         let scan = policy.scans_unclassified();
+        let root = policy.lookup_root();
         Self {
             policy,
             limits,
             ndjson: false,
             scan,
+            root,
             lex: Lex::Between,
             expect: Expect::Value,
             frames: Vec::new(),
@@ -269,6 +281,8 @@ impl Rewriter {
             pending_comma: false,
             pending_ws: 0,
             member_decision: Decision::Outside,
+            member_state: LookupState(0),
+            value_state: LookupState(0),
             str_is_key: false,
             str_sink: Sink::Out,
             decode: false,
@@ -520,14 +534,30 @@ impl Rewriter {
         match self.frames.last_mut() {
             None => {
                 self.doc_started = true;
-                self.policy.lookup(&[])
+                match self.root {
+                    Some((decision, state)) => {
+                        self.value_state = state;
+                        decision
+                    }
+                    None => self.policy.lookup(&[]),
+                }
             }
-            Some(f) if f.is_obj => self.member_decision,
+            Some(f) if f.is_obj => {
+                self.value_state = self.member_state;
+                self.member_decision
+            }
             Some(f) => {
                 let idx = f.next_index;
                 let ctx = f.ctx;
+                let parent = f.state;
                 self.path.push(PathSeg::Index(idx));
                 match ctx {
+                    Ctx::Lookup if self.root.is_some() => {
+                        let (decision, state) =
+                            self.policy.lookup_child(parent, PathSegment::Index(idx));
+                        self.value_state = state;
+                        decision
+                    }
                     Ctx::Lookup => {
                         let segs = self.segments();
                         self.policy.lookup(&segs)
@@ -551,6 +581,7 @@ impl Rewriter {
             ctx,
             emitted_any: false,
             next_index: 0,
+            state: self.value_state,
             names: None,
             names_bytes: 0,
         });
@@ -685,6 +716,14 @@ impl Rewriter {
         });
         let ctx = self.top_ctx().unwrap_or(Ctx::Pass);
         self.member_decision = match ctx {
+            Ctx::Lookup if self.root.is_some() => {
+                let parent = self.frames.last().map_or(LookupState(0), |f| f.state);
+                let (decision, state) = self
+                    .policy
+                    .lookup_child(parent, PathSegment::Member(&self.names[start..]));
+                self.member_state = state;
+                decision
+            }
             Ctx::Lookup => {
                 let segs = self.segments();
                 self.policy.lookup(&segs)

@@ -67,6 +67,8 @@ mod tests;
 
 pub use engine::{RewriteLimits, RewriteSummary, Rewriter, Treatment};
 pub use error::RewriteError;
-pub use policy::{ContainerAction, Decision, FieldId, FieldPolicy, Replacement, TransformError};
+pub use policy::{
+    ContainerAction, Decision, FieldId, FieldPolicy, LookupState, Replacement, TransformError,
+};
 #[cfg(test)]
 use policy::{PathSegment, Scalar};

@@ -20,6 +20,9 @@ struct PropPolicy {
     outside: BTreeSet<String>,
     drop_index: Option<usize>,
     scan: bool,
+    /// Answers step by step (`lookup_root`, `lookup_child`) as well as on
+    /// whole paths, so both of the rewriter's ways of asking are tested.
+    stepping: bool,
 }
 
 const REDACT: FieldId = FieldId(0);
@@ -110,6 +113,16 @@ impl FieldPolicy for PropPolicy {
         self.decide(path.last().copied())
     }
 
+    fn lookup_root(&self) -> Option<(Decision, LookupState)> {
+        self.stepping.then(|| (self.decide(None), LookupState(0)))
+    }
+
+    fn lookup_child(&self, parent: LookupState, child: PathSegment<'_>) -> (Decision, LookupState) {
+        // The state counts the depth, which the decision does not need but
+        // the rewriter must carry back faithfully.
+        (self.decide(Some(child)), LookupState(parent.0 + 1))
+    }
+
     fn transform(
         &self,
         id: FieldId,
@@ -166,15 +179,17 @@ fn policy() -> impl Strategy<Value = PropPolicy> {
         name_set(),
         proptest::option::of(0usize..3),
         any::<bool>(),
+        any::<bool>(),
     )
         .prop_map(
-            |(redact, drop, apply, outside, drop_index, scan)| PropPolicy {
+            |(redact, drop, apply, outside, drop_index, scan, stepping)| PropPolicy {
                 redact,
                 drop,
                 apply,
                 outside,
                 drop_index,
                 scan,
+                stepping,
             },
         )
 }
