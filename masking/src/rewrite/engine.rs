@@ -14,6 +14,11 @@ use super::policy::{
 /// JSON, and deterministic: it depends on byte counts, not on chunking).
 const MAX_PENDING_WS: usize = 4096;
 
+/// An object's classified member names are checked for duplicates by a
+/// linear scan up to this many; beyond, they move into a hash set (so a
+/// body with many classified members cannot make the check quadratic).
+const LINEAR_NAMES: usize = 16;
+
 /// Bounds on what the rewriter buffers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RewriteLimits {
@@ -116,7 +121,10 @@ struct Frame {
     /// The policy's step-by-step state of this container (`Lookup` frames
     /// of a policy that steps).
     state: LookupState,
-    /// Names of classified members seen (duplicate check).
+    /// Where this object's classified member names start in the
+    /// rewriter's `seen_spans` (duplicate check, while they are few).
+    seen_from: usize,
+    /// This object's classified member names once they are many.
     names: Option<HashSet<Box<str>>>,
     names_bytes: usize,
 }
@@ -224,6 +232,12 @@ pub struct Rewriter {
 
     path: Vec<PathSeg>,
     names: String,
+    /// Classified member names of the open objects (duplicate check), as
+    /// spans of `seen`, each object's after its parent's.
+    seen: String,
+    seen_spans: Vec<(usize, usize)>,
+    /// Bytes of classified member names remembered, all open objects.
+    tracked_bytes: usize,
 
     /// The member/element prefix not yet known to be kept: everything after
     /// the (deferred) comma.
@@ -277,6 +291,9 @@ impl Rewriter {
             doc_started: false,
             path: Vec::new(),
             names: String::new(),
+            seen: String::new(),
+            seen_spans: Vec::new(),
+            tracked_bytes: 0,
             pending: Vec::new(),
             pending_comma: false,
             pending_ws: 0,
@@ -582,6 +599,7 @@ impl Rewriter {
             emitted_any: false,
             next_index: 0,
             state: self.value_state,
+            seen_from: self.seen_spans.len(),
             names: None,
             names_bytes: 0,
         });
@@ -653,6 +671,11 @@ impl Rewriter {
             .pop()
             .ok_or_else(|| self.syntax(i, "unbalanced bracket"))?;
         debug_assert_eq!(f.is_obj, is_obj);
+        self.tracked_bytes -= f.names_bytes;
+        if let Some(&(from, _)) = self.seen_spans.get(f.seen_from) {
+            self.seen.truncate(from);
+            self.seen_spans.truncate(f.seen_from);
+        }
         if f.ctx != Ctx::Skip {
             out.push(if is_obj { b'}' } else { b']' });
         }
@@ -732,24 +755,50 @@ impl Rewriter {
             _ => Decision::Outside,
         };
         if ctx == Ctx::Lookup && matches!(self.member_decision, Decision::Transform(_)) {
-            let offset = self.base + i as u64;
-            let limit = self.limits.max_tracked_name_bytes;
-            let total: usize = self.frames.iter().map(|f| f.names_bytes).sum();
-            let name: Box<str> = self.names[start..].into();
-            let len = name.len();
-            let f = self
-                .frames
-                .last_mut()
-                .expect("a member is inside an object");
-            let set = f.names.get_or_insert_with(HashSet::new);
-            if !set.insert(name) {
-                return Err(RewriteError::DuplicateMember { offset });
-            }
-            if total + len > limit {
-                return Err(RewriteError::TooManyClassifiedMembers { offset, limit });
-            }
-            f.names_bytes += len;
+            self.track_classified(start, i)?;
         }
+        Ok(())
+    }
+
+    /// Remembers the classified member name `names[start..]` of the
+    /// current object; an error if the object already had it.
+    fn track_classified(&mut self, start: usize, i: usize) -> Res<()> {
+        let offset = self.base + i as u64;
+        let limit = self.limits.max_tracked_name_bytes;
+        let name = &self.names[start..];
+        let len = name.len();
+        let f = self
+            .frames
+            .last_mut()
+            .expect("a member is inside an object");
+        let duplicate = match &mut f.names {
+            Some(set) => !set.insert(name.into()),
+            None => {
+                let mine = &self.seen_spans[f.seen_from..];
+                if mine.iter().any(|&(a, b)| self.seen[a..b] == *name) {
+                    true
+                } else if mine.len() < LINEAR_NAMES {
+                    let a = self.seen.len();
+                    self.seen.push_str(name);
+                    self.seen_spans.push((a, self.seen.len()));
+                    false
+                } else {
+                    let mut set: HashSet<Box<str>> =
+                        mine.iter().map(|&(a, b)| self.seen[a..b].into()).collect();
+                    set.insert(name.into());
+                    f.names = Some(set);
+                    false
+                }
+            }
+        };
+        if duplicate {
+            return Err(RewriteError::DuplicateMember { offset });
+        }
+        if self.tracked_bytes + len > limit {
+            return Err(RewriteError::TooManyClassifiedMembers { offset, limit });
+        }
+        self.tracked_bytes += len;
+        f.names_bytes += len;
         Ok(())
     }
 
@@ -836,24 +885,20 @@ impl Rewriter {
         let repl = match self.buffered {
             Buffered::No => None,
             Buffered::Transform(id) => {
-                let text =
-                    std::str::from_utf8(&self.val_raw).map_err(|_| RewriteError::Syntax {
-                        offset: at_end,
-                        reason: "invalid UTF-8",
-                    })?;
-                let dec;
+                let invalid = |_| RewriteError::Syntax {
+                    offset: at_end,
+                    reason: "invalid UTF-8",
+                };
                 let value = match self.val_raw.first() {
-                    Some(b'"') => {
-                        dec = std::str::from_utf8(&self.dec).map_err(|_| RewriteError::Syntax {
-                            offset: at_end,
-                            reason: "invalid UTF-8",
-                        })?;
-                        Scalar::Str(Cow::Borrowed(dec))
-                    }
+                    // The decoded contents; the raw bytes were validated as
+                    // they were scanned.
+                    Some(b'"') => Scalar::Str(Cow::Borrowed(
+                        std::str::from_utf8(&self.dec).map_err(invalid)?,
+                    )),
                     Some(b't') => Scalar::Bool(true),
                     Some(b'f') => Scalar::Bool(false),
                     Some(b'n') => Scalar::Null,
-                    _ => Scalar::Number(text),
+                    _ => Scalar::Number(std::str::from_utf8(&self.val_raw).map_err(invalid)?),
                 };
                 let segs = self.segments();
                 let r = self.policy.transform(id, &segs, value).map_err(|source| {

@@ -443,6 +443,66 @@ fn duplicate_classified_member_is_refused() {
 }
 
 #[test]
+fn duplicate_check_past_the_linear_scan_and_across_nesting() {
+    let names: Vec<String> = (0..40).map(|k| format!("\"k{k}\":{k}")).collect();
+    let every = [("*", Act::Redact)];
+    // Many distinct classified names: fine.
+    assert!(rw(&every, &format!("{{{}}}", names.join(","))).is_ok());
+    // A duplicate of an early name, seen after the names moved to a set,
+    // and one of a late name.
+    for dup in ["\"k3\":0", "\"k35\":0", r#""k\u0033":0"#] {
+        let doc = format!("{{{},{dup}}}", names.join(","));
+        assert!(
+            matches!(rw(&every, &doc), Err(RewriteError::DuplicateMember { .. })),
+            "{dup}"
+        );
+    }
+    // A nested object's names neither hide nor clash with its parent's.
+    let nested = [("a", Act::Redact), ("c.a", Act::Redact)];
+    assert!(matches!(
+        rw(&nested, r#"{"a":1,"c":{"a":2},"a":3}"#),
+        Err(RewriteError::DuplicateMember { .. })
+    ));
+    assert!(rw(&nested, r#"{"c":{"a":2},"a":3}"#).is_ok());
+    assert!(matches!(
+        rw(&nested, r#"{"c":{"a":2,"a":3}}"#),
+        Err(RewriteError::DuplicateMember { .. })
+    ));
+}
+
+#[test]
+fn tracked_name_bytes_are_released_when_an_object_closes() {
+    let limits = RewriteLimits {
+        max_tracked_name_bytes: 4,
+        ..RewriteLimits::default()
+    };
+    let rules = [
+        ("*.aa", Act::Redact),
+        ("*.bb", Act::Redact),
+        ("*.cc", Act::Redact),
+    ];
+    let records = vec![r#"{"aa":1,"bb":2}"#; 50].join(",");
+    assert!(
+        rw_with(
+            TestPolicy::new(&rules),
+            false,
+            limits,
+            &format!("[{records}]")
+        )
+        .is_ok()
+    );
+    assert!(matches!(
+        rw_with(
+            TestPolicy::new(&rules),
+            false,
+            limits,
+            r#"[{"aa":1,"bb":2,"cc":3}]"#
+        ),
+        Err(RewriteError::TooManyClassifiedMembers { limit: 4, .. })
+    ));
+}
+
+#[test]
 fn policy_error_fails_closed_without_the_value() {
     let err = rw(&[("a", Act::Fail)], r#"{"a":"top-secret-value"}"#).unwrap_err();
     assert!(matches!(err, RewriteError::Policy { .. }));

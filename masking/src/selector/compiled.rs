@@ -17,8 +17,6 @@
 //! over the path as before.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use super::{PathSegment, Sel, Selector};
 
@@ -75,41 +73,37 @@ impl Sel {
     }
 }
 
-/// FxHash-style hasher for the (few, fixed) member names of a set: the map
-/// never grows with the body, so collisions cannot be used to slow it down
-/// beyond a scan of those names.
-#[derive(Default, Clone, Copy)]
-pub(super) struct NameHasher(u64);
-
-impl Hasher for NameHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-        let mut h = self.0;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
-            h = (h.rotate_left(5) ^ w).wrapping_mul(K);
-        }
-        let mut tail = [0u8; 8];
-        let rest = chunks.remainder();
-        tail[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(tail) ^ rest.len() as u64).wrapping_mul(K);
-        self.0 = h;
-    }
+/// The member names a set spells out, by length: a name is looked up
+/// among the few of its length, no hashing. The table is fixed when the set
+/// is compiled, so no body can make it grow or degrade.
+#[derive(Debug, Clone, Default)]
+struct NameClasses {
+    by_len: Vec<Vec<(Box<str>, u32)>>,
 }
 
-type NameMap = HashMap<Box<str>, u32, BuildHasherDefault<NameHasher>>;
+impl NameClasses {
+    fn get(&self, name: &str) -> Option<u32> {
+        self.by_len
+            .get(name.len())?
+            .iter()
+            .find(|(n, _)| **n == *name)
+            .map(|&(_, class)| class)
+    }
+
+    fn insert(&mut self, name: &str, class: u32) {
+        if self.by_len.len() <= name.len() {
+            self.by_len.resize_with(name.len() + 1, Vec::new);
+        }
+        self.by_len[name.len()].push((name.into(), class));
+    }
+}
 
 /// The compiled automaton of a selector set.
 #[derive(Debug, Clone)]
 pub(super) struct Compiled {
     /// Member-name class of each spelled-out name; any other name is class
     /// `names.len()`.
-    names: NameMap,
+    names: NameClasses,
     other_name: u32,
     /// Class of index `j` for `j < index_table.len()`; beyond, the table
     /// repeats from `index_bound` with period `index_period`.
@@ -173,13 +167,13 @@ impl Compiled {
         };
 
         // Member-name classes.
-        let mut names = NameMap::default();
+        let mut names = NameClasses::default();
         let mut name_list: Vec<&str> = Vec::new();
         for sel in sels() {
             if let Sel::Name(n) = sel
-                && let Entry::Vacant(e) = names.entry(n.as_str().into())
+                && names.get(n).is_none()
             {
-                e.insert(u32::try_from(name_list.len()).ok()?);
+                names.insert(n, u32::try_from(name_list.len()).ok()?);
                 name_list.push(n);
             }
         }
@@ -313,7 +307,7 @@ impl Compiled {
         let class = match seg {
             PathSegment::Member(name) => {
                 if self.names_matter[s] {
-                    self.names.get(name).copied().unwrap_or(self.other_name)
+                    self.names.get(name).unwrap_or(self.other_name)
                 } else {
                     self.other_name
                 }
