@@ -8,6 +8,7 @@ use super::error::RewriteError;
 use super::policy::{
     ContainerAction, Decision, FieldId, FieldPolicy, LookupState, PathSegment, Replacement, Scalar,
 };
+use super::scan;
 
 /// Whitespace after a deferred comma is held back at most this much; beyond
 /// it, whitespace is emitted at once, ahead of the deferred comma (still valid
@@ -402,13 +403,140 @@ impl Rewriter {
         let mut i = 0;
         while i < input.len() {
             i = match self.lex {
-                Lex::Between => self.between(input, i, out)?,
+                Lex::Between => {
+                    let j = self.copy_through(input, i, out);
+                    if j > i {
+                        j
+                    } else {
+                        self.between(input, i, out)?
+                    }
+                }
                 Lex::Str => self.string(input, i, out)?,
                 Lex::Num(_) => self.number(input, i, out)?,
                 Lex::Lit { .. } => self.literal(input, i, out)?,
             };
         }
         Ok(())
+    }
+
+    /// The fast path inside a passed-through (`Pass`) or skipped (`Skip`)
+    /// subtree, whose bytes are all emitted as they are, or none of them:
+    /// whole tokens, validated by [`scan`], with one copy of the span at
+    /// the end. It stops (returning how far it got) at the end of the
+    /// chunk, before the bracket that closes the subtree, and at anything
+    /// it does not accept (a token cut by the chunk's end, invalid JSON,
+    /// the depth limit): the byte-level state machine takes over there, so
+    /// errors and chunk boundaries are handled in one place.
+    fn copy_through(&mut self, input: &[u8], i: usize, out: &mut Vec<u8>) -> usize {
+        let ctx = match self.top_ctx() {
+            Some(ctx @ (Ctx::Pass | Ctx::Skip)) => ctx,
+            _ => return i,
+        };
+        // The subtree's own frame: not closed here.
+        let floor = self
+            .frames
+            .iter()
+            .rposition(|f| f.ctx != ctx)
+            .map_or(0, |p| p + 1);
+        let n = input.len();
+        let mut expect = self.expect;
+        let mut j = i;
+        loop {
+            while j < n && matches!(input[j], b' ' | b'\t' | b'\r' | b'\n') {
+                if input[j] == b'\n' && self.ndjson {
+                    break;
+                }
+                j += 1;
+            }
+            if j == n {
+                break;
+            }
+            let b = input[j];
+            let value = matches!(expect, Expect::Value | Expect::ValueOrClose);
+            let next = match b {
+                b'{' | b'[' if value => {
+                    if self.frames.len() >= self.limits.max_depth {
+                        break;
+                    }
+                    let is_obj = b == b'{';
+                    self.frames.push(Frame {
+                        is_obj,
+                        ctx,
+                        emitted_any: false,
+                        next_index: 0,
+                        state: self.value_state,
+                        seen_from: self.seen_spans.len(),
+                        names: None,
+                        names_bytes: 0,
+                    });
+                    expect = if is_obj {
+                        Expect::KeyOrClose
+                    } else {
+                        Expect::ValueOrClose
+                    };
+                    j + 1
+                }
+                b'"' if value || matches!(expect, Expect::Key | Expect::KeyOrClose) => {
+                    let Some((end, _)) = scan::string_end(input, j) else {
+                        break;
+                    };
+                    expect = if value {
+                        Expect::CommaOrClose
+                    } else {
+                        Expect::Colon
+                    };
+                    end
+                }
+                b'-' | b'0'..=b'9' if value => {
+                    let Some(end) = scan::number_end(input, j) else {
+                        break;
+                    };
+                    expect = Expect::CommaOrClose;
+                    end
+                }
+                b't' | b'f' | b'n' if value => {
+                    let Some(end) = scan::literal_end(input, j) else {
+                        break;
+                    };
+                    expect = Expect::CommaOrClose;
+                    end
+                }
+                b':' if expect == Expect::Colon => {
+                    expect = Expect::Value;
+                    j + 1
+                }
+                b',' if expect == Expect::CommaOrClose => {
+                    let is_obj = self.frames.last().is_some_and(|f| f.is_obj);
+                    expect = if is_obj { Expect::Key } else { Expect::Value };
+                    j + 1
+                }
+                b'}' | b']' => {
+                    let is_obj = b == b'}';
+                    let closes = match expect {
+                        Expect::CommaOrClose => {
+                            self.frames.last().is_some_and(|f| f.is_obj == is_obj)
+                        }
+                        Expect::KeyOrClose => is_obj,
+                        Expect::ValueOrClose => !is_obj,
+                        _ => false,
+                    };
+                    if !closes || self.frames.len() <= floor + 1 {
+                        break;
+                    }
+                    let f = self.frames.pop();
+                    debug_assert!(f.is_some_and(|f| f.names_bytes == 0 && f.names.is_none()));
+                    expect = Expect::CommaOrClose;
+                    j + 1
+                }
+                _ => break,
+            };
+            j = next;
+        }
+        self.expect = expect;
+        if ctx == Ctx::Pass {
+            out.extend_from_slice(&input[i..j]);
+        }
+        j
     }
 
     fn top_ctx(&self) -> Option<Ctx> {

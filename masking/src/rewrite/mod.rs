@@ -59,6 +59,7 @@
 mod engine;
 mod error;
 mod policy;
+mod scan;
 
 #[cfg(test)]
 mod proptests;
