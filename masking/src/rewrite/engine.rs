@@ -563,15 +563,28 @@ impl Rewriter {
                 b'{' | b'[' => self.start_container(b == b'{', i, out)?,
                 b'"' => {
                     self.start_scalar(true, out);
+                    if let Some(end) = self.whole_string(input, i, out)? {
+                        return Ok(end);
+                    }
                     self.start_string(false, out, i)?;
                 }
                 b'-' | b'0'..=b'9' => {
                     self.start_scalar(false, out);
+                    if let Some(end) = scan::number_end(input, i) {
+                        self.val_write(&input[i..end], out, end)?;
+                        self.scalar_end(out, end)?;
+                        return Ok(end);
+                    }
                     self.lex = Lex::Num(Num::Start);
                     return Ok(i);
                 }
                 b't' | b'f' | b'n' => {
                     self.start_scalar(false, out);
+                    if let Some(end) = scan::literal_end(input, i) {
+                        self.val_write(&input[i..end], out, end)?;
+                        self.scalar_end(out, end)?;
+                        return Ok(end);
+                    }
                     let word: &'static [u8] = match b {
                         b't' => b"true",
                         b'f' => b"false",
@@ -585,7 +598,12 @@ impl Rewriter {
                 _ => return Err(self.syntax(i, "expected a value")),
             },
             Expect::Key | Expect::KeyOrClose => match b {
-                b'"' => self.start_key(i, out)?,
+                b'"' => {
+                    if let Some(end) = self.whole_key(input, i, out)? {
+                        return Ok(end);
+                    }
+                    self.start_key(i, out)?;
+                }
                 b'}' if self.expect == Expect::KeyOrClose => self.close(true, i, out)?,
                 b'}' => return Err(self.syntax(i, "expected a member name (trailing comma?)")),
                 _ => return Err(self.syntax(i, "expected a member name")),
@@ -827,29 +845,73 @@ impl Rewriter {
         }
     }
 
+    /// The fast path for a string value (its sink already chosen by
+    /// `start_scalar`) that lies whole in the chunk: one copy, then the
+    /// scalar's end. `None` (nothing done) when the string is cut by the
+    /// chunk's end, invalid, over the value limit, or escaped and to be
+    /// decoded: the state machine takes it then.
+    fn whole_string(&mut self, input: &[u8], i: usize, out: &mut Vec<u8>) -> Res<Option<usize>> {
+        let Some((end, escaped)) = scan::string_end(input, i) else {
+            return Ok(None);
+        };
+        match self.val_sink {
+            Sink::Out => out.extend_from_slice(&input[i..end]),
+            Sink::Value => {
+                if escaped || end - i > self.limits.max_value_bytes {
+                    return Ok(None);
+                }
+                self.val_raw.extend_from_slice(&input[i..end]);
+                self.dec.clear();
+                self.dec.extend_from_slice(&input[i + 1..end - 1]);
+            }
+            Sink::Pending | Sink::Discard => {}
+        }
+        self.scalar_end(out, end)?;
+        Ok(Some(end))
+    }
+
+    /// The fast path for a member name that lies whole in the chunk, as
+    /// [`whole_string`](Self::whole_string) for values.
+    fn whole_key(&mut self, input: &[u8], i: usize, out: &mut Vec<u8>) -> Res<Option<usize>> {
+        let Some((end, escaped)) = scan::string_end(input, i) else {
+            return Ok(None);
+        };
+        let (sink, decode) = self.key_sink();
+        if decode && (escaped || end - i > self.limits.max_key_bytes) {
+            return Ok(None);
+        }
+        match sink {
+            Sink::Out => out.extend_from_slice(&input[i..end]),
+            Sink::Pending => self.pending.extend_from_slice(&input[i..end]),
+            Sink::Value | Sink::Discard => {}
+        }
+        self.decode = decode;
+        if decode {
+            self.dec.clear();
+            self.dec.extend_from_slice(&input[i + 1..end - 1]);
+        }
+        self.key_end(end)?;
+        Ok(Some(end))
+    }
+
+    /// Where a member name's bytes go, and whether it is decoded.
+    fn key_sink(&self) -> (Sink, bool) {
+        match self.top_ctx().unwrap_or(Ctx::Pass) {
+            Ctx::Pass => (Sink::Out, false),
+            Ctx::Skip => (Sink::Discard, false),
+            _ => (Sink::Pending, true),
+        }
+    }
+
     // ---- member names ----
 
     fn start_key(&mut self, i: usize, out: &mut Vec<u8>) -> Res<()> {
-        let ctx = self.top_ctx().unwrap_or(Ctx::Pass);
         self.str_is_key = true;
         self.esc = Esc::None;
         self.lex = Lex::Str;
         self.dec.clear();
         self.key_raw = 0;
-        match ctx {
-            Ctx::Pass => {
-                self.str_sink = Sink::Out;
-                self.decode = false;
-            }
-            Ctx::Skip => {
-                self.str_sink = Sink::Discard;
-                self.decode = false;
-            }
-            _ => {
-                self.str_sink = Sink::Pending;
-                self.decode = true;
-            }
-        }
+        (self.str_sink, self.decode) = self.key_sink();
         self.str_write(b"\"", out, i)
     }
 
