@@ -233,6 +233,9 @@ pub struct Rewriter {
 
     path: Vec<PathSeg>,
     names: String,
+    /// The allocation the path is handed to the policy in, kept between
+    /// calls.
+    seg_buf: Vec<PathSegment<'static>>,
     /// Classified member names of the open objects (duplicate check), as
     /// spans of `seen`, each object's after its parent's.
     seen: String,
@@ -288,14 +291,15 @@ impl Rewriter {
             root,
             lex: Lex::Between,
             expect: Expect::Value,
-            frames: Vec::new(),
+            frames: Vec::with_capacity(8),
             doc_started: false,
-            path: Vec::new(),
-            names: String::new(),
+            path: Vec::with_capacity(8),
+            names: String::with_capacity(64),
+            seg_buf: Vec::with_capacity(8),
             seen: String::new(),
             seen_spans: Vec::new(),
             tracked_bytes: 0,
-            pending: Vec::new(),
+            pending: Vec::with_capacity(64),
             pending_comma: false,
             pending_ws: 0,
             member_decision: Decision::Outside,
@@ -309,10 +313,10 @@ impl Rewriter {
             utf8_lo: 0x80,
             utf8_hi: 0xBF,
             key_raw: 0,
-            dec: Vec::new(),
+            dec: Vec::with_capacity(64),
             val_sink: Sink::Out,
             buffered: Buffered::No,
-            val_raw: Vec::new(),
+            val_raw: Vec::with_capacity(64),
             base: 0,
             poisoned: false,
             summary: RewriteSummary::default(),
@@ -722,8 +726,11 @@ impl Rewriter {
                         decision
                     }
                     Ctx::Lookup => {
-                        let segs = self.segments();
-                        self.policy.lookup(&segs)
+                        let buf = std::mem::take(&mut self.seg_buf);
+                        let segs = self.segments(buf);
+                        let decision = self.policy.lookup(&segs);
+                        self.seg_buf = recycle(segs);
+                        decision
                     }
                     Ctx::Apply(id) => Decision::Transform(id),
                     _ => Decision::Outside,
@@ -938,8 +945,11 @@ impl Rewriter {
                 decision
             }
             Ctx::Lookup => {
-                let segs = self.segments();
-                self.policy.lookup(&segs)
+                let buf = std::mem::take(&mut self.seg_buf);
+                let segs = self.segments(buf);
+                let decision = self.policy.lookup(&segs);
+                self.seg_buf = recycle(segs);
+                decision
             }
             Ctx::Apply(id) => Decision::Transform(id),
             _ => Decision::Outside,
@@ -992,14 +1002,15 @@ impl Rewriter {
         Ok(())
     }
 
-    fn segments(&self) -> Vec<PathSegment<'_>> {
-        self.path
-            .iter()
-            .map(|s| match *s {
-                PathSeg::Member { start, end } => PathSegment::Member(&self.names[start..end]),
-                PathSeg::Index(i) => PathSegment::Index(i),
-            })
-            .collect()
+    /// The current path as the policy sees it, built in `buf`'s
+    /// allocation (see [`recycle`]).
+    fn segments(&self, buf: Vec<PathSegment<'static>>) -> Vec<PathSegment<'_>> {
+        let mut segs = recycle(buf);
+        segs.extend(self.path.iter().map(|s| match *s {
+            PathSeg::Member { start, end } => PathSegment::Member(&self.names[start..end]),
+            PathSeg::Index(i) => PathSegment::Index(i),
+        }));
+        segs
     }
 
     // ---- scalars ----
@@ -1090,13 +1101,15 @@ impl Rewriter {
                     Some(b'n') => Scalar::Null,
                     _ => Scalar::Number(std::str::from_utf8(&self.val_raw).map_err(invalid)?),
                 };
-                let segs = self.segments();
+                let buf = std::mem::take(&mut self.seg_buf);
+                let segs = self.segments(buf);
                 let r = self.policy.transform(id, &segs, value).map_err(|source| {
                     RewriteError::Policy {
                         offset: at_end,
                         source,
                     }
                 })?;
+                self.seg_buf = recycle(segs);
                 let outcome = match r {
                     Replacement::Keep => Treatment::Kept,
                     Replacement::Json(_) => Treatment::Replaced,
@@ -1110,7 +1123,8 @@ impl Rewriter {
                     offset: at_end,
                     reason: "invalid UTF-8",
                 })?;
-                let segs = self.segments();
+                let buf = std::mem::take(&mut self.seg_buf);
+                let segs = self.segments(buf);
                 let r = self
                     .policy
                     .unclassified(&segs, dec)
@@ -1119,6 +1133,7 @@ impl Rewriter {
                         source,
                     })?
                     .unwrap_or(Replacement::Keep);
+                self.seg_buf = recycle(segs);
                 self.summary.unclassified_scanned += 1;
                 match r {
                     Replacement::Json(_) => self.summary.unclassified_replaced += 1,
@@ -1419,6 +1434,14 @@ impl Rewriter {
         }
         Ok(j)
     }
+}
+
+/// An empty vector with `v`'s allocation, for segments borrowing something
+/// else (the element types differ only by lifetime, so `collect` reuses the
+/// allocation in place).
+fn recycle<'b>(mut v: Vec<PathSegment<'_>>) -> Vec<PathSegment<'b>> {
+    v.clear();
+    v.into_iter().map(|_| PathSegment::Index(0)).collect()
 }
 
 fn is_ws(b: u8) -> bool {

@@ -193,4 +193,26 @@ mod tests {
         assert_eq!(literal_end(b"nul", 0), None);
         assert_eq!(literal_end(b"nulL", 0), None);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn strings_agree_with_serde_json(
+            body in proptest::collection::vec(proptest::sample::select(
+                b"ab \"\\/bfnrtu0123456789aAdDeEfF\x00\x1f\x7f\x80\xbf\xc2\xc3\xa9\xe0\xed\xa0\xf0\x90\xf4\xff".to_vec()), 0..24),
+            pad in 0usize..10,
+        ) {
+            let mut input = vec![b'"'];
+            input.extend_from_slice(&body);
+            input.push(b'"');
+            input.extend(std::iter::repeat_n(b' ', pad));
+            let serde_ok = |s: &[u8]| serde_json::from_slice::<String>(s).is_ok();
+            match string_end(&input, 0) {
+                Some((end, escaped)) => {
+                    proptest::prop_assert!(serde_ok(&input[..end]));
+                    proptest::prop_assert_eq!(escaped, input[..end].contains(&b'\\'));
+                }
+                None => proptest::prop_assert!(!serde_ok(&input[..body.len() + 2])),
+            }
+        }
+    }
 }
