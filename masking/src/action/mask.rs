@@ -102,16 +102,15 @@ impl Mask {
 fn mask_chars(text: &str, keep_first: usize, keep_last: usize, mask_char: char) -> String {
     let n = text.chars().count();
     let reveal = keep_first.saturating_add(keep_last) < n;
-    text.chars()
-        .enumerate()
-        .map(|(i, c)| {
-            if reveal && (i < keep_first || i >= n - keep_last) {
-                c
-            } else {
-                mask_char
-            }
-        })
-        .collect()
+    let mut out = String::with_capacity(n * mask_char.len_utf8().max(4));
+    out.extend(text.chars().enumerate().map(|(i, c)| {
+        if reveal && (i < keep_first || i >= n - keep_last) {
+            c
+        } else {
+            mask_char
+        }
+    }));
+    out
 }
 
 /// Keeps the last `keep` ASCII digits and the `separators`; masks the rest.
@@ -123,19 +122,19 @@ fn mask_digits(text: &str, keep: usize, separators: &[char], mask_char: char) ->
         usize::MAX
     };
     let mut seen = 0;
-    text.chars()
-        .map(|c| {
-            if c.is_ascii_digit() {
-                let keep_it = seen >= first_kept;
-                seen += 1;
-                if keep_it { c } else { mask_char }
-            } else if separators.contains(&c) {
-                c
-            } else {
-                mask_char
-            }
-        })
-        .collect()
+    let mut out = String::with_capacity(text.len() * mask_char.len_utf8());
+    out.extend(text.chars().map(|c| {
+        if c.is_ascii_digit() {
+            let keep_it = seen >= first_kept;
+            seen += 1;
+            if keep_it { c } else { mask_char }
+        } else if separators.contains(&c) {
+            c
+        } else {
+            mask_char
+        }
+    }));
+    out
 }
 
 #[cfg(test)]

@@ -82,11 +82,14 @@ struct NameClasses {
 }
 
 impl NameClasses {
+    #[inline]
     fn get(&self, name: &str) -> Option<u32> {
+        // Same length; then the first byte, before the whole name.
+        let first = name.as_bytes().first();
         self.by_len
             .get(name.len())?
             .iter()
-            .find(|(n, _)| **n == *name)
+            .find(|(n, _)| n.as_bytes().first() == first && **n == *name)
             .map(|&(_, class)| class)
     }
 
