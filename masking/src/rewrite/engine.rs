@@ -463,16 +463,7 @@ impl Rewriter {
                         break;
                     }
                     let is_obj = b == b'{';
-                    self.frames.push(Frame {
-                        is_obj,
-                        ctx,
-                        emitted_any: false,
-                        next_index: 0,
-                        state: self.value_state,
-                        seen_from: self.seen_spans.len(),
-                        names: None,
-                        names_bytes: 0,
-                    });
+                    self.frames.push(self.new_frame(is_obj, ctx));
                     expect = if is_obj {
                         Expect::KeyOrClose
                     } else {
@@ -739,14 +730,9 @@ impl Rewriter {
         }
     }
 
-    fn push_frame(&mut self, is_obj: bool, ctx: Ctx, i: usize) -> Res<()> {
-        if self.frames.len() >= self.limits.max_depth {
-            return Err(RewriteError::TooDeep {
-                offset: self.base + i as u64,
-                max_depth: self.limits.max_depth,
-            });
-        }
-        self.frames.push(Frame {
+    /// A frame for the container opening now.
+    fn new_frame(&self, is_obj: bool, ctx: Ctx) -> Frame {
+        Frame {
             is_obj,
             ctx,
             emitted_any: false,
@@ -755,7 +741,17 @@ impl Rewriter {
             seen_from: self.seen_spans.len(),
             names: None,
             names_bytes: 0,
-        });
+        }
+    }
+
+    fn push_frame(&mut self, is_obj: bool, ctx: Ctx, i: usize) -> Res<()> {
+        if self.frames.len() >= self.limits.max_depth {
+            return Err(RewriteError::TooDeep {
+                offset: self.base + i as u64,
+                max_depth: self.limits.max_depth,
+            });
+        }
+        self.frames.push(self.new_frame(is_obj, ctx));
         self.expect = if is_obj {
             Expect::KeyOrClose
         } else {

@@ -360,11 +360,16 @@ fn rewrite(
     ndjson: bool,
 ) -> Result<Vec<u8>, RewriteError> {
     let policy: Arc<dyn FieldPolicy> = Arc::new(policy.clone());
-    let mut r = if ndjson {
+    let r = if ndjson {
         Rewriter::ndjson(policy, RewriteLimits::default())
     } else {
         Rewriter::new(policy, RewriteLimits::default())
     };
+    feed_cut(r, input, cuts)
+}
+
+/// Feeds `input` cut at `cuts` (taken modulo its length), then finishes.
+fn feed_cut(mut r: Rewriter, input: &[u8], cuts: &[usize]) -> Result<Vec<u8>, RewriteError> {
     let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
     cuts.sort_unstable();
     let mut out = Vec::new();
@@ -519,17 +524,8 @@ impl FieldPolicy for Whole {
 }
 
 fn rewrite_whole(drop: bool, input: &[u8], cuts: &[usize]) -> Result<Vec<u8>, RewriteError> {
-    let mut r = Rewriter::new(Arc::new(Whole { drop }), RewriteLimits::default());
-    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
-    cuts.sort_unstable();
-    let mut out = Vec::new();
-    let mut from = 0;
-    for c in cuts.into_iter().chain([input.len()]) {
-        r.feed(&input[from..c], &mut out)?;
-        from = c;
-    }
-    r.finish(&mut out)?;
-    Ok(out)
+    let r = Rewriter::new(Arc::new(Whole { drop }), RewriteLimits::default());
+    feed_cut(r, input, cuts)
 }
 
 proptest! {

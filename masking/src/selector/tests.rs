@@ -233,20 +233,24 @@ fn arb_sel() -> impl Strategy<Value = Sel> {
     ]
 }
 
-fn arb_selector() -> impl Strategy<Value = Selector> {
-    proptest::collection::vec(
-        (any::<bool>(), proptest::collection::vec(arb_sel(), 1..4)),
-        0..6,
-    )
-    .prop_map(|segs| Selector {
-        segments: segs
+fn selector_of(segments: Vec<(bool, Vec<Sel>)>) -> Selector {
+    Selector {
+        segments: segments
             .into_iter()
             .map(|(descendant, selectors)| Segment {
                 descendant,
                 selectors,
             })
             .collect(),
-    })
+    }
+}
+
+fn arb_selector() -> impl Strategy<Value = Selector> {
+    proptest::collection::vec(
+        (any::<bool>(), proptest::collection::vec(arb_sel(), 1..4)),
+        0..6,
+    )
+    .prop_map(selector_of)
 }
 
 proptest! {
@@ -307,15 +311,7 @@ fn small_selector() -> impl Strategy<Value = Selector> {
         ),
         0..5,
     )
-    .prop_map(|segs| Selector {
-        segments: segs
-            .into_iter()
-            .map(|(descendant, selectors)| Segment {
-                descendant,
-                selectors,
-            })
-            .collect(),
-    })
+    .prop_map(selector_of)
 }
 
 enum Step {
