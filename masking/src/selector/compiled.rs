@@ -12,9 +12,9 @@
 //! common multiple of the open slices' steps. The automaton is built whole
 //! when the set is made (states × classes), never while a body streams, so
 //! it is immutable and shared. Sets whose automaton would be too large
-//! (more than [`MAX_STATES`] states, or index classes beyond
-//! [`MAX_INDEX_TABLE`]) are not compiled: their lookups run the selectors
-//! over the path as before.
+//! (more than [`MAX_STATES`] states or [`MAX_TRANSITIONS`] transitions, or
+//! index classes beyond [`MAX_INDEX_TABLE`]) are not compiled: their
+//! lookups run the selectors over the path as before.
 
 use std::collections::HashMap;
 
@@ -25,6 +25,8 @@ pub(super) const MAX_STATES: usize = 4096;
 /// Longest table of index classes (largest index or slice bound, plus the
 /// period of the open slices).
 pub(super) const MAX_INDEX_TABLE: usize = 4096;
+/// Most transitions (states × classes) built for one set: 4 MiB of table.
+pub(super) const MAX_TRANSITIONS: usize = 1 << 20;
 
 /// A state of the compiled matcher: what the path from the root so far
 /// leaves to match. Opaque; only meaningful to the set that produced it.
@@ -256,7 +258,9 @@ impl Compiled {
                 let id = match ids.get(&to) {
                     Some(&id) => id,
                     None => {
-                        if states.len() >= MAX_STATES {
+                        if states.len() >= MAX_STATES
+                            || (states.len() + 1) * symbols.len() > MAX_TRANSITIONS
+                        {
                             return None;
                         }
                         let id = u32::try_from(states.len()).ok()?;

@@ -439,3 +439,12 @@ fn huge_index_tables_are_not_compiled() {
     assert!(set.start().is_none());
     assert_eq!(set.lookup(&[M("a"), I(100_000)]), Lookup::Match(&1));
 }
+
+#[test]
+fn sets_with_too_many_states_are_not_compiled() {
+    // Each `..kN..z` may or may not have seen its `kN` yet: 2^13 states.
+    let set = SelectorSet::new((0..13).map(|n| (sel(&format!("$..k{n}..z")), n)).collect());
+    assert!(set.start().is_none());
+    assert_eq!(set.lookup(&[M("k3"), M("a"), M("z")]), Lookup::Match(&3));
+    assert_eq!(set.lookup(&[M("z")]), Lookup::Descend);
+}
