@@ -595,6 +595,40 @@ fn ndjson_records() {
 }
 
 #[test]
+fn passed_and_skipped_subtrees_keep_ndjson_and_depth_rules() {
+    // No rule: the root is `Outside`, every record passes through whole;
+    // `d` dropped: its subtree is skipped.
+    let none = || TestPolicy::new(&[]);
+    let drop = || TestPolicy::new(&[("d", Act::Drop)]);
+    let limits = RewriteLimits::default();
+    let nd = "{\"x\":[1, 2.5e1,\"\\u00e9\"]}\n[true,null]\r\n\n{}";
+    assert_eq!(rw_with(none(), true, limits, nd).unwrap(), nd);
+    assert_eq!(
+        rw_with(drop(), true, limits, "{\"d\":[1,{\"e\":2}],\"k\":[3]}\n").unwrap(),
+        "{\"k\":[3]}\n"
+    );
+    for bad in ["{\"x\":[1,\n2]}", "{\"d\":[1,\n2]}", "[{\"a\":1}\n]"] {
+        assert!(rw_with(none(), true, limits, bad).is_err(), "{bad:?}");
+        assert!(rw_with(drop(), true, limits, bad).is_err(), "{bad:?}");
+    }
+    let shallow = RewriteLimits {
+        max_depth: 3,
+        ..RewriteLimits::default()
+    };
+    assert!(rw_with(none(), false, shallow, "[[[1]]]").is_ok());
+    for deep in ["[[[[1]]]]", "{\"d\":[[[1]]]}"] {
+        assert!(matches!(
+            rw_with(none(), false, shallow, deep),
+            Err(RewriteError::TooDeep { max_depth: 3, .. })
+        ));
+        assert!(matches!(
+            rw_with(drop(), false, shallow, deep),
+            Err(RewriteError::TooDeep { max_depth: 3, .. })
+        ));
+    }
+}
+
+#[test]
 fn summary_counts_per_field_and_outcome() {
     let policy: Arc<dyn FieldPolicy> = Arc::new(TestPolicy::new(&[
         ("*.a", Act::Redact),
