@@ -532,7 +532,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     /// Passed through: the output is the input, byte for byte; dropped:
-    /// `null`; and in both, whatever serde_json refuses is refused.
+    /// `null` (with the whitespace around the root); and in both, whatever serde_json refuses is refused.
     #[test]
     fn whole_documents_pass_or_drop_and_invalid_is_refused(
         v in value(),
@@ -559,7 +559,8 @@ proptest! {
         let whole = rewrite_whole(drop, &input, &[]);
         let cut = rewrite_whole(drop, &input, &cuts);
         match (serde_json::from_slice::<Value>(&input), &whole) {
-            (Ok(_), Ok(out)) if drop => prop_assert_eq!(out.as_slice(), b"null"),
+            // Whitespace around the root value passes through.
+            (Ok(_), Ok(out)) if drop => prop_assert_eq!(out.trim_ascii(), b"null"),
             (Ok(_), Ok(out)) => prop_assert_eq!(out, &input),
             (Ok(_), Err(e)) => prop_assert!(false, "valid input refused: {e}"),
             (Err(e), Ok(_)) => prop_assert!(e.to_string().contains("number out of range"), "invalid input accepted: {e}"),
