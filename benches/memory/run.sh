@@ -19,6 +19,9 @@ up=$(free_port); gw=$(free_port); admin=$(free_port)
 
 cargo build --release -p maskgate --manifest-path "$root/Cargo.toml" >&2
 python3 "$here/big_json_upstream.py" "$up" "$size" & pids+=($!)
+# The gateway is ready in well under the time Python takes to listen: wait
+# for the upstream, or the request races it and gets a 502.
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$up") 2>/dev/null && break; sleep 0.1; done
 cat > "$work/maskgate.toml" <<TOML
 [server]
 [[server.listener]]

@@ -1,38 +1,66 @@
 //! The streaming rewriter never panics, whatever the bytes and however
 //! they are split; when it accepts a document, its output is valid JSON
-//! without the redacted value.
+//! without the redacted value. The policy answers on whole paths or step
+//! by step (the first byte's low bit), and passes `pass` subtrees through
+//! and drops `drop` members, so the copy-through fast paths run too.
 #![no_main]
 
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
 use maskgate_masking::{
-    ContainerAction, Decision, FieldId, FieldPolicy, PathSegment, Replacement, RewriteLimits,
-    Rewriter, Scalar, TransformError,
+    ContainerAction, Decision, FieldId, FieldPolicy, LookupState, PathSegment, Replacement,
+    RewriteLimits, Rewriter, Scalar, TransformError,
 };
 
-/// Redacts every member named `secret`, anywhere.
-struct RedactSecret;
+/// Redacts every member named `secret` and drops every member named
+/// `drop`, anywhere but under a member named `pass` (not classified).
+struct RedactSecret {
+    stepping: bool,
+}
+
+const SECRET: FieldId = FieldId(0);
+const DROP: FieldId = FieldId(1);
+
+fn decide(last: Option<&PathSegment<'_>>) -> Decision {
+    match last {
+        Some(PathSegment::Member("secret")) => Decision::Transform(SECRET),
+        Some(PathSegment::Member("drop")) => Decision::Transform(DROP),
+        Some(PathSegment::Member("pass")) => Decision::Outside,
+        _ => Decision::Descend,
+    }
+}
 
 impl FieldPolicy for RedactSecret {
     fn lookup(&self, path: &[PathSegment<'_>]) -> Decision {
-        match path.last() {
-            Some(PathSegment::Member("secret")) => Decision::Transform(FieldId(0)),
-            _ => Decision::Descend,
-        }
+        decide(path.last())
+    }
+
+    fn lookup_root(&self) -> Option<(Decision, LookupState)> {
+        self.stepping.then_some((decide(None), LookupState(0)))
+    }
+
+    fn lookup_child(&self, _: LookupState, child: PathSegment<'_>) -> (Decision, LookupState) {
+        (decide(Some(&child)), LookupState(0))
     }
 
     fn transform(
         &self,
-        _: FieldId,
+        id: FieldId,
         _: &[PathSegment<'_>],
         _: Scalar<'_>,
     ) -> Result<Replacement, TransformError> {
-        Ok(Replacement::Json("null".into()))
+        Ok(match id {
+            DROP => Replacement::Drop,
+            _ => Replacement::Json("null".into()),
+        })
     }
 
-    fn container(&self, _: FieldId) -> ContainerAction {
-        ContainerAction::Replace("null".into())
+    fn container(&self, id: FieldId) -> ContainerAction {
+        match id {
+            DROP => ContainerAction::Drop,
+            _ => ContainerAction::Replace("null".into()),
+        }
     }
 }
 
@@ -40,8 +68,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((&split, body)) = data.split_first() else {
         return;
     };
-    let at = usize::from(split) % (body.len() + 1);
-    let mut rewriter = Rewriter::new(Arc::new(RedactSecret), RewriteLimits::default());
+    let at = usize::from(split >> 1) % (body.len() + 1);
+    let policy = RedactSecret {
+        stepping: split & 1 == 1,
+    };
+    let mut rewriter = Rewriter::new(Arc::new(policy), RewriteLimits::default());
     let mut out = Vec::new();
     let fed = rewriter
         .feed(&body[..at], &mut out)
@@ -61,7 +92,8 @@ fn contains_secret(value: &serde_json::Value) -> bool {
     match value {
         serde_json::Value::Object(map) => map
             .iter()
-            .any(|(k, v)| (k == "secret" && !v.is_null()) || contains_secret(v)),
+            .filter(|(k, _)| *k != "pass")
+            .any(|(k, v)| (k == "secret" && !v.is_null()) || k == "drop" || contains_secret(v)),
         serde_json::Value::Array(items) => items.iter().any(contains_secret),
         _ => false,
     }

@@ -34,10 +34,10 @@ pub use plan::{
     Rule, Unclassified, WritePlan,
 };
 pub use rewrite::{
-    ContainerAction, Decision, FieldId, FieldPolicy, Replacement, RewriteError, RewriteLimits,
-    RewriteSummary, Rewriter, TransformError, Treatment,
+    ContainerAction, Decision, FieldId, FieldPolicy, LookupState, Replacement, RewriteError,
+    RewriteLimits, RewriteSummary, Rewriter, TransformError, Treatment,
 };
 pub use selector::{
-    Lookup, MAX_SEGMENTS, PathSegment, Selector, SelectorError, SelectorErrorKind, SelectorSet,
-    normalized_path, write_normalized_path,
+    Lookup, MAX_SEGMENTS, MatchState, PathSegment, Selector, SelectorError, SelectorErrorKind,
+    SelectorSet, normalized_path, write_normalized_path,
 };

@@ -100,18 +100,32 @@ impl Mask {
 }
 
 fn mask_chars(text: &str, keep_first: usize, keep_last: usize, mask_char: char) -> String {
-    let n = text.chars().count();
-    let reveal = keep_first.saturating_add(keep_last) < n;
-    text.chars()
-        .enumerate()
-        .map(|(i, c)| {
-            if reveal && (i < keep_first || i >= n - keep_last) {
-                c
-            } else {
-                mask_char
-            }
-        })
-        .collect()
+    let ascii = text.is_ascii();
+    let n = if ascii {
+        text.len()
+    } else {
+        text.chars().count()
+    };
+    let mut out = String::with_capacity(text.len() + n * mask_char.len_utf8());
+    if keep_first.saturating_add(keep_last) >= n {
+        out.extend(std::iter::repeat_n(mask_char, n));
+        return out;
+    }
+    // Byte offsets of the first masked character and of the first kept one
+    // at the end.
+    let offset = |chars: usize| {
+        if ascii {
+            chars
+        } else {
+            text.char_indices()
+                .nth(chars)
+                .map_or(text.len(), |(b, _)| b)
+        }
+    };
+    out.push_str(&text[..offset(keep_first)]);
+    out.extend(std::iter::repeat_n(mask_char, n - keep_first - keep_last));
+    out.push_str(&text[offset(n - keep_last)..]);
+    out
 }
 
 /// Keeps the last `keep` ASCII digits and the `separators`; masks the rest.
@@ -123,19 +137,38 @@ fn mask_digits(text: &str, keep: usize, separators: &[char], mask_char: char) ->
         usize::MAX
     };
     let mut seen = 0;
-    text.chars()
-        .map(|c| {
-            if c.is_ascii_digit() {
-                let keep_it = seen >= first_kept;
-                seen += 1;
-                if keep_it { c } else { mask_char }
-            } else if separators.contains(&c) {
-                c
-            } else {
-                mask_char
-            }
-        })
-        .collect()
+    let mut out = String::with_capacity(text.len() * mask_char.len_utf8());
+    if text.is_ascii() && mask_char.is_ascii() {
+        // The same, byte by byte.
+        let mask = mask_char as u8;
+        let bytes: Vec<u8> = text
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_digit() {
+                    let keep_it = seen >= first_kept;
+                    seen += 1;
+                    if keep_it { b } else { mask }
+                } else if separators.contains(&char::from(b)) {
+                    b
+                } else {
+                    mask
+                }
+            })
+            .collect();
+        return String::from_utf8(bytes).expect("ASCII in, ASCII out");
+    }
+    out.extend(text.chars().map(|c| {
+        if c.is_ascii_digit() {
+            let keep_it = seen >= first_kept;
+            seen += 1;
+            if keep_it { c } else { mask_char }
+        } else if separators.contains(&c) {
+            c
+        } else {
+            mask_char
+        }
+    }));
+    out
 }
 
 #[cfg(test)]
@@ -206,6 +239,87 @@ mod tests {
         assert_eq!(m.mask_text("+49 151 2345678"), "+** *** *****78");
         assert_eq!(m.mask_text("(030) 123-45"), "(***) ***-45");
         assert_eq!(m.mask_text("12"), "**");
+    }
+
+    /// The masks as first written, character by character: the oracle.
+    fn reference(m: &Mask, text: &str) -> String {
+        let chars = |text: &str, first: usize, last: usize, mask: char| -> String {
+            let n = text.chars().count();
+            let reveal = first.saturating_add(last) < n;
+            text.chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    if reveal && (i < first || i >= n - last) {
+                        c
+                    } else {
+                        mask
+                    }
+                })
+                .collect()
+        };
+        let digits = |text: &str, keep: usize, seps: &[char], mask: char| -> String {
+            let total = text.chars().filter(char::is_ascii_digit).count();
+            let first_kept = if total > keep {
+                total - keep
+            } else {
+                usize::MAX
+            };
+            let mut seen = 0;
+            text.chars()
+                .map(|c| {
+                    if c.is_ascii_digit() {
+                        let keep_it = seen >= first_kept;
+                        seen += 1;
+                        if keep_it { c } else { mask }
+                    } else if seps.contains(&c) {
+                        c
+                    } else {
+                        mask
+                    }
+                })
+                .collect()
+        };
+        match *m {
+            Mask::Chars {
+                keep_first,
+                keep_last,
+                mask_char,
+            } => chars(text, keep_first, keep_last, mask_char),
+            Mask::Preset {
+                preset: MaskPreset::Email,
+                mask_char,
+            } => match text.rfind('@') {
+                Some(at) => chars(&text[..at], 1, 0, mask_char) + &text[at..],
+                None => chars(text, 0, 0, mask_char),
+            },
+            Mask::Preset {
+                preset: MaskPreset::Card,
+                mask_char,
+            } => digits(text, 4, &[' ', '-'], mask_char),
+            Mask::Preset {
+                preset: MaskPreset::Phone,
+                mask_char,
+            } => digits(text, 2, &['+', ' ', '-', '.', '(', ')', '/'], mask_char),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn masks_agree_with_the_reference(
+            text in proptest::prop_oneof!["[a-z0-9 +@.()/-]{0,24}", "[a-zé€😀0-9 @-]{0,16}"],
+            keep_first in 0usize..6,
+            keep_last in 0usize..6,
+            mask_char in proptest::sample::select(vec!['*', '#', '•', '😀']),
+            preset in proptest::option::of(proptest::sample::select(vec![
+                MaskPreset::Email, MaskPreset::Card, MaskPreset::Phone,
+            ])),
+        ) {
+            let m = match preset {
+                Some(preset) => Mask::Preset { preset, mask_char },
+                None => Mask::Chars { keep_first, keep_last, mask_char },
+            };
+            proptest::prop_assert_eq!(m.mask_text(&text), reference(&m, &text));
+        }
     }
 
     #[test]

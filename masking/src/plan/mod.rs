@@ -21,8 +21,10 @@ use crate::{
     action::{Action, ApplyContext, Outcome, Reveal, Scalar},
     detect::DetectorSet,
     keys::KeyProvider,
-    rewrite::{ContainerAction, Decision, FieldId, FieldPolicy, Replacement, TransformError},
-    selector::{Lookup, PathSegment, Selector, SelectorSet, normalized_path},
+    rewrite::{
+        ContainerAction, Decision, FieldId, FieldPolicy, LookupState, Replacement, TransformError,
+    },
+    selector::{Lookup, MatchState, PathSegment, Selector, SelectorSet, normalized_path},
 };
 
 /// The key of a rule's action for every class it does not name.
@@ -269,16 +271,57 @@ fn to_replacement(outcome: Outcome) -> Replacement {
     }
 }
 
-impl FieldPolicy for BoundPlan {
-    fn lookup(&self, path: &[PathSegment<'_>]) -> Decision {
-        match self.plan.selectors.lookup(path) {
-            Lookup::Match(id) => Decision::Transform(*id),
-            Lookup::Descend => Decision::Descend,
+impl BoundPlan {
+    fn decision(&self, lookup: Lookup<'_, FieldId>) -> Decision {
+        match lookup {
             Lookup::Outside if self.plan.unclassified == Unclassified::Deny => {
                 Decision::Transform(DENIED)
             }
-            Lookup::Outside => Decision::Outside,
+            other => selected(other),
         }
+    }
+}
+
+/// The rewriter's decision for what a selector set says.
+fn selected(lookup: Lookup<'_, FieldId>) -> Decision {
+    match lookup {
+        Lookup::Match(id) => Decision::Transform(*id),
+        Lookup::Descend => Decision::Descend,
+        Lookup::Outside => Decision::Outside,
+    }
+}
+
+/// Step-by-step lookup through the set's compiled automaton.
+fn root_state(
+    selectors: &SelectorSet<FieldId>,
+    decide: impl Fn(Lookup<'_, FieldId>) -> Decision,
+) -> Option<(Decision, LookupState)> {
+    let s = selectors.start()?;
+    Some((decide(selectors.lookup_state(s)), LookupState(s.to_u32())))
+}
+
+fn child_state(
+    selectors: &SelectorSet<FieldId>,
+    parent: LookupState,
+    child: PathSegment<'_>,
+    decide: impl Fn(Lookup<'_, FieldId>) -> Decision,
+) -> (Decision, LookupState) {
+    let s = selectors.step(MatchState::from_u32(parent.0), child);
+    (decide(selectors.lookup_state(s)), LookupState(s.to_u32()))
+}
+
+impl FieldPolicy for BoundPlan {
+    fn lookup(&self, path: &[PathSegment<'_>]) -> Decision {
+        self.decision(self.plan.selectors.lookup(path))
+    }
+
+    fn lookup_root(&self) -> Option<(Decision, LookupState)> {
+        root_state(&self.plan.selectors, |l| self.decision(l))
+    }
+
+    #[inline]
+    fn lookup_child(&self, parent: LookupState, child: PathSegment<'_>) -> (Decision, LookupState) {
+        child_state(&self.plan.selectors, parent, child, |l| self.decision(l))
     }
 
     fn transform(
@@ -451,11 +494,15 @@ impl WritePlan {
 
 impl FieldPolicy for WritePlan {
     fn lookup(&self, path: &[PathSegment<'_>]) -> Decision {
-        match self.selectors.lookup(path) {
-            Lookup::Match(id) => Decision::Transform(*id),
-            Lookup::Descend => Decision::Descend,
-            Lookup::Outside => Decision::Outside,
-        }
+        selected(self.selectors.lookup(path))
+    }
+
+    fn lookup_root(&self) -> Option<(Decision, LookupState)> {
+        root_state(&self.selectors, selected)
+    }
+
+    fn lookup_child(&self, parent: LookupState, child: PathSegment<'_>) -> (Decision, LookupState) {
+        child_state(&self.selectors, parent, child, selected)
     }
 
     fn transform(

@@ -236,3 +236,160 @@ fn stored_encrypted_fields_are_opened_before_the_action() {
         "no envelope reaches a caller: {support}"
     );
 }
+
+// ---- step-by-step lookup gives what whole-path lookup gives ----
+
+/// The same plan, asked only on whole paths (`lookup`).
+struct WholePaths(BoundPlan);
+
+impl FieldPolicy for WholePaths {
+    fn lookup(&self, path: &[PathSegment<'_>]) -> Decision {
+        self.0.lookup(path)
+    }
+
+    fn transform(
+        &self,
+        id: FieldId,
+        path: &[PathSegment<'_>],
+        value: Scalar<'_>,
+    ) -> Result<Replacement, TransformError> {
+        self.0.transform(id, path, value)
+    }
+
+    fn container(&self, id: FieldId) -> ContainerAction {
+        self.0.container(id)
+    }
+
+    fn scans_unclassified(&self) -> bool {
+        self.0.scans_unclassified()
+    }
+
+    fn unclassified(
+        &self,
+        path: &[PathSegment<'_>],
+        value: &str,
+    ) -> Result<Option<Replacement>, TransformError> {
+        self.0.unclassified(path, value)
+    }
+}
+
+mod stepping {
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use super::*;
+
+    const NAMES: &[&str] = &["a", "b", "ip", "x y"];
+
+    fn arb_selector() -> impl Strategy<Value = String> {
+        let segment = prop_oneof![
+            prop::sample::select(NAMES).prop_map(|n| format!("['{n}']")),
+            prop::sample::select(NAMES).prop_map(|n| format!("..['{n}']")),
+            Just("[*]".to_owned()),
+            Just("..*".to_owned()),
+            (0usize..3).prop_map(|i| format!("[{i}]")),
+            Just("[1:4:2]".to_owned()),
+            Just("[::2]".to_owned()),
+        ];
+        proptest::collection::vec(segment, 0..4).prop_map(|s| format!("${}", s.concat()))
+    }
+
+    fn arb_doc() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (0i64..1000).prop_map(Value::from),
+            "[a-z@. 0-9]{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(5, 40, 5, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::btree_map(
+                    prop::sample::select(NAMES).prop_map(String::from),
+                    inner,
+                    0..4
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn arb_action() -> impl Strategy<Value = Action> {
+        prop_oneof![
+            Just(Action::Pass),
+            Just(Action::Drop),
+            Just(Action::Redact { replacement: None }),
+            Just(Action::Redact {
+                replacement: Some("[R]".into())
+            }),
+            Just(Action::Mask(Mask::Chars {
+                keep_first: 1,
+                keep_last: 0,
+                mask_char: '*'
+            })),
+        ]
+    }
+
+    fn rewrite(policy: Arc<dyn FieldPolicy>, doc: &[u8]) -> Result<(Vec<u8>, String), String> {
+        let mut rewriter = Rewriter::new(policy, RewriteLimits::default());
+        let mut out = Vec::new();
+        rewriter.feed(doc, &mut out).map_err(|e| e.to_string())?;
+        let summary = rewriter.finish(&mut out).map_err(|e| e.to_string())?;
+        Ok((out, format!("{summary:?}")))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn stepping_and_whole_paths_rewrite_alike(
+            fields in proptest::collection::vec((arb_selector(), arb_action()), 0..5),
+            unclassified in prop::sample::select(vec![Unclassified::Pass, Unclassified::Detect, Unclassified::Deny]),
+            doc in arb_doc(),
+        ) {
+            let classification = Classification {
+                product: "p".into(),
+                fields: fields
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (s, _))| ClassifiedField {
+                        selector: Selector::parse(s).unwrap(),
+                        class: format!("c{i}"),
+                        stored_encrypted: false,
+                    })
+                    .collect(),
+                unclassified,
+            };
+            let actions = fields
+                .iter()
+                .enumerate()
+                .map(|(i, (_, a))| (format!("c{i}"), a.clone()))
+                .chain([(ANY_CLASS.to_owned(), Action::Redact { replacement: None })])
+                .collect();
+            let policy = Policy::new(vec![Rule {
+                name: "default".into(),
+                roles: Vec::new(),
+                purposes: Vec::new(),
+                actions,
+            }])
+            .unwrap();
+            let plan = Arc::new(
+                Plan::compile(
+                    &classification,
+                    &policy,
+                    policy.select(&[], None),
+                    Arc::new(DetectorSet::builtin()),
+                    &["email"],
+                )
+                .unwrap(),
+            );
+            let keys: Arc<dyn KeyProvider> = Arc::new(LocalKeyring::empty());
+            let bound = plan.for_consumer("c", keys.clone());
+            prop_assert!(bound.lookup_root().is_some());
+            let doc = serde_json::to_vec(&doc).unwrap();
+            let stepped = rewrite(Arc::new(bound), &doc);
+            let whole = rewrite(Arc::new(WholePaths(plan.for_consumer("c", keys))), &doc);
+            prop_assert_eq!(stepped, whole);
+        }
+    }
+}

@@ -6,13 +6,19 @@ use std::sync::Arc;
 
 use super::error::RewriteError;
 use super::policy::{
-    ContainerAction, Decision, FieldId, FieldPolicy, PathSegment, Replacement, Scalar,
+    ContainerAction, Decision, FieldId, FieldPolicy, LookupState, PathSegment, Replacement, Scalar,
 };
+use super::scan;
 
 /// Whitespace after a deferred comma is held back at most this much; beyond
 /// it, whitespace is emitted at once, ahead of the deferred comma (still valid
 /// JSON, and deterministic: it depends on byte counts, not on chunking).
 const MAX_PENDING_WS: usize = 4096;
+
+/// An object's classified member names are checked for duplicates by a
+/// linear scan up to this many; beyond, they move into a hash set (so a
+/// body with many classified members cannot make the check quadratic).
+const LINEAR_NAMES: usize = 16;
 
 /// Bounds on what the rewriter buffers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,7 +119,13 @@ struct Frame {
     /// A child was emitted, so the next kept child needs a comma.
     emitted_any: bool,
     next_index: usize,
-    /// Names of classified members seen (duplicate check).
+    /// The policy's step-by-step state of this container (`Lookup` frames
+    /// of a policy that steps).
+    state: LookupState,
+    /// Where this object's classified member names start in the
+    /// rewriter's `seen_spans` (duplicate check, while they are few).
+    seen_from: usize,
+    /// This object's classified member names once they are many.
     names: Option<HashSet<Box<str>>>,
     names_bytes: usize,
 }
@@ -208,6 +220,9 @@ pub struct Rewriter {
     limits: RewriteLimits,
     ndjson: bool,
     scan: bool,
+    /// The root's decision and state, for a policy that looks up step by
+    /// step (`None`: whole paths through `lookup`).
+    root: Option<(Decision, LookupState)>,
 
     lex: Lex,
     expect: Expect,
@@ -218,6 +233,15 @@ pub struct Rewriter {
 
     path: Vec<PathSeg>,
     names: String,
+    /// The allocation the path is handed to the policy in, kept between
+    /// calls.
+    seg_buf: Vec<PathSegment<'static>>,
+    /// Classified member names of the open objects (duplicate check), as
+    /// spans of `seen`, each object's after its parent's.
+    seen: String,
+    seen_spans: Vec<(usize, usize)>,
+    /// Bytes of classified member names remembered, all open objects.
+    tracked_bytes: usize,
 
     /// The member/element prefix not yet known to be kept: everything after
     /// the (deferred) comma.
@@ -226,6 +250,10 @@ pub struct Rewriter {
     pending_ws: usize,
     /// The decision for the value after the current key.
     member_decision: Decision,
+    /// The step-by-step state of the value after the current key.
+    member_state: LookupState,
+    /// The step-by-step state of the value starting now.
+    value_state: LookupState,
 
     // current string
     str_is_key: bool,
@@ -254,21 +282,29 @@ impl Rewriter {
     /// A rewriter for one JSON document.
     pub fn new(policy: Arc<dyn FieldPolicy>, limits: RewriteLimits) -> Self {
         let scan = policy.scans_unclassified();
+        let root = policy.lookup_root();
         Self {
             policy,
             limits,
             ndjson: false,
             scan,
+            root,
             lex: Lex::Between,
             expect: Expect::Value,
-            frames: Vec::new(),
+            frames: Vec::with_capacity(8),
             doc_started: false,
-            path: Vec::new(),
-            names: String::new(),
-            pending: Vec::new(),
+            path: Vec::with_capacity(8),
+            names: String::with_capacity(64),
+            seg_buf: Vec::with_capacity(8),
+            seen: String::new(),
+            seen_spans: Vec::new(),
+            tracked_bytes: 0,
+            pending: Vec::with_capacity(64),
             pending_comma: false,
             pending_ws: 0,
             member_decision: Decision::Outside,
+            member_state: LookupState(0),
+            value_state: LookupState(0),
             str_is_key: false,
             str_sink: Sink::Out,
             decode: false,
@@ -277,10 +313,10 @@ impl Rewriter {
             utf8_lo: 0x80,
             utf8_hi: 0xBF,
             key_raw: 0,
-            dec: Vec::new(),
+            dec: Vec::with_capacity(64),
             val_sink: Sink::Out,
             buffered: Buffered::No,
-            val_raw: Vec::new(),
+            val_raw: Vec::with_capacity(64),
             base: 0,
             poisoned: false,
             summary: RewriteSummary::default(),
@@ -371,13 +407,131 @@ impl Rewriter {
         let mut i = 0;
         while i < input.len() {
             i = match self.lex {
-                Lex::Between => self.between(input, i, out)?,
+                Lex::Between => {
+                    let j = self.copy_through(input, i, out);
+                    if j > i {
+                        j
+                    } else {
+                        self.between(input, i, out)?
+                    }
+                }
                 Lex::Str => self.string(input, i, out)?,
                 Lex::Num(_) => self.number(input, i, out)?,
                 Lex::Lit { .. } => self.literal(input, i, out)?,
             };
         }
         Ok(())
+    }
+
+    /// The fast path inside a passed-through (`Pass`) or skipped (`Skip`)
+    /// subtree, whose bytes are all emitted as they are, or none of them:
+    /// whole tokens, validated by [`scan`], with one copy of the span at
+    /// the end. It stops (returning how far it got) at the end of the
+    /// chunk, before the bracket that closes the subtree, and at anything
+    /// it does not accept (a token cut by the chunk's end, invalid JSON,
+    /// the depth limit): the byte-level state machine takes over there, so
+    /// errors and chunk boundaries are handled in one place.
+    fn copy_through(&mut self, input: &[u8], i: usize, out: &mut Vec<u8>) -> usize {
+        let ctx = match self.top_ctx() {
+            Some(ctx @ (Ctx::Pass | Ctx::Skip)) => ctx,
+            _ => return i,
+        };
+        // The subtree's own frame: not closed here.
+        let floor = self
+            .frames
+            .iter()
+            .rposition(|f| f.ctx != ctx)
+            .map_or(0, |p| p + 1);
+        let n = input.len();
+        let mut expect = self.expect;
+        let mut j = i;
+        loop {
+            while j < n && matches!(input[j], b' ' | b'\t' | b'\r' | b'\n') {
+                if input[j] == b'\n' && self.ndjson {
+                    break;
+                }
+                j += 1;
+            }
+            if j == n {
+                break;
+            }
+            let b = input[j];
+            let value = matches!(expect, Expect::Value | Expect::ValueOrClose);
+            let next = match b {
+                b'{' | b'[' if value => {
+                    if self.frames.len() >= self.limits.max_depth {
+                        break;
+                    }
+                    let is_obj = b == b'{';
+                    self.frames.push(self.new_frame(is_obj, ctx));
+                    expect = if is_obj {
+                        Expect::KeyOrClose
+                    } else {
+                        Expect::ValueOrClose
+                    };
+                    j + 1
+                }
+                b'"' if value || matches!(expect, Expect::Key | Expect::KeyOrClose) => {
+                    let Some((end, _)) = scan::string_end(input, j) else {
+                        break;
+                    };
+                    expect = if value {
+                        Expect::CommaOrClose
+                    } else {
+                        Expect::Colon
+                    };
+                    end
+                }
+                b'-' | b'0'..=b'9' if value => {
+                    let Some(end) = scan::number_end(input, j) else {
+                        break;
+                    };
+                    expect = Expect::CommaOrClose;
+                    end
+                }
+                b't' | b'f' | b'n' if value => {
+                    let Some(end) = scan::literal_end(input, j) else {
+                        break;
+                    };
+                    expect = Expect::CommaOrClose;
+                    end
+                }
+                b':' if expect == Expect::Colon => {
+                    expect = Expect::Value;
+                    j + 1
+                }
+                b',' if expect == Expect::CommaOrClose => {
+                    let is_obj = self.frames.last().is_some_and(|f| f.is_obj);
+                    expect = if is_obj { Expect::Key } else { Expect::Value };
+                    j + 1
+                }
+                b'}' | b']' => {
+                    let is_obj = b == b'}';
+                    let closes = match expect {
+                        Expect::CommaOrClose => {
+                            self.frames.last().is_some_and(|f| f.is_obj == is_obj)
+                        }
+                        Expect::KeyOrClose => is_obj,
+                        Expect::ValueOrClose => !is_obj,
+                        _ => false,
+                    };
+                    if !closes || self.frames.len() <= floor + 1 {
+                        break;
+                    }
+                    let f = self.frames.pop();
+                    debug_assert!(f.is_some_and(|f| f.names_bytes == 0 && f.names.is_none()));
+                    expect = Expect::CommaOrClose;
+                    j + 1
+                }
+                _ => break,
+            };
+            j = next;
+        }
+        self.expect = expect;
+        if ctx == Ctx::Pass {
+            out.extend_from_slice(&input[i..j]);
+        }
+        j
     }
 
     fn top_ctx(&self) -> Option<Ctx> {
@@ -404,15 +558,28 @@ impl Rewriter {
                 b'{' | b'[' => self.start_container(b == b'{', i, out)?,
                 b'"' => {
                     self.start_scalar(true, out);
+                    if let Some(end) = self.whole_string(input, i, out)? {
+                        return Ok(end);
+                    }
                     self.start_string(false, out, i)?;
                 }
                 b'-' | b'0'..=b'9' => {
                     self.start_scalar(false, out);
+                    if let Some(end) = scan::number_end(input, i) {
+                        self.val_write(&input[i..end], out, end)?;
+                        self.scalar_end(out, end)?;
+                        return Ok(end);
+                    }
                     self.lex = Lex::Num(Num::Start);
                     return Ok(i);
                 }
                 b't' | b'f' | b'n' => {
                     self.start_scalar(false, out);
+                    if let Some(end) = scan::literal_end(input, i) {
+                        self.val_write(&input[i..end], out, end)?;
+                        self.scalar_end(out, end)?;
+                        return Ok(end);
+                    }
                     let word: &'static [u8] = match b {
                         b't' => b"true",
                         b'f' => b"false",
@@ -426,7 +593,12 @@ impl Rewriter {
                 _ => return Err(self.syntax(i, "expected a value")),
             },
             Expect::Key | Expect::KeyOrClose => match b {
-                b'"' => self.start_key(i, out)?,
+                b'"' => {
+                    if let Some(end) = self.whole_key(input, i, out)? {
+                        return Ok(end);
+                    }
+                    self.start_key(i, out)?;
+                }
                 b'}' if self.expect == Expect::KeyOrClose => self.close(true, i, out)?,
                 b'}' => return Err(self.syntax(i, "expected a member name (trailing comma?)")),
                 _ => return Err(self.syntax(i, "expected a member name")),
@@ -520,22 +692,55 @@ impl Rewriter {
         match self.frames.last_mut() {
             None => {
                 self.doc_started = true;
-                self.policy.lookup(&[])
+                match self.root {
+                    Some((decision, state)) => {
+                        self.value_state = state;
+                        decision
+                    }
+                    None => self.policy.lookup(&[]),
+                }
             }
-            Some(f) if f.is_obj => self.member_decision,
+            Some(f) if f.is_obj => {
+                self.value_state = self.member_state;
+                self.member_decision
+            }
             Some(f) => {
                 let idx = f.next_index;
                 let ctx = f.ctx;
+                let parent = f.state;
                 self.path.push(PathSeg::Index(idx));
                 match ctx {
+                    Ctx::Lookup if self.root.is_some() => {
+                        let (decision, state) =
+                            self.policy.lookup_child(parent, PathSegment::Index(idx));
+                        self.value_state = state;
+                        decision
+                    }
                     Ctx::Lookup => {
-                        let segs = self.segments();
-                        self.policy.lookup(&segs)
+                        let buf = std::mem::take(&mut self.seg_buf);
+                        let segs = self.segments(buf);
+                        let decision = self.policy.lookup(&segs);
+                        self.seg_buf = recycle(segs);
+                        decision
                     }
                     Ctx::Apply(id) => Decision::Transform(id),
                     _ => Decision::Outside,
                 }
             }
+        }
+    }
+
+    /// A frame for the container opening now.
+    fn new_frame(&self, is_obj: bool, ctx: Ctx) -> Frame {
+        Frame {
+            is_obj,
+            ctx,
+            emitted_any: false,
+            next_index: 0,
+            state: self.value_state,
+            seen_from: self.seen_spans.len(),
+            names: None,
+            names_bytes: 0,
         }
     }
 
@@ -546,14 +751,7 @@ impl Rewriter {
                 max_depth: self.limits.max_depth,
             });
         }
-        self.frames.push(Frame {
-            is_obj,
-            ctx,
-            emitted_any: false,
-            next_index: 0,
-            names: None,
-            names_bytes: 0,
-        });
+        self.frames.push(self.new_frame(is_obj, ctx));
         self.expect = if is_obj {
             Expect::KeyOrClose
         } else {
@@ -622,6 +820,11 @@ impl Rewriter {
             .pop()
             .ok_or_else(|| self.syntax(i, "unbalanced bracket"))?;
         debug_assert_eq!(f.is_obj, is_obj);
+        self.tracked_bytes -= f.names_bytes;
+        if let Some(&(from, _)) = self.seen_spans.get(f.seen_from) {
+            self.seen.truncate(from);
+            self.seen_spans.truncate(f.seen_from);
+        }
         if f.ctx != Ctx::Skip {
             out.push(if is_obj { b'}' } else { b']' });
         }
@@ -645,29 +848,73 @@ impl Rewriter {
         }
     }
 
+    /// The fast path for a string value (its sink already chosen by
+    /// `start_scalar`) that lies whole in the chunk: one copy, then the
+    /// scalar's end. `None` (nothing done) when the string is cut by the
+    /// chunk's end, invalid, over the value limit, or escaped and to be
+    /// decoded: the state machine takes it then.
+    fn whole_string(&mut self, input: &[u8], i: usize, out: &mut Vec<u8>) -> Res<Option<usize>> {
+        let Some((end, escaped)) = scan::string_end(input, i) else {
+            return Ok(None);
+        };
+        match self.val_sink {
+            Sink::Out => out.extend_from_slice(&input[i..end]),
+            Sink::Value => {
+                if escaped || end - i > self.limits.max_value_bytes {
+                    return Ok(None);
+                }
+                self.val_raw.extend_from_slice(&input[i..end]);
+                self.dec.clear();
+                self.dec.extend_from_slice(&input[i + 1..end - 1]);
+            }
+            Sink::Pending | Sink::Discard => {}
+        }
+        self.scalar_end(out, end)?;
+        Ok(Some(end))
+    }
+
+    /// The fast path for a member name that lies whole in the chunk, as
+    /// [`whole_string`](Self::whole_string) for values.
+    fn whole_key(&mut self, input: &[u8], i: usize, out: &mut Vec<u8>) -> Res<Option<usize>> {
+        let Some((end, escaped)) = scan::string_end(input, i) else {
+            return Ok(None);
+        };
+        let (sink, decode) = self.key_sink();
+        if decode && (escaped || end - i > self.limits.max_key_bytes) {
+            return Ok(None);
+        }
+        match sink {
+            Sink::Out => out.extend_from_slice(&input[i..end]),
+            Sink::Pending => self.pending.extend_from_slice(&input[i..end]),
+            Sink::Value | Sink::Discard => {}
+        }
+        self.decode = decode;
+        if decode {
+            self.dec.clear();
+            self.dec.extend_from_slice(&input[i + 1..end - 1]);
+        }
+        self.key_end(end)?;
+        Ok(Some(end))
+    }
+
+    /// Where a member name's bytes go, and whether it is decoded.
+    fn key_sink(&self) -> (Sink, bool) {
+        match self.top_ctx().unwrap_or(Ctx::Pass) {
+            Ctx::Pass => (Sink::Out, false),
+            Ctx::Skip => (Sink::Discard, false),
+            _ => (Sink::Pending, true),
+        }
+    }
+
     // ---- member names ----
 
     fn start_key(&mut self, i: usize, out: &mut Vec<u8>) -> Res<()> {
-        let ctx = self.top_ctx().unwrap_or(Ctx::Pass);
         self.str_is_key = true;
         self.esc = Esc::None;
         self.lex = Lex::Str;
         self.dec.clear();
         self.key_raw = 0;
-        match ctx {
-            Ctx::Pass => {
-                self.str_sink = Sink::Out;
-                self.decode = false;
-            }
-            Ctx::Skip => {
-                self.str_sink = Sink::Discard;
-                self.decode = false;
-            }
-            _ => {
-                self.str_sink = Sink::Pending;
-                self.decode = true;
-            }
-        }
+        (self.str_sink, self.decode) = self.key_sink();
         self.str_write(b"\"", out, i)
     }
 
@@ -685,43 +932,81 @@ impl Rewriter {
         });
         let ctx = self.top_ctx().unwrap_or(Ctx::Pass);
         self.member_decision = match ctx {
+            Ctx::Lookup if self.root.is_some() => {
+                let parent = self.frames.last().map_or(LookupState(0), |f| f.state);
+                let (decision, state) = self
+                    .policy
+                    .lookup_child(parent, PathSegment::Member(&self.names[start..]));
+                self.member_state = state;
+                decision
+            }
             Ctx::Lookup => {
-                let segs = self.segments();
-                self.policy.lookup(&segs)
+                let buf = std::mem::take(&mut self.seg_buf);
+                let segs = self.segments(buf);
+                let decision = self.policy.lookup(&segs);
+                self.seg_buf = recycle(segs);
+                decision
             }
             Ctx::Apply(id) => Decision::Transform(id),
             _ => Decision::Outside,
         };
         if ctx == Ctx::Lookup && matches!(self.member_decision, Decision::Transform(_)) {
-            let offset = self.base + i as u64;
-            let limit = self.limits.max_tracked_name_bytes;
-            let total: usize = self.frames.iter().map(|f| f.names_bytes).sum();
-            let name: Box<str> = self.names[start..].into();
-            let len = name.len();
-            let f = self
-                .frames
-                .last_mut()
-                .expect("a member is inside an object");
-            let set = f.names.get_or_insert_with(HashSet::new);
-            if !set.insert(name) {
-                return Err(RewriteError::DuplicateMember { offset });
-            }
-            if total + len > limit {
-                return Err(RewriteError::TooManyClassifiedMembers { offset, limit });
-            }
-            f.names_bytes += len;
+            self.track_classified(start, i)?;
         }
         Ok(())
     }
 
-    fn segments(&self) -> Vec<PathSegment<'_>> {
-        self.path
-            .iter()
-            .map(|s| match *s {
-                PathSeg::Member { start, end } => PathSegment::Member(&self.names[start..end]),
-                PathSeg::Index(i) => PathSegment::Index(i),
-            })
-            .collect()
+    /// Remembers the classified member name `names[start..]` of the
+    /// current object; an error if the object already had it.
+    fn track_classified(&mut self, start: usize, i: usize) -> Res<()> {
+        let offset = self.base + i as u64;
+        let limit = self.limits.max_tracked_name_bytes;
+        let name = &self.names[start..];
+        let len = name.len();
+        let f = self
+            .frames
+            .last_mut()
+            .expect("a member is inside an object");
+        let duplicate = match &mut f.names {
+            Some(set) => !set.insert(name.into()),
+            None => {
+                let mine = &self.seen_spans[f.seen_from..];
+                if mine.iter().any(|&(a, b)| self.seen[a..b] == *name) {
+                    true
+                } else if mine.len() < LINEAR_NAMES {
+                    let a = self.seen.len();
+                    self.seen.push_str(name);
+                    self.seen_spans.push((a, self.seen.len()));
+                    false
+                } else {
+                    let mut set: HashSet<Box<str>> =
+                        mine.iter().map(|&(a, b)| self.seen[a..b].into()).collect();
+                    set.insert(name.into());
+                    f.names = Some(set);
+                    false
+                }
+            }
+        };
+        if duplicate {
+            return Err(RewriteError::DuplicateMember { offset });
+        }
+        if self.tracked_bytes + len > limit {
+            return Err(RewriteError::TooManyClassifiedMembers { offset, limit });
+        }
+        self.tracked_bytes += len;
+        f.names_bytes += len;
+        Ok(())
+    }
+
+    /// The current path as the policy sees it, built in `buf`'s
+    /// allocation (see [`recycle`]).
+    fn segments(&self, buf: Vec<PathSegment<'static>>) -> Vec<PathSegment<'_>> {
+        let mut segs = recycle(buf);
+        segs.extend(self.path.iter().map(|s| match *s {
+            PathSeg::Member { start, end } => PathSegment::Member(&self.names[start..end]),
+            PathSeg::Index(i) => PathSegment::Index(i),
+        }));
+        segs
     }
 
     // ---- scalars ----
@@ -797,32 +1082,30 @@ impl Rewriter {
         let repl = match self.buffered {
             Buffered::No => None,
             Buffered::Transform(id) => {
-                let text =
-                    std::str::from_utf8(&self.val_raw).map_err(|_| RewriteError::Syntax {
-                        offset: at_end,
-                        reason: "invalid UTF-8",
-                    })?;
-                let dec;
+                let invalid = |_| RewriteError::Syntax {
+                    offset: at_end,
+                    reason: "invalid UTF-8",
+                };
                 let value = match self.val_raw.first() {
-                    Some(b'"') => {
-                        dec = std::str::from_utf8(&self.dec).map_err(|_| RewriteError::Syntax {
-                            offset: at_end,
-                            reason: "invalid UTF-8",
-                        })?;
-                        Scalar::Str(Cow::Borrowed(dec))
-                    }
+                    // The decoded contents; the raw bytes were validated as
+                    // they were scanned.
+                    Some(b'"') => Scalar::Str(Cow::Borrowed(
+                        std::str::from_utf8(&self.dec).map_err(invalid)?,
+                    )),
                     Some(b't') => Scalar::Bool(true),
                     Some(b'f') => Scalar::Bool(false),
                     Some(b'n') => Scalar::Null,
-                    _ => Scalar::Number(text),
+                    _ => Scalar::Number(std::str::from_utf8(&self.val_raw).map_err(invalid)?),
                 };
-                let segs = self.segments();
+                let buf = std::mem::take(&mut self.seg_buf);
+                let segs = self.segments(buf);
                 let r = self.policy.transform(id, &segs, value).map_err(|source| {
                     RewriteError::Policy {
                         offset: at_end,
                         source,
                     }
                 })?;
+                self.seg_buf = recycle(segs);
                 let outcome = match r {
                     Replacement::Keep => Treatment::Kept,
                     Replacement::Json(_) => Treatment::Replaced,
@@ -836,7 +1119,8 @@ impl Rewriter {
                     offset: at_end,
                     reason: "invalid UTF-8",
                 })?;
-                let segs = self.segments();
+                let buf = std::mem::take(&mut self.seg_buf);
+                let segs = self.segments(buf);
                 let r = self
                     .policy
                     .unclassified(&segs, dec)
@@ -845,6 +1129,7 @@ impl Rewriter {
                         source,
                     })?
                     .unwrap_or(Replacement::Keep);
+                self.seg_buf = recycle(segs);
                 self.summary.unclassified_scanned += 1;
                 match r {
                     Replacement::Json(_) => self.summary.unclassified_replaced += 1,
@@ -1145,6 +1430,14 @@ impl Rewriter {
         }
         Ok(j)
     }
+}
+
+/// An empty vector with `v`'s allocation, for segments borrowing something
+/// else (the element types differ only by lifetime, so `collect` reuses the
+/// allocation in place).
+fn recycle<'b>(mut v: Vec<PathSegment<'_>>) -> Vec<PathSegment<'b>> {
+    v.clear();
+    v.into_iter().map(|_| PathSegment::Index(0)).collect()
 }
 
 fn is_ws(b: u8) -> bool {

@@ -26,6 +26,20 @@
 //! replaced container: validated, not emitted). String contents are scanned
 //! with `memchr` for `"` and `\`, and validated as runs.
 //!
+//! Fast paths sit on top of the state machine: a token (member name,
+//! string, number, literal) that lies whole in the chunk is validated and
+//! copied (or buffered) in one go, and inside a `Pass` or `Skip` subtree
+//! whole runs of tokens are validated and copied with one copy per chunk.
+//! They only ever accept valid tokens: a token cut by the chunk's end, or
+//! anything invalid, goes to the state machine, which resumes it or
+//! reports the error, so output and errors do not depend on which path ran.
+//!
+//! A policy that can ([`FieldPolicy::lookup_root`], e.g. a compiled plan)
+//! is asked step by step: each container frame keeps the policy's
+//! [`LookupState`], and a child's decision is one
+//! [`FieldPolicy::lookup_child`] from its parent's state, not a walk of the
+//! whole path.
+//!
 //! In a context where children may be dropped, the separator before a child
 //! is deferred: the comma is held as a flag, and what follows it (whitespace,
 //! the member name, the colon) in a small buffer, until the child's fate is
@@ -59,6 +73,7 @@
 mod engine;
 mod error;
 mod policy;
+mod scan;
 
 #[cfg(test)]
 mod proptests;
@@ -67,6 +82,8 @@ mod tests;
 
 pub use engine::{RewriteLimits, RewriteSummary, Rewriter, Treatment};
 pub use error::RewriteError;
-pub use policy::{ContainerAction, Decision, FieldId, FieldPolicy, Replacement, TransformError};
+pub use policy::{
+    ContainerAction, Decision, FieldId, FieldPolicy, LookupState, Replacement, TransformError,
+};
 #[cfg(test)]
 use policy::{PathSegment, Scalar};

@@ -30,6 +30,12 @@ pub enum Decision {
     Outside,
 }
 
+/// Where a step-by-step lookup stands ([`FieldPolicy::lookup_root`],
+/// [`FieldPolicy::lookup_child`]): a value the policy gives for a path and
+/// gets back for each child of it. Opaque to the rewriter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LookupState(pub u32);
+
 /// What to do with a container (object or array) selected by
 /// [`Decision::Transform`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,6 +73,28 @@ pub trait FieldPolicy: Send + Sync {
     /// Decides at a member or element whose path is `path` (segments from
     /// the root; the root itself is the empty path).
     fn lookup(&self, path: &[PathSegment<'_>]) -> Decision;
+
+    /// Step-by-step lookup: the decision at the root and the state its
+    /// children are looked up from, or `None` (the default) if this policy
+    /// only decides on whole paths. When `Some`, the rewriter calls
+    /// [`lookup_child`](Self::lookup_child) instead of
+    /// [`lookup`](Self::lookup), which must give the same decisions.
+    fn lookup_root(&self) -> Option<(Decision, LookupState)> {
+        None
+    }
+
+    /// The decision at the child `child` of a value whose state is
+    /// `parent`, and the child's state: the same decision as
+    /// [`lookup`](Self::lookup) on the child's whole path. Only called when
+    /// [`lookup_root`](Self::lookup_root) gave `Some`.
+    ///
+    /// # Panics
+    /// The default panics: a policy whose `lookup_root` answers must
+    /// implement this too.
+    fn lookup_child(&self, parent: LookupState, child: PathSegment<'_>) -> (Decision, LookupState) {
+        let _ = (parent, child);
+        panic!("FieldPolicy::lookup_root answered but lookup_child is not implemented")
+    }
 
     /// Transforms a scalar selected by `Transform(id)` (or a leaf of a
     /// container whose action is [`ContainerAction::Descend`]).

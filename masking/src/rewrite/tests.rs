@@ -443,6 +443,66 @@ fn duplicate_classified_member_is_refused() {
 }
 
 #[test]
+fn duplicate_check_past_the_linear_scan_and_across_nesting() {
+    let names: Vec<String> = (0..40).map(|k| format!("\"k{k}\":{k}")).collect();
+    let every = [("*", Act::Redact)];
+    // Many distinct classified names: fine.
+    assert!(rw(&every, &format!("{{{}}}", names.join(","))).is_ok());
+    // A duplicate of an early name, seen after the names moved to a set,
+    // and one of a late name.
+    for dup in ["\"k3\":0", "\"k35\":0", r#""k\u0033":0"#] {
+        let doc = format!("{{{},{dup}}}", names.join(","));
+        assert!(
+            matches!(rw(&every, &doc), Err(RewriteError::DuplicateMember { .. })),
+            "{dup}"
+        );
+    }
+    // A nested object's names neither hide nor clash with its parent's.
+    let nested = [("a", Act::Redact), ("c.a", Act::Redact)];
+    assert!(matches!(
+        rw(&nested, r#"{"a":1,"c":{"a":2},"a":3}"#),
+        Err(RewriteError::DuplicateMember { .. })
+    ));
+    assert!(rw(&nested, r#"{"c":{"a":2},"a":3}"#).is_ok());
+    assert!(matches!(
+        rw(&nested, r#"{"c":{"a":2,"a":3}}"#),
+        Err(RewriteError::DuplicateMember { .. })
+    ));
+}
+
+#[test]
+fn tracked_name_bytes_are_released_when_an_object_closes() {
+    let limits = RewriteLimits {
+        max_tracked_name_bytes: 4,
+        ..RewriteLimits::default()
+    };
+    let rules = [
+        ("*.aa", Act::Redact),
+        ("*.bb", Act::Redact),
+        ("*.cc", Act::Redact),
+    ];
+    let records = vec![r#"{"aa":1,"bb":2}"#; 50].join(",");
+    assert!(
+        rw_with(
+            TestPolicy::new(&rules),
+            false,
+            limits,
+            &format!("[{records}]")
+        )
+        .is_ok()
+    );
+    assert!(matches!(
+        rw_with(
+            TestPolicy::new(&rules),
+            false,
+            limits,
+            r#"[{"aa":1,"bb":2,"cc":3}]"#
+        ),
+        Err(RewriteError::TooManyClassifiedMembers { limit: 4, .. })
+    ));
+}
+
+#[test]
 fn policy_error_fails_closed_without_the_value() {
     let err = rw(&[("a", Act::Fail)], r#"{"a":"top-secret-value"}"#).unwrap_err();
     assert!(matches!(err, RewriteError::Policy { .. }));
@@ -531,6 +591,40 @@ fn ndjson_records() {
             rw_with(p(), true, RewriteLimits::default(), bad).is_err(),
             "{bad:?}"
         );
+    }
+}
+
+#[test]
+fn passed_and_skipped_subtrees_keep_ndjson_and_depth_rules() {
+    // No rule: the root is `Outside`, every record passes through whole;
+    // `d` dropped: its subtree is skipped.
+    let none = || TestPolicy::new(&[]);
+    let drop = || TestPolicy::new(&[("d", Act::Drop)]);
+    let limits = RewriteLimits::default();
+    let nd = "{\"x\":[1, 2.5e1,\"\\u00e9\"]}\n[true,null]\r\n\n{}";
+    assert_eq!(rw_with(none(), true, limits, nd).unwrap(), nd);
+    assert_eq!(
+        rw_with(drop(), true, limits, "{\"d\":[1,{\"e\":2}],\"k\":[3]}\n").unwrap(),
+        "{\"k\":[3]}\n"
+    );
+    for bad in ["{\"x\":[1,\n2]}", "{\"d\":[1,\n2]}", "[{\"a\":1}\n]"] {
+        assert!(rw_with(none(), true, limits, bad).is_err(), "{bad:?}");
+        assert!(rw_with(drop(), true, limits, bad).is_err(), "{bad:?}");
+    }
+    let shallow = RewriteLimits {
+        max_depth: 3,
+        ..RewriteLimits::default()
+    };
+    assert!(rw_with(none(), false, shallow, "[[[1]]]").is_ok());
+    for deep in ["[[[[1]]]]", "{\"d\":[[[1]]]}"] {
+        assert!(matches!(
+            rw_with(none(), false, shallow, deep),
+            Err(RewriteError::TooDeep { max_depth: 3, .. })
+        ));
+        assert!(matches!(
+            rw_with(drop(), false, shallow, deep),
+            Err(RewriteError::TooDeep { max_depth: 3, .. })
+        ));
     }
 }
 

@@ -22,13 +22,17 @@
 //! Matching works on the concrete path of a value ([`PathSegment`]s from the
 //! root): see [`Selector::matches`] and, for the rewriter, [`SelectorSet`].
 
+mod compiled;
 mod parse;
 #[cfg(test)]
 mod tests;
 
 use std::fmt::{self, Write as _};
 
+pub use compiled::MatchState;
 pub use parse::{SelectorError, SelectorErrorKind};
+
+use compiled::{Compiled, Verdict};
 
 /// One step of a value's concrete path from the root.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -271,15 +275,62 @@ pub enum Lookup<'a, T> {
 /// one wins. `Match` is returned even if another selector could select
 /// something deeper; what happens to the subtree of a matched container is
 /// the rewriter's business.
+///
+/// Two ways to ask: [`lookup`](Self::lookup) on a whole path (runs every
+/// selector over it), or step by step: [`start`](Self::start) at the root,
+/// [`step`](Self::step) to each child, [`lookup_state`](Self::lookup_state)
+/// for the answer. Stepping uses an automaton compiled when the set is made
+/// (one table lookup per step) and gives the same answers as `lookup` on
+/// the same path.
 #[derive(Debug, Clone)]
 pub struct SelectorSet<T> {
     entries: Vec<(Selector, T)>,
+    compiled: Option<Compiled>,
 }
 
 impl<T> SelectorSet<T> {
     /// A set in this order.
     pub fn new(entries: Vec<(Selector, T)>) -> Self {
-        SelectorSet { entries }
+        let selectors: Vec<&Selector> = entries.iter().map(|(s, _)| s).collect();
+        let compiled = Compiled::new(&selectors);
+        SelectorSet { entries, compiled }
+    }
+
+    /// The state at the root, for stepping; `None` if the set's automaton
+    /// would have been too large to compile (then only
+    /// [`lookup`](Self::lookup) answers).
+    pub fn start(&self) -> Option<MatchState> {
+        self.compiled.as_ref().map(Compiled::start)
+    }
+
+    /// The state of the child `seg` of a value in `state`. `state` must come
+    /// from this set's [`start`](Self::start) or `step`.
+    ///
+    /// # Panics
+    /// If the set has no automaton (`start` returned `None`).
+    #[inline]
+    pub fn step(&self, state: MatchState, seg: PathSegment<'_>) -> MatchState {
+        self.automaton().step(state, seg)
+    }
+
+    /// What the set says about the value in `state`: the same as
+    /// [`lookup`](Self::lookup) on the path that led to it.
+    ///
+    /// # Panics
+    /// If the set has no automaton (`start` returned `None`).
+    #[inline]
+    pub fn lookup_state(&self, state: MatchState) -> Lookup<'_, T> {
+        match self.automaton().verdict(state) {
+            Verdict::Match(k) => Lookup::Match(&self.entries[k].1),
+            Verdict::Descend => Lookup::Descend,
+            Verdict::Outside => Lookup::Outside,
+        }
+    }
+
+    fn automaton(&self) -> &Compiled {
+        self.compiled
+            .as_ref()
+            .expect("a MatchState only comes from a compiled set")
     }
 
     /// What the set says about the value at `path`. Linear in the number of

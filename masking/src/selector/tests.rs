@@ -233,20 +233,24 @@ fn arb_sel() -> impl Strategy<Value = Sel> {
     ]
 }
 
-fn arb_selector() -> impl Strategy<Value = Selector> {
-    proptest::collection::vec(
-        (any::<bool>(), proptest::collection::vec(arb_sel(), 1..4)),
-        0..6,
-    )
-    .prop_map(|segs| Selector {
-        segments: segs
+fn selector_of(segments: Vec<(bool, Vec<Sel>)>) -> Selector {
+    Selector {
+        segments: segments
             .into_iter()
             .map(|(descendant, selectors)| Segment {
                 descendant,
                 selectors,
             })
             .collect(),
-    })
+    }
+}
+
+fn arb_selector() -> impl Strategy<Value = Selector> {
+    proptest::collection::vec(
+        (any::<bool>(), proptest::collection::vec(arb_sel(), 1..4)),
+        0..6,
+    )
+    .prop_map(selector_of)
 }
 
 proptest! {
@@ -278,4 +282,169 @@ proptest! {
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert!(s.matches(&segs));
     }
+}
+
+// ---- the compiled automaton agrees with running the selectors ----
+
+fn small_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => prop::sample::select(vec!["a", "b", "c", "ip", "", "é"]).prop_map(String::from),
+        1 => arb_name(),
+    ]
+}
+
+fn small_sel() -> impl Strategy<Value = Sel> {
+    prop_oneof![
+        4 => small_name().prop_map(Sel::Name),
+        2 => Just(Sel::Wildcard),
+        1 => (0u64..12).prop_map(Sel::Index),
+        1 => (0u64..12, proptest::option::of(0u64..15), 1u64..5)
+            .prop_map(|(start, end, step)| Sel::Slice { start, end, step }),
+    ]
+}
+
+fn small_selector() -> impl Strategy<Value = Selector> {
+    proptest::collection::vec(
+        (
+            prop::bool::weighted(0.25),
+            proptest::collection::vec(small_sel(), 1..3),
+        ),
+        0..5,
+    )
+    .prop_map(selector_of)
+}
+
+enum Step {
+    Name(String),
+    Index(usize),
+}
+
+fn arb_path() -> impl Strategy<Value = Vec<Step>> {
+    proptest::collection::vec(
+        prop_oneof![
+            3 => small_name().prop_map(Step::Name),
+            2 => (0usize..40).prop_map(Step::Index),
+            1 => any::<usize>().prop_map(Step::Index),
+        ],
+        0..8,
+    )
+}
+
+/// Every prefix of `path`: the stepped answer equals `lookup`'s.
+fn agrees<T: PartialEq + std::fmt::Debug>(
+    set: &SelectorSet<T>,
+    path: &[Step],
+) -> Result<(), TestCaseError> {
+    let segs: Vec<PathSegment<'_>> = path
+        .iter()
+        .map(|s| match s {
+            Step::Name(n) => M(n),
+            Step::Index(i) => I(*i),
+        })
+        .collect();
+    let mut state = set.start().expect("small sets compile");
+    prop_assert_eq!(set.lookup_state(state), set.lookup(&[]));
+    for (k, seg) in segs.iter().enumerate() {
+        state = set.step(state, *seg);
+        prop_assert_eq!(
+            set.lookup_state(state),
+            set.lookup(&segs[..=k]),
+            "{:?}",
+            &segs[..=k]
+        );
+    }
+    Ok(())
+}
+
+impl std::fmt::Debug for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Step::Name(n) => write!(f, "{n:?}"),
+            Step::Index(i) => write!(f, "[{i}]"),
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn compiled_agrees_with_lookup(
+        selectors in proptest::collection::vec(small_selector(), 0..6),
+        paths in proptest::collection::vec(arb_path(), 1..8),
+    ) {
+        let set = SelectorSet::new(
+            selectors.into_iter().enumerate().map(|(i, s)| (s, i)).collect(),
+        );
+        for path in &paths {
+            agrees(&set, path)?;
+        }
+    }
+}
+
+#[test]
+fn compiled_steps_like_lookup() {
+    let set = SelectorSet::new(vec![
+        (sel("$.customers[*].email"), "email"),
+        (sel("$..iban"), "iban"),
+        (sel("$.customers[*]['email','phone']"), "contact"),
+        (sel("$.meta.version"), "version"),
+        (sel("$.pages[1:7:3][0]"), "slice"),
+    ]);
+    let s = set.start().expect("compiled");
+    assert_eq!(set.lookup_state(s), Lookup::Descend);
+    let c = set.step(set.step(s, M("customers")), I(41));
+    assert_eq!(
+        set.lookup_state(set.step(c, M("email"))),
+        Lookup::Match(&"email")
+    );
+    assert_eq!(
+        set.lookup_state(set.step(c, M("phone"))),
+        Lookup::Match(&"contact")
+    );
+    assert_eq!(
+        set.lookup_state(set.step(c, M("iban"))),
+        Lookup::Match(&"iban")
+    );
+    // `..iban` keeps every subtree alive.
+    assert_eq!(set.lookup_state(set.step(c, M("name"))), Lookup::Descend);
+    let pages = set.step(s, M("pages"));
+    for j in [0, 1, 2, 4, 7, 1 << 40] {
+        let at = set.step(set.step(pages, I(j)), I(0));
+        let expected = if j == 1 || j == 4 {
+            Lookup::Match(&"slice")
+        } else {
+            Lookup::Descend
+        };
+        assert_eq!(set.lookup_state(at), expected, "[{j}][0]");
+    }
+
+    let narrow = SelectorSet::new(vec![(sel("$.customers[*].email"), 1u8)]);
+    let n = narrow.start().expect("compiled");
+    assert_eq!(
+        narrow.lookup_state(narrow.step(n, M("orders"))),
+        Lookup::Outside
+    );
+    let empty = SelectorSet::<u8>::new(vec![]);
+    assert_eq!(
+        empty.lookup_state(empty.start().expect("compiled")),
+        Lookup::Outside
+    );
+}
+
+#[test]
+fn huge_index_tables_are_not_compiled() {
+    // A bound beyond the index table: stepping is refused, lookup still answers.
+    let set = SelectorSet::new(vec![(sel("$.a[100000]"), 1u8)]);
+    assert!(set.start().is_none());
+    assert_eq!(set.lookup(&[M("a"), I(100_000)]), Lookup::Match(&1));
+}
+
+#[test]
+fn sets_with_too_many_states_are_not_compiled() {
+    // Each `..kN..z` may or may not have seen its `kN` yet: 2^13 states.
+    let set = SelectorSet::new((0..13).map(|n| (sel(&format!("$..k{n}..z")), n)).collect());
+    assert!(set.start().is_none());
+    assert_eq!(set.lookup(&[M("k3"), M("a"), M("z")]), Lookup::Match(&3));
+    assert_eq!(set.lookup(&[M("z")]), Lookup::Descend);
 }
