@@ -183,6 +183,20 @@ impl IdentifierHasher {
     }
 }
 
+/// An HMAC key from its text form: hex digits, at least 16 bytes
+/// (surrounding whitespace ignored). The text of a key file, or of the
+/// Vault field `hmac_key_from` names.
+pub fn parse_hmac_key(text: &str) -> Result<Zeroizing<Vec<u8>>, AuditError> {
+    let bytes = crate::line::unhex(text.trim().to_ascii_lowercase().as_bytes())
+        .ok_or(AuditError::InvalidKey("HMAC (expected hex digits)"))?;
+    if bytes.len() < 16 {
+        return Err(AuditError::InvalidKey(
+            "HMAC (too short: at least 16 bytes)",
+        ));
+    }
+    Ok(Zeroizing::new(bytes))
+}
+
 /// Reads an HMAC key file (hex), or with `create` makes one (32 random
 /// bytes, mode 0600) where there is none.
 pub fn load_or_create_hmac_key(
@@ -194,14 +208,10 @@ pub fn load_or_create_hmac_key(
         message: message.to_owned(),
     };
     match fs::read_to_string(path) {
-        Ok(text) => {
-            let bytes = crate::line::unhex(text.trim().to_ascii_lowercase().as_bytes())
-                .ok_or_else(|| key_error("not an HMAC key (expected hex digits)"))?;
-            if bytes.len() < 16 {
-                return Err(key_error("HMAC key too short (at least 16 bytes)"));
-            }
-            Ok(Zeroizing::new(bytes))
-        }
+        Ok(text) => parse_hmac_key(&Zeroizing::new(text)).map_err(|e| match e {
+            AuditError::InvalidKey(what) => key_error(&format!("invalid {what} key")),
+            other => other,
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
             let mut bytes = Zeroizing::new(vec![0u8; 32]);
             SystemRandom::new()

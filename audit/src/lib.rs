@@ -34,7 +34,7 @@ mod writer;
 pub use error::AuditError;
 pub use keys::{
     HMAC_PREFIX, IdentifierHasher, PublicKey, SigningKey, load_or_create_hmac_key,
-    load_or_create_signing_key, public_key_path,
+    load_or_create_signing_key, parse_hmac_key, public_key_path,
 };
 pub use query::{Filter, Format, Located, parse_time, read_records, write_records};
 pub use record::{

@@ -17,6 +17,11 @@
 //! # max_buffered = 100000                # records kept while the log cannot be written
 //! ```
 //!
+//! With `[vault]`, the keys can come from Vault's KV instead of files:
+//! `signing_key_from = { path = "maskgate/audit", field = "signing_key" }`
+//! (base64 of the PKCS#8 document) and `hmac_key_from = { path = ...,
+//! field = "hmac_key" }` (hex), in place of `signing_key` and `hmac_key`.
+//!
 //! Without `[audit]` no access log is written (`maskgate check` warns).
 
 use std::path::PathBuf;
@@ -61,12 +66,23 @@ pub struct Audit {
     pub checkpoint_interval: Duration,
     /// The Ed25519 key that signs checkpoints: a PKCS#8 file (relative to
     /// the configuration file). Its public key, all a verifier needs, is
-    /// written beside it as `NAME.pub`.
-    pub signing_key: PathBuf,
+    /// written beside it as `NAME.pub`. Exactly one of `signing_key` and
+    /// `signing_key_from`.
+    #[serde(default)]
+    pub signing_key: Option<PathBuf>,
+    /// The signing key from a field of a KV v2 secret in Vault instead: the
+    /// base64 of its PKCS#8 document. Read at start-up. Needs `[vault]`.
+    #[serde(default)]
+    pub signing_key_from: Option<crate::secrets::KvField>,
     /// The key identifiers are HMAC'd with (hex, at least 16 bytes;
     /// relative to the configuration file). `maskgate audit hash` finds a
-    /// value with it.
-    pub hmac_key: PathBuf,
+    /// value with it. Exactly one of `hmac_key` and `hmac_key_from`.
+    #[serde(default)]
+    pub hmac_key: Option<PathBuf>,
+    /// The HMAC key from a field of a KV v2 secret in Vault instead (hex).
+    /// Read at start-up. Needs `[vault]`.
+    #[serde(default)]
+    pub hmac_key_from: Option<crate::secrets::KvField>,
     /// Create `signing_key` and `hmac_key` (mode 0600) if they do not
     /// exist. Default false: a missing key is an error.
     #[serde(default)]
@@ -118,8 +134,10 @@ impl Audit {
             rotate_interval: Self::default_rotate_interval(),
             checkpoint_every: Self::default_checkpoint_every(),
             checkpoint_interval: Self::default_checkpoint_interval(),
-            signing_key,
-            hmac_key,
+            signing_key: Some(signing_key),
+            signing_key_from: None,
+            hmac_key: Some(hmac_key),
+            hmac_key_from: None,
             create_keys: false,
             hmac_fields: Self::default_hmac_fields(),
             instance_id: None,
@@ -156,7 +174,8 @@ impl Audit {
 
     /// Makes relative paths relative to `base`.
     pub(crate) fn resolve(&mut self, base: &std::path::Path) {
-        for path in [&mut self.path, &mut self.signing_key, &mut self.hmac_key] {
+        let keys = self.signing_key.iter_mut().chain(self.hmac_key.iter_mut());
+        for path in std::iter::once(&mut self.path).chain(keys) {
             if path.is_relative() {
                 *path = base.join(&*path);
             }
@@ -210,10 +229,25 @@ pub(crate) fn check(audit: &Audit) -> Vec<(String, String)> {
             );
         }
     }
-    for (key, path) in [
-        ("signing_key", &audit.signing_key),
-        ("hmac_key", &audit.hmac_key),
+    for (key, path, from) in [
+        (
+            "signing_key",
+            &audit.signing_key,
+            audit.signing_key_from.is_some(),
+        ),
+        ("hmac_key", &audit.hmac_key, audit.hmac_key_from.is_some()),
     ] {
+        let path = match (path, from) {
+            (Some(path), false) => path,
+            (None, true) => continue,
+            _ => {
+                push(
+                    key,
+                    &format!("give exactly one of `{key}` (a file) and `{key}_from` (Vault)"),
+                );
+                continue;
+            }
+        };
         if path.is_file() {
             if let Err(error) = std::fs::File::open(path) {
                 push(key, &format!("cannot read {}: {error}", path.display()));
@@ -228,7 +262,7 @@ pub(crate) fn check(audit: &Audit) -> Vec<(String, String)> {
             );
         }
     }
-    if audit.signing_key == audit.hmac_key {
+    if audit.signing_key.is_some() && audit.signing_key == audit.hmac_key {
         push("hmac_key", "must not be the signing key's file");
     }
     problems

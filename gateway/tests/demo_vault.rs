@@ -80,6 +80,25 @@ async fn demo_takes_its_secrets_and_keys_from_openbao() {
 
     demo.interrupt();
     assert!(demo.exited().await.success(), "{}", demo.stderr());
+    // The audit log was signed with the key kept in OpenBao: its public
+    // half, which the demo wrote, verifies it.
+    assert!(
+        config.contains("signing_key_from") && config.contains("hmac_key_from"),
+        "{config}"
+    );
+    let verified = std::process::Command::new(env!("CARGO_BIN_EXE_maskgate"))
+        .args(["audit", "verify"])
+        .arg(&info.audit_log)
+        .arg("--public-key")
+        .arg(&info.audit_public_key)
+        .output()
+        .unwrap();
+    assert!(
+        verified.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verified.stdout),
+        String::from_utf8_lossy(&verified.stderr)
+    );
     let mut audit_text = String::new();
     for file in std::fs::read_dir(&info.audit_log).unwrap() {
         audit_text.push_str(&std::fs::read_to_string(file.unwrap().path()).unwrap());

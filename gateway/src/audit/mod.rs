@@ -44,6 +44,94 @@ pub(crate) use self::{
 };
 use crate::caller::{CallerInfo, Purpose};
 
+/// The audit log's keys: the checkpoint signing key and the identifier
+/// HMAC key.
+pub(crate) struct AuditKeys {
+    signing: maskgate_audit::SigningKey,
+    hmac: zeroize::Zeroizing<Vec<u8>>,
+}
+
+impl AuditKeys {
+    /// From their files only (made when `create_keys` says so).
+    #[cfg(test)]
+    pub(crate) fn from_files(config: &AuditConfig) -> Result<Self, String> {
+        let (Some(signing), Some(hmac)) = (&config.signing_key, &config.hmac_key) else {
+            return Err("audit: the keys are not files".into());
+        };
+        Ok(Self {
+            signing: maskgate_audit::load_or_create_signing_key(signing, config.create_keys)
+                .map_err(|e| e.to_string())?,
+            hmac: maskgate_audit::load_or_create_hmac_key(hmac, config.create_keys)
+                .map_err(|e| e.to_string())?,
+        })
+    }
+
+    /// From their files (made when `create_keys` says so), or from Vault's
+    /// KV (`signing_key_from`, `hmac_key_from`; read once, at start-up).
+    pub(crate) async fn load(
+        config: &AuditConfig,
+        vault: Option<&maskgate_secrets::Vault>,
+    ) -> Result<Self, String> {
+        let signing = match (&config.signing_key, &config.signing_key_from) {
+            (Some(path), _) => maskgate_audit::load_or_create_signing_key(path, config.create_keys)
+                .map_err(|e| e.to_string())?,
+            (None, Some(from)) => {
+                use base64::Engine as _;
+                let text = kv_field(vault, from, "audit.signing_key_from").await?;
+                let der = zeroize::Zeroizing::new(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(text.trim())
+                        .map_err(|_| {
+                            "audit.signing_key_from: the field is not base64 (of a PKCS#8 Ed25519 key)"
+                                .to_owned()
+                        })?,
+                );
+                let key = maskgate_audit::SigningKey::from_pkcs8(&der)
+                    .map_err(|e| format!("audit.signing_key_from: {e}"))?;
+                // A verifier needs the public half: it is no secret.
+                tracing::info!(
+                    public_key = %key.public_key(),
+                    "audit checkpoints are signed with the key from Vault"
+                );
+                key
+            }
+            (None, None) => return Err("audit: no signing key".into()),
+        };
+        let hmac = match (&config.hmac_key, &config.hmac_key_from) {
+            (Some(path), _) => maskgate_audit::load_or_create_hmac_key(path, config.create_keys)
+                .map_err(|e| e.to_string())?,
+            (None, Some(from)) => {
+                let text = kv_field(vault, from, "audit.hmac_key_from").await?;
+                maskgate_audit::parse_hmac_key(&text)
+                    .map_err(|e| format!("audit.hmac_key_from: {e}"))?
+            }
+            (None, None) => return Err("audit: no HMAC key".into()),
+        };
+        Ok(Self { signing, hmac })
+    }
+}
+
+/// The text of a KV field, waiting (at start-up) for the secret.
+async fn kv_field(
+    vault: Option<&maskgate_secrets::Vault>,
+    from: &maskgate_config::KvField,
+    key: &str,
+) -> Result<zeroize::Zeroizing<String>, String> {
+    let vault = vault.ok_or_else(|| format!("{key}: needs [vault]"))?;
+    let secret = vault
+        .kv_secret(&from.mount, &from.path)
+        .ready(std::time::Duration::from_secs(10))
+        .await
+        .map_err(|why| format!("{key}: {why}"))?;
+    let field = secret.field(&from.field).ok_or_else(|| {
+        format!(
+            "{key}: the secret {} has no field {:?}",
+            from.path, from.field
+        )
+    })?;
+    Ok(zeroize::Zeroizing::new(field.expose().to_owned()))
+}
+
 /// The running audit log: the writer and how identifiers are written.
 pub(crate) struct Auditor {
     writer: Writer,
@@ -61,12 +149,15 @@ impl std::fmt::Debug for Auditor {
 }
 
 impl Auditor {
-    /// Loads (or creates, when configured so) the keys and opens the log.
-    pub(crate) fn start(config: &AuditConfig) -> Result<Self, maskgate_audit::AuditError> {
-        let key =
-            maskgate_audit::load_or_create_signing_key(&config.signing_key, config.create_keys)?;
-        let hmac_key =
-            maskgate_audit::load_or_create_hmac_key(&config.hmac_key, config.create_keys)?;
+    /// Opens the log with `keys` (see [`AuditKeys::load`]).
+    pub(crate) fn start(
+        config: &AuditConfig,
+        keys: AuditKeys,
+    ) -> Result<Self, maskgate_audit::AuditError> {
+        let AuditKeys {
+            signing: key,
+            hmac: hmac_key,
+        } = keys;
         let hasher = IdentifierHasher::new(&hmac_key)?;
         let instance = config
             .instance_id

@@ -35,7 +35,8 @@ fn auditor(dir: &std::path::Path) -> Arc<Auditor> {
         dir.join("hmac.key"),
     );
     config.create_keys = true;
-    Arc::new(Auditor::start(&config).unwrap())
+    let keys = super::AuditKeys::from_files(&config).unwrap();
+    Arc::new(Auditor::start(&config, keys).unwrap())
 }
 
 fn records(dir: &std::path::Path) -> Vec<Value> {

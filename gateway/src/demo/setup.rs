@@ -121,7 +121,12 @@ pub(super) async fn run(args: &DemoArgs) -> Result<(), String> {
         log: dir.join("audit"),
         signing_key: dir.join("keys").join("audit-signing.pk8"),
         hmac_key: dir.join("keys").join("audit-hmac.key"),
+        from_vault: vault.is_some(),
     };
+    // With --vault the keys live in KV; only the public key is a file.
+    if let Some(vault) = &vault {
+        vault.put_audit_keys(&maskgate_audit::public_key_path(&audit.signing_key))?;
+    }
     // The JWKS is served before the gateway starts, which fetches it at once.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let idp_server = tokio::spawn(idp::serve_jwks(
@@ -258,6 +263,8 @@ struct AuditFiles {
     log: PathBuf,
     signing_key: PathBuf,
     hmac_key: PathBuf,
+    /// The keys come from OpenBao's KV (`--vault`), not these files.
+    from_vault: bool,
 }
 
 impl ConfigPlan {
@@ -414,10 +421,7 @@ actions = {{ "*" = {{ action = "redact", with = "[REDACTED]" }} }}
 # only once its record is on disk (fail_closed).
 [audit]
 path = {audit_log}
-signing_key = {audit_signing_key}
-hmac_key = {audit_hmac_key}
-create_keys = true
-
+{audit_keys}
 {masking_keys}{vault}"#,
             upstream = self.upstream,
             admin = self.admin,
@@ -439,8 +443,15 @@ create_keys = true
             },
             vault = self.vault.as_deref().unwrap_or_default(),
             audit_log = toml_string(&self.audit.log),
-            audit_signing_key = toml_string(&self.audit.signing_key),
-            audit_hmac_key = toml_string(&self.audit.hmac_key),
+            audit_keys = if self.audit.from_vault {
+                DemoVault::audit_key_lines()
+            } else {
+                format!(
+                    "signing_key = {}\nhmac_key = {}\ncreate_keys = true\n",
+                    toml_string(&self.audit.signing_key),
+                    toml_string(&self.audit.hmac_key),
+                )
+            },
         )
     }
 }

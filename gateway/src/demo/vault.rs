@@ -21,6 +21,9 @@ use serde::Serialize;
 /// Where the upstream's bearer token lives in KV (under the `secret` mount).
 const UPSTREAM_TOKEN_PATH: &str = "app/customers-api";
 
+/// Where the audit log's signing and HMAC keys live in KV.
+const AUDIT_KEYS_PATH: &str = "app/maskgate-audit";
+
 /// `"vault"` in `demo.json`: where the dev server is and its root token
 /// (a dev server's, for poking around with `bao`; not the gateway's).
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -94,6 +97,38 @@ impl DemoVault {
             token_file: file,
             upstream_token,
         })
+    }
+
+    /// Makes the audit log's keys and keeps them in KV (`app/maskgate-audit`:
+    /// `signing_key`, base64 PKCS#8; `hmac_key`, hex); writes the public
+    /// key, all a verifier needs, to `public_key`.
+    pub(super) fn put_audit_keys(&self, public_key: &std::path::Path) -> Result<(), String> {
+        use base64::Engine as _;
+        use ring::rand::SecureRandom as _;
+        let (der, key) = maskgate_audit::SigningKey::generate().map_err(|e| e.to_string())?;
+        let mut hmac = zeroize::Zeroizing::new([0u8; 32]);
+        ring::rand::SystemRandom::new()
+            .fill(hmac.as_mut())
+            .map_err(|_| "no randomness for the audit HMAC key".to_owned())?;
+        let hmac_hex: zeroize::Zeroizing<String> =
+            zeroize::Zeroizing::new(hmac.iter().map(|b| format!("{b:02x}")).collect());
+        self.lab.kv_put(
+            AUDIT_KEYS_PATH,
+            serde_json::json!({
+                "signing_key": base64::engine::general_purpose::STANDARD.encode(der.as_slice()),
+                "hmac_key": hmac_hex.as_str(),
+            }),
+        );
+        std::fs::write(public_key, format!("{}\n", key.public_key()))
+            .map_err(|e| format!("cannot write {}: {e}", public_key.display()))
+    }
+
+    /// The `[audit]` key lines: the keys from KV.
+    pub(super) fn audit_key_lines() -> String {
+        format!(
+            "signing_key_from = {{ path = \"{AUDIT_KEYS_PATH}\", field = \"signing_key\" }}\n\
+             hmac_key_from = {{ path = \"{AUDIT_KEYS_PATH}\", field = \"hmac_key\" }}\n"
+        )
     }
 
     /// For `demo.json`.

@@ -28,7 +28,7 @@ use self::{
 };
 use crate::{
     admin::{self, Readiness},
-    audit::Auditor,
+    audit::{AuditKeys, Auditor},
     metrics::Metrics,
     rate_limit,
     tls_roots::TrustError,
@@ -151,8 +151,12 @@ impl Gateway {
 
         let auditor = match &config.audit {
             Some(audit) => {
-                let auditor =
-                    Arc::new(Auditor::start(audit).map_err(|e| StartError::Audit(e.to_string()))?);
+                let keys = AuditKeys::load(audit, reloader.vault())
+                    .await
+                    .map_err(StartError::Audit)?;
+                let auditor = Arc::new(
+                    Auditor::start(audit, keys).map_err(|e| StartError::Audit(e.to_string()))?,
+                );
                 metrics.observe_audit(auditor.clone());
                 Some(auditor)
             }

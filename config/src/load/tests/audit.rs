@@ -19,7 +19,7 @@ fn defaults_and_paths_relative_to_the_file() {
     let audit = config.audit.unwrap();
     let dir = Path::new(ORIGIN).parent().unwrap();
     assert_eq!(audit.path, dir.join("log"));
-    assert_eq!(audit.signing_key, dir.join("k/s.pk8"));
+    assert_eq!(audit.signing_key, Some(dir.join("k/s.pk8")));
     assert!(audit.fail_closed);
     assert_eq!(
         audit.fsync_interval.get(),
