@@ -9,7 +9,6 @@ mod support;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::Response;
 use serde_json::Value;
 use support::{
     Es256Key, PLAINTEXT_GATEWAY, TestGateway, Upstream,
@@ -20,35 +19,27 @@ use support::{
 
 const DOC: &str = r#"{"items":[{"id":7,"email":"jane.doe@example.com","card_number":"4111 1111 1111 1111","notes":"see CANARY-NOTE-5f1e"}],"total":1}"#;
 
-fn json(body: TestBody) -> Response<TestBody> {
-    let mut response = Response::new(body);
-    response
-        .headers_mut()
-        .insert("content-type", "application/json".parse().unwrap());
-    response
-}
-
 /// The upstream every product shares: the path says how it answers.
 async fn upstream() -> Upstream {
     Upstream::start(|seen| async move {
         match seen.uri.path() {
             "/slow" => {
                 tokio::time::sleep(Duration::from_secs(3)).await;
-                json(body::full(DOC))
+                body::json(body::full(DOC))
             }
-            "/broken" => json(body::full("{\"items\":[{\"email\": nope")),
+            "/broken" => body::json(body::full("{\"items\":[{\"email\": nope")),
             "/broken/later" => {
                 // A valid start, then garbage: fails after the head is sent.
                 let start = format!(
                     "{{\"items\":[{}",
                     r#"{"email":"a@b.example"},"#.repeat(2000)
                 );
-                json(body::chunks(vec![
+                body::json(body::chunks(vec![
                     Bytes::from(start),
                     Bytes::from_static(b"{\"email\": !!}"),
                 ]))
             }
-            _ => json(body::full(DOC)),
+            _ => body::json(body::full(DOC)),
         }
     })
     .await

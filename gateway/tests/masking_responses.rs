@@ -7,7 +7,11 @@ mod support;
 use bytes::Bytes;
 use http::Response;
 use support::{
-    PLAINTEXT_GATEWAY, TestGateway, Upstream, assert_gateway_error, body, body::TestBody, client,
+    PLAINTEXT_GATEWAY, TestGateway, Upstream, assert_gateway_error,
+    audit::{Callers, POLICIES, customers_product},
+    body,
+    body::TestBody,
+    client,
 };
 
 const CARD: &str = "4111 1111 1111 1111";
@@ -17,66 +21,14 @@ const DOC: &str = r#"{"items":[{"id":7,"name":"Jane Doe","email":"jane.doe@examp
 /// A gateway in front of `upstream` with API keys for a support agent and
 /// a fraud analyst, the customers classification and a policy.
 async fn gateway(upstream: &Upstream) -> (TestGateway, String, String) {
-    let (support, support_hash) = maskgate_authn::ApiKeys::generate("support").unwrap();
-    let (fraud, fraud_hash) = maskgate_authn::ApiKeys::generate("fraud").unwrap();
+    let callers = Callers::new();
     let gateway = TestGateway::start(&format!(
-        r#"{PLAINTEXT_GATEWAY}
-[authn]
-[[authn.api_key]]
-id = "support"
-hash = "{support_hash}"
-roles = ["support"]
-[[authn.api_key]]
-id = "fraud"
-hash = "{fraud_hash}"
-roles = ["fraud"]
-
-[[product]]
-name = "customers"
-route = {{ path_prefix = "/customers" }}
-upstream = {{ url = "{url}" }}
-access = {{ roles = ["support", "fraud"], purposes = ["fraud-investigation"] }}
-
-[[product.field]]
-path = "$.items[*].email"
-class = "email"
-
-[[product.field]]
-path = "$.items[*].card_number"
-class = "card_number"
-
-[[policy]]
-name = "fraud"
-roles = ["fraud"]
-purposes = ["fraud-investigation"]
-actions = {{ "*" = {{ action = "reveal" }} }}
-
-[[policy]]
-name = "support"
-roles = ["support"]
-actions = {{ email = {{ action = "mask", preset = "email" }}, card_number = {{ action = "mask", preset = "card" }} }}
-
-[[policy]]
-name = "default"
-default = true
-actions = {{ "*" = {{ action = "redact" }} }}
-"#,
-        url = upstream.url()
+        "{PLAINTEXT_GATEWAY}{}{}{POLICIES}",
+        callers.authn,
+        customers_product(&upstream.url())
     ))
     .await;
-    (
-        gateway,
-        support.expose_str().unwrap().to_owned(),
-        fraud.expose_str().unwrap().to_owned(),
-    )
-}
-
-fn json(body: TestBody) -> Response<TestBody> {
-    let mut response = Response::new(body);
-    response
-        .headers_mut()
-        .insert("content-type", "application/json".parse().unwrap());
-    response
+    (gateway, callers.support, callers.fraud)
 }
 
 fn call(url: &str, key: &str, purpose: Option<&str>) -> http::Request<TestBody> {
@@ -102,7 +54,7 @@ async fn each_role_sees_its_view_whatever_the_chunking() {
         // Split inside the email, the card and an escape-free stretch.
         let parts = [&DOC[..47], &DOC[47..90], &DOC[90..91], &DOC[91..]]
             .map(|p| Bytes::copy_from_slice(p.as_bytes()));
-        json(body::chunks(parts.to_vec()))
+        body::json(body::chunks(parts.to_vec()))
     })
     .await;
     let (gateway, support, fraud) = gateway(&upstream).await;
@@ -163,13 +115,13 @@ async fn unprotectable_responses_are_blocked() {
                     response
                 }
                 "gzip" => {
-                    let mut response = json(body::full(DOC));
+                    let mut response = body::json(body::full(DOC));
                     response
                         .headers_mut()
                         .insert("content-encoding", "gzip".parse().unwrap());
                     response
                 }
-                _ => json(body::full(
+                _ => body::json(body::full(
                     r#"{"items":[{"email":"jane.doe@example.com",}]}"#,
                 )),
             }
@@ -193,7 +145,7 @@ async fn a_failure_mid_stream_breaks_the_transfer() {
     let upstream = Upstream::start(|_| async {
         let good = r#"{"items":[{"id":1,"note":"fine"},"#.to_owned() + &" ".repeat(70_000);
         let parts = vec![Bytes::from(good), Bytes::from_static(b"{\"email\":]}")];
-        json(body::chunks(parts))
+        body::json(body::chunks(parts))
     })
     .await;
     let (gateway, support, _) = gateway(&upstream).await;

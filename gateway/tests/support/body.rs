@@ -78,3 +78,13 @@ where
     }
     Ok(total)
 }
+
+/// A `200` response carrying `body` as `application/json`.
+pub fn json(body: TestBody) -> http::Response<TestBody> {
+    let mut response = http::Response::new(body);
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
