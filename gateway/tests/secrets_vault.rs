@@ -120,14 +120,16 @@ inject = {{ header = "Authorization", value = "Bearer {{{{token}}}}" }}
 async fn database_credential_is_injected_renewed_and_revoked_at_shutdown() {
     let lab = Lab::start();
     let upstream = Upstream::ok().await;
+    let audit = support::audit::AuditDir::new();
     let mut gateway = TestGateway::start(&format!(
-        r#"{PLAINTEXT_GATEWAY}{vault}{product}
+        r#"{PLAINTEXT_GATEWAY}{vault}{audit}{product}
 [product.credentials]
 source = "database"
 role = "app-ro"
 inject = {{ basic = {{ username = "{{{{username}}}}", password = "{{{{password}}}}" }} }}
 "#,
         vault = vault_section(&lab, &lab.bao.address()),
+        audit = audit.section(""),
         product = product("ledger", "/ledger", &upstream.url()),
     ))
     .await;
@@ -168,6 +170,22 @@ inject = {{ basic = {{ username = "{{{{username}}}}", password = "{{{{password}}
         "the lease is revoked at shutdown"
     );
     assert!(!lab.pg.can_login(user, password));
+
+    // Each forwarded request's audit record names the lease it used,
+    // HMAC'd; the credential itself is in no line.
+    let records = audit.records();
+    assert!(!records.is_empty());
+    for record in &records {
+        let leases = record["leases"].as_array().expect("a leases list");
+        assert_eq!(leases.len(), 1, "{record}");
+        assert!(
+            leases[0].as_str().unwrap().starts_with("hmac-sha256:"),
+            "{record}"
+        );
+    }
+    for line in audit.lines() {
+        assert!(!line.contains(password) && !line.contains(user), "{line}");
+    }
 }
 
 /// An upstream that requires a client certificate from OpenBao's PKI CA:
