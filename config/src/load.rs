@@ -33,6 +33,7 @@ impl Config {
             diagnostics: vec![parse_diagnostic(text, origin, &error)],
         })?;
         config.resolve(origin.parent().unwrap_or(Path::new("")));
+        config.source_sha256 = Some(sha256_hex(text.as_bytes()));
 
         let mut diagnostics: Vec<Diagnostic> = check(&config)
             .into_iter()
@@ -157,3 +158,10 @@ fn parse_diagnostic(text: &str, origin: &Path, error: &toml::de::Error) -> Diagn
 
 #[cfg(test)]
 mod tests;
+
+/// `sha256:` and the lowercase hex of the SHA-256 of `bytes`.
+fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}

@@ -57,6 +57,12 @@ pub struct Config {
     /// written.
     #[serde(default)]
     pub audit: Option<Audit>,
+    /// `sha256:` and the hex SHA-256 of the text this configuration was
+    /// read from ([`Config::from_str`], [`Config::load`]): the policy
+    /// version audit records carry, which anyone holding the file can
+    /// recompute with `sha256sum`. `None` for a configuration built in code.
+    #[serde(skip)]
+    pub source_sha256: Option<String>,
 }
 
 /// `[server]`: the client-facing side.

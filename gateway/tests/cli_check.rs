@@ -68,6 +68,14 @@ fn the_example_configuration_is_valid() {
         stdout.contains("/customers -> https://customers.internal.example:8443/"),
         "{stdout}"
     );
+    // The policy version audit records carry: the file's SHA-256, as
+    // `sha256sum` computes it.
+    let digest = ring::digest::digest(&ring::digest::SHA256, &std::fs::read(&config).unwrap());
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    assert!(
+        stdout.contains(&format!("policy version sha256:{hex}")),
+        "{stdout}"
+    );
 }
 
 /// A misspelled key fails with exit status 1, naming file, line, column and

@@ -79,6 +79,11 @@ fn summary(path: &Path, config: &Config) -> String {
             let _ = writeln!(out, "  audit    none");
         }
     }
+    if let Some(version) = &config.source_sha256 {
+        // What audit records carry as `policy_version`: `sha256sum` of the
+        // file gives the same digits.
+        let _ = writeln!(out, "  policy version {version}");
+    }
     let limits = &config.rate_limits;
     let quotas: Vec<String> = [
         ("per principal", &limits.per_principal),

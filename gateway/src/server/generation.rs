@@ -100,9 +100,13 @@ impl Generation {
     }
 }
 
-/// The SHA-256 of the configuration's parsed form: any change of a
-/// setting changes it; formatting and comments do not.
+/// The SHA-256 of the configuration file's text (`sha256sum` of the file
+/// gives the same), or for a configuration built in code, of its parsed
+/// form.
 fn policy_version(config: &Config) -> Arc<str> {
+    if let Some(source) = &config.source_sha256 {
+        return Arc::from(source.as_str());
+    }
     let digest = ring::digest::digest(&ring::digest::SHA256, format!("{config:?}").as_bytes());
     let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
     Arc::from(format!("sha256:{hex}"))
