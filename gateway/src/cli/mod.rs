@@ -20,11 +20,14 @@ use crate::demo::DemoArgs;
 /// the products through it; it terminates TLS, routes each request to its
 /// product, and streams requests and responses through with limits and
 /// timeouts; it authenticates callers, masks fields per caller and
-/// purpose, and keeps a tamper-evident audit log (`maskgate audit`). Vault
-/// secrets are being added on this foundation.
+/// purpose, and keeps a tamper-evident audit log (`maskgate audit`).
+/// Upstream credentials, client certificates and keys can come from
+/// HashiCorp Vault or OpenBao (`[vault]`), short-lived and renewed in the
+/// background.
 ///
 /// Start with `maskgate demo`: it runs a sample data product behind the
-/// gateway, with no configuration needed.
+/// gateway, with no configuration needed (`maskgate demo --vault`: the same
+/// with every secret from a real OpenBao).
 #[derive(Debug, Parser)]
 #[command(
     name = "maskgate",

