@@ -170,30 +170,9 @@ async fn stored_fields_are_encrypted_on_the_way_in() {
     let keyring = dir.path().join("keyring.json");
     maskgate_masking::LocalKeyring::generate(&keyring).unwrap();
     let gateway = TestGateway::start(&format!(
-        r#"{PLAINTEXT_GATEWAY}
-[[product]]
-name = "accounts"
-route = {{ path_prefix = "/accounts" }}
-upstream = {{ url = "{upstream}" }}
-
-[[product.field]]
-path = "$..card_number"
-class = "card_number"
-store = "encrypted"
-
-[product.masking]
-unclassified = "pass"
-
-[[policy]]
-name = "default"
-default = true
-actions = {{ card_number = {{ action = "mask", preset = "card" }}, "*" = {{ action = "redact" }} }}
-
-[masking]
-keyring = "{keyring}"
-"#,
-        keyring = keyring.display(),
-        upstream = upstream.url(),
+        "{PLAINTEXT_GATEWAY}{}\n[masking]\nkeyring = \"{}\"\n",
+        support::upstream::stored_card_product(&upstream.url()),
+        keyring.display(),
     ))
     .await;
     let http = client::h1();

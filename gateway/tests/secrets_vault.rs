@@ -262,31 +262,13 @@ async fn transit_data_keys_survive_rotation_and_are_shared_between_instances() {
     let lab = Lab::start();
     let upstream = StoringUpstream::start().await;
     let config = format!(
-        r#"{PLAINTEXT_GATEWAY}{vault}
-[[product]]
-name = "accounts"
-route = {{ path_prefix = "/accounts" }}
-upstream = {{ url = "{url}" }}
-
-[[product.field]]
-path = "$..card_number"
-class = "card_number"
-store = "encrypted"
-
-[product.masking]
-unclassified = "pass"
-
-[[policy]]
-name = "default"
-default = true
-actions = {{ card_number = {{ action = "mask", preset = "card" }}, "*" = {{ action = "redact" }} }}
-
+        r#"{PLAINTEXT_GATEWAY}{vault}{product}
 [masking.transit]
 key = "fields"
 registry = {{ path = "maskgate/keyring" }}
 "#,
         vault = vault_section(&lab, &lab.bao.address()),
-        url = upstream.url(),
+        product = support::upstream::stored_card_product(&upstream.url()),
     );
     let first = TestGateway::start(&config).await;
     let http = client::h1();

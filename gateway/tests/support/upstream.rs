@@ -378,6 +378,33 @@ impl StoringUpstream {
     }
 }
 
+/// The `accounts` product in front of `url`: `$..card_number` stored
+/// encrypted by the gateway and masked (card preset) for every caller;
+/// other values pass. Add where its keys come from (`[masking]`).
+pub fn stored_card_product(url: &str) -> String {
+    format!(
+        r#"
+[[product]]
+name = "accounts"
+route = {{ path_prefix = "/accounts" }}
+upstream = {{ url = "{url}" }}
+
+[[product.field]]
+path = "$..card_number"
+class = "card_number"
+store = "encrypted"
+
+[product.masking]
+unclassified = "pass"
+
+[[policy]]
+name = "default"
+default = true
+actions = {{ card_number = {{ action = "mask", preset = "card" }}, "*" = {{ action = "redact" }} }}
+"#
+    )
+}
+
 impl Drop for StoringUpstream {
     fn drop(&mut self) {
         self.task.abort();
