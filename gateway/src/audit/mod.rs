@@ -52,20 +52,6 @@ pub(crate) struct AuditKeys {
 }
 
 impl AuditKeys {
-    /// From their files only (made when `create_keys` says so).
-    #[cfg(test)]
-    pub(crate) fn from_files(config: &AuditConfig) -> Result<Self, String> {
-        let (Some(signing), Some(hmac)) = (&config.signing_key, &config.hmac_key) else {
-            return Err("audit: the keys are not files".into());
-        };
-        Ok(Self {
-            signing: maskgate_audit::load_or_create_signing_key(signing, config.create_keys)
-                .map_err(|e| e.to_string())?,
-            hmac: maskgate_audit::load_or_create_hmac_key(hmac, config.create_keys)
-                .map_err(|e| e.to_string())?,
-        })
-    }
-
     /// From their files (made when `create_keys` says so), or from Vault's
     /// KV (`signing_key_from`, `hmac_key_from`; read once, at start-up).
     pub(crate) async fn load(

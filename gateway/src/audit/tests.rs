@@ -18,8 +18,8 @@ use crate::{
 };
 
 /// The layer with an auditor writing into `dir`.
-fn layer(dir: &std::path::Path) -> (AuditLayer, Arc<Auditor>) {
-    let auditor = auditor(dir);
+async fn layer(dir: &std::path::Path) -> (AuditLayer, Arc<Auditor>) {
+    let auditor = auditor(dir).await;
     let layer = AuditLayer::new(
         Some(auditor.clone()),
         Arc::from("sha256:00"),
@@ -28,14 +28,14 @@ fn layer(dir: &std::path::Path) -> (AuditLayer, Arc<Auditor>) {
     (layer, auditor)
 }
 
-fn auditor(dir: &std::path::Path) -> Arc<Auditor> {
+async fn auditor(dir: &std::path::Path) -> Arc<Auditor> {
     let mut config = AuditConfig::new(
         dir.join("log"),
         dir.join("signing.pk8"),
         dir.join("hmac.key"),
     );
     config.create_keys = true;
-    let keys = super::AuditKeys::from_files(&config).unwrap();
+    let keys = super::AuditKeys::load(&config, None).await.unwrap();
     Arc::new(Auditor::start(&config, keys).unwrap())
 }
 
@@ -65,7 +65,7 @@ fn upload() -> Request<Full<Bytes>> {
 #[tokio::test]
 async fn one_record_with_leases_hmacd_once_the_body_ends() {
     let dir = tempfile::tempdir().unwrap();
-    let (layer, auditor) = layer(dir.path());
+    let (layer, auditor) = layer(dir.path()).await;
     let response = layer
         .layer(service_fn(leasing))
         .oneshot(upload())
@@ -96,7 +96,7 @@ async fn one_record_with_leases_hmacd_once_the_body_ends() {
 #[tokio::test]
 async fn refusals_and_abandoned_bodies_are_recorded() {
     let dir = tempfile::tempdir().unwrap();
-    let (layer, auditor) = layer(dir.path());
+    let (layer, auditor) = layer(dir.path()).await;
     let refuse = service_fn(|_: Request<Counted>| async {
         Ok::<_, Infallible>(GatewayError::NoRoute.into_response(None))
     });
@@ -122,7 +122,7 @@ async fn refusals_and_abandoned_bodies_are_recorded() {
 #[tokio::test]
 async fn the_lease_the_proxy_used_is_recorded() {
     let dir = tempfile::tempdir().unwrap();
-    let (layer, auditor) = layer(dir.path());
+    let (layer, auditor) = layer(dir.path()).await;
     let leased = service_fn(|_: Request<Counted>| async {
         let mut response = Response::new(body::full("ok"));
         response.extensions_mut().insert(crate::proxy::LeaseUsed(
