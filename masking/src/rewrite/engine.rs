@@ -8,7 +8,7 @@ use super::error::RewriteError;
 use super::policy::{
     ContainerAction, Decision, FieldId, FieldPolicy, LookupState, PathSegment, Replacement, Scalar,
 };
-use super::scan;
+use super::scan::{self, Utf8Span};
 
 /// Whitespace after a deferred comma is held back at most this much; beyond
 /// it, whitespace is emitted at once, ahead of the deferred comma (still valid
@@ -271,6 +271,8 @@ pub struct Rewriter {
     buffered: Buffered,
     val_raw: Vec<u8>,
 
+    /// Where the current chunk is known to be valid UTF-8.
+    utf8: Utf8Span,
     base: u64,
     poisoned: bool,
     summary: RewriteSummary,
@@ -317,6 +319,7 @@ impl Rewriter {
             val_sink: Sink::Out,
             buffered: Buffered::No,
             val_raw: Vec::with_capacity(64),
+            utf8: Utf8Span::default(),
             base: 0,
             poisoned: false,
             summary: RewriteSummary::default(),
@@ -404,6 +407,7 @@ impl Rewriter {
     }
 
     fn run(&mut self, input: &[u8], out: &mut Vec<u8>) -> Res<()> {
+        self.utf8 = Utf8Span::of(input);
         let mut i = 0;
         while i < input.len() {
             i = match self.lex {
@@ -472,7 +476,7 @@ impl Rewriter {
                     j + 1
                 }
                 b'"' if value || matches!(expect, Expect::Key | Expect::KeyOrClose) => {
-                    let Some((end, _)) = scan::string_end(input, j) else {
+                    let Some((end, _)) = scan::string_end(input, j, self.utf8) else {
                         break;
                     };
                     expect = if value {
@@ -854,7 +858,7 @@ impl Rewriter {
     /// chunk's end, invalid, over the value limit, or escaped and to be
     /// decoded: the state machine takes it then.
     fn whole_string(&mut self, input: &[u8], i: usize, out: &mut Vec<u8>) -> Res<Option<usize>> {
-        let Some((end, escaped)) = scan::string_end(input, i) else {
+        let Some((end, escaped)) = scan::string_end(input, i, self.utf8) else {
             return Ok(None);
         };
         match self.val_sink {
@@ -876,7 +880,7 @@ impl Rewriter {
     /// The fast path for a member name that lies whole in the chunk, as
     /// [`whole_string`](Self::whole_string) for values.
     fn whole_key(&mut self, input: &[u8], i: usize, out: &mut Vec<u8>) -> Res<Option<usize>> {
-        let Some((end, escaped)) = scan::string_end(input, i) else {
+        let Some((end, escaped)) = scan::string_end(input, i, self.utf8) else {
             return Ok(None);
         };
         let (sink, decode) = self.key_sink();
@@ -1218,19 +1222,10 @@ impl Rewriter {
                         break;
                     }
                     let rest = &input[i..];
-                    let end = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+                    let end = scan::string_stop(rest).unwrap_or(rest.len());
                     let run = &rest[..end];
                     if !run.is_empty() {
-                        // One vectorizable pass: control characters, and
-                        // whether UTF-8 validation is needed at all.
-                        let (ctrl, high) = run.iter().fold((false, false), |(c, h), &b| {
-                            (c | (b < 0x20), h | (b >= 0x80))
-                        });
-                        if ctrl {
-                            let p = run.iter().position(|&b| b < 0x20).unwrap_or(0);
-                            return Err(self.syntax(i + p, "control character in a string"));
-                        }
-                        if !high {
+                        if self.utf8.valid(input, i, i + end) {
                         } else if let Err(e) = std::str::from_utf8(run) {
                             if e.error_len().is_some() {
                                 return Err(self.syntax(i + e.valid_up_to(), "invalid UTF-8"));
@@ -1250,6 +1245,9 @@ impl Rewriter {
                             return Err(self.syntax(i, "invalid UTF-8"));
                         }
                         let b = input[i];
+                        if b < 0x20 {
+                            return Err(self.syntax(i, "control character in a string"));
+                        }
                         self.str_write(&input[i..i + 1], out, i)?;
                         i += 1;
                         if b == b'"' {
