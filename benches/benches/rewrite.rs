@@ -31,7 +31,7 @@ use std::{fmt::Write as _, hint::black_box, sync::Arc, time::Duration};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use maskgate_masking::{
     Action, Classification, ClassifiedField, ContainerAction, Decision, DetectorSet, FieldId,
-    FieldPolicy, LocalKeyring, Mask, MaskPreset, PathSegment, Plan, Policy, Replacement,
+    FieldPath, FieldPolicy, LocalKeyring, Mask, MaskPreset, PathSegment, Plan, Policy, Replacement,
     RewriteLimits, Rewriter, Rule, Scalar, Selector, TransformError, Unclassified,
 };
 use serde_json::Value;
@@ -163,8 +163,9 @@ impl FieldPolicy for Untouched {
     fn transform(
         &self,
         _id: FieldId,
-        _path: &[PathSegment<'_>],
+        _path: FieldPath<'_>,
         _value: Scalar<'_>,
+        _out: &mut String,
     ) -> Result<Replacement, TransformError> {
         Ok(Replacement::Keep)
     }

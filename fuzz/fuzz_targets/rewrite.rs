@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
 use maskgate_masking::{
-    ContainerAction, Decision, FieldId, FieldPolicy, LookupState, PathSegment, Replacement,
+    ContainerAction, Decision, FieldId, FieldPath, FieldPolicy, LookupState, PathSegment, Replacement,
     RewriteLimits, Rewriter, Scalar, TransformError,
 };
 
@@ -47,12 +47,16 @@ impl FieldPolicy for RedactSecret {
     fn transform(
         &self,
         id: FieldId,
-        _: &[PathSegment<'_>],
+        _: FieldPath<'_>,
         _: Scalar<'_>,
+        out: &mut String,
     ) -> Result<Replacement, TransformError> {
         Ok(match id {
             DROP => Replacement::Drop,
-            _ => Replacement::Json("null".into()),
+            _ => {
+                out.push_str("null");
+                Replacement::Json
+            }
         })
     }
 

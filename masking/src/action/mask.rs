@@ -4,7 +4,8 @@
 //! one mask character and UTF-8 is never split. Numbers and booleans are
 //! masked as their JSON text; the result is always a JSON string.
 
-use super::{ActionError, Outcome, Scalar, json_string};
+use super::{ActionError, Scalar, needs_json_escape, write_json_string};
+use crate::rewrite::Replacement;
 
 /// Partial masking.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,56 +61,85 @@ impl Mask {
         Ok(())
     }
 
-    pub(super) fn apply(&self, value: &Scalar<'_>) -> Result<Outcome, ActionError> {
+    /// Appends the masked value to `out` as a JSON string.
+    pub(super) fn apply_to(
+        &self,
+        value: &Scalar<'_>,
+        out: &mut String,
+    ) -> Result<Replacement, ActionError> {
         self.validate()?;
         let Some(text) = value.text() else {
-            return Ok(Outcome::Keep);
+            return Ok(Replacement::Keep);
         };
-        Ok(Outcome::Replace(json_string(&self.mask_text(&text))))
+        out.push('"');
+        let start = out.len();
+        self.mask_into(&text, out);
+        if out[start..].bytes().any(needs_json_escape) {
+            // Kept characters (or the mask character) that JSON escapes:
+            // rare, so only then is the text moved out to be escaped.
+            let masked = out.split_off(start);
+            out.pop();
+            write_json_string(out, &masked);
+        } else {
+            out.push('"');
+        }
+        Ok(Replacement::Json)
     }
 
     /// The masked text.
     pub fn mask_text(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        self.mask_into(text, &mut out);
+        out
+    }
+
+    /// Appends the masked text to `out`.
+    fn mask_into(&self, text: &str, out: &mut String) {
         match *self {
             Mask::Chars {
                 keep_first,
                 keep_last,
                 mask_char,
-            } => mask_chars(text, keep_first, keep_last, mask_char),
+            } => mask_chars(text, keep_first, keep_last, mask_char, out),
             Mask::Preset {
                 preset: MaskPreset::Email,
                 mask_char,
             } => match text.rfind('@') {
                 Some(at) => {
-                    let mut out = mask_chars(&text[..at], 1, 0, mask_char);
+                    mask_chars(&text[..at], 1, 0, mask_char, out);
                     out.push_str(&text[at..]);
-                    out
                 }
-                None => mask_chars(text, 0, 0, mask_char),
+                None => mask_chars(text, 0, 0, mask_char, out),
             },
             Mask::Preset {
                 preset: MaskPreset::Card,
                 mask_char,
-            } => mask_digits(text, 4, &[' ', '-'], mask_char),
+            } => mask_digits(text, 4, &[' ', '-'], mask_char, out),
             Mask::Preset {
                 preset: MaskPreset::Phone,
                 mask_char,
-            } => mask_digits(text, 2, &['+', ' ', '-', '.', '(', ')', '/'], mask_char),
+            } => mask_digits(
+                text,
+                2,
+                &['+', ' ', '-', '.', '(', ')', '/'],
+                mask_char,
+                out,
+            ),
         }
     }
 }
 
-fn mask_chars(text: &str, keep_first: usize, keep_last: usize, mask_char: char) -> String {
+fn mask_chars(text: &str, keep_first: usize, keep_last: usize, mask_char: char, out: &mut String) {
     let ascii = text.is_ascii();
     let n = if ascii {
         text.len()
     } else {
         text.chars().count()
     };
-    let mut out = String::with_capacity(text.len() + n * mask_char.len_utf8());
+    out.reserve(text.len() + n * mask_char.len_utf8());
     if keep_first.saturating_add(keep_last) >= n {
         out.extend(std::iter::repeat_n(mask_char, n));
-        return out;
+        return;
     }
     // Byte offsets of the first masked character and of the first kept one
     // at the end.
@@ -125,11 +155,10 @@ fn mask_chars(text: &str, keep_first: usize, keep_last: usize, mask_char: char) 
     out.push_str(&text[..offset(keep_first)]);
     out.extend(std::iter::repeat_n(mask_char, n - keep_first - keep_last));
     out.push_str(&text[offset(n - keep_last)..]);
-    out
 }
 
 /// Keeps the last `keep` ASCII digits and the `separators`; masks the rest.
-fn mask_digits(text: &str, keep: usize, separators: &[char], mask_char: char) -> String {
+fn mask_digits(text: &str, keep: usize, separators: &[char], mask_char: char, out: &mut String) {
     let digits = text.chars().filter(char::is_ascii_digit).count();
     let first_kept = if digits > keep {
         digits - keep
@@ -137,26 +166,7 @@ fn mask_digits(text: &str, keep: usize, separators: &[char], mask_char: char) ->
         usize::MAX
     };
     let mut seen = 0;
-    let mut out = String::with_capacity(text.len() * mask_char.len_utf8());
-    if text.is_ascii() && mask_char.is_ascii() {
-        // The same, byte by byte.
-        let mask = mask_char as u8;
-        let bytes: Vec<u8> = text
-            .bytes()
-            .map(|b| {
-                if b.is_ascii_digit() {
-                    let keep_it = seen >= first_kept;
-                    seen += 1;
-                    if keep_it { b } else { mask }
-                } else if separators.contains(&char::from(b)) {
-                    b
-                } else {
-                    mask
-                }
-            })
-            .collect();
-        return String::from_utf8(bytes).expect("ASCII in, ASCII out");
-    }
+    out.reserve(text.len() * mask_char.len_utf8());
     out.extend(text.chars().map(|c| {
         if c.is_ascii_digit() {
             let keep_it = seen >= first_kept;
@@ -168,7 +178,6 @@ fn mask_digits(text: &str, keep: usize, separators: &[char], mask_char: char) ->
             mask_char
         }
     }));
-    out
 }
 
 #[cfg(test)]
@@ -322,18 +331,25 @@ mod tests {
         }
     }
 
+    fn apply(m: &Mask, value: Scalar<'_>) -> Result<super::super::Outcome, ActionError> {
+        super::super::Action::Mask(m.clone()).apply(value, &ctx(keyring()))
+    }
+
     #[test]
     fn apply_types() {
         let m = chars(0, 2);
-        assert_eq!(replaced_str(m.apply(&s("abcd")).unwrap()), "**cd");
+        assert_eq!(replaced_str(apply(&m, s("abcd")).unwrap()), "**cd");
         assert_eq!(
-            replaced_str(m.apply(&Scalar::Number("123456")).unwrap()),
+            replaced_str(apply(&m, Scalar::Number("123456")).unwrap()),
             "****56"
         );
-        assert_eq!(m.apply(&Scalar::Null).unwrap(), Outcome::Keep);
+        assert_eq!(
+            apply(&m, Scalar::Null).unwrap(),
+            super::super::Outcome::Keep
+        );
         // The output is JSON text: a quote in the kept part is escaped.
         assert_eq!(
-            super::super::test_support::replaced(m.apply(&s("xx\"")).unwrap()),
+            super::super::test_support::replaced(apply(&m, s("xx\"")).unwrap()),
             r#""*x\"""#
         );
         let bad = Mask::Chars {

@@ -29,6 +29,7 @@ pub use mask::{Mask, MaskPreset};
 pub use tokenize::{Alphabet, Tokenize};
 
 use crate::keys::{KeyError, KeyId, KeyProvider};
+use crate::rewrite::Replacement;
 
 /// A JSON scalar as the rewriter read it: strings already unescaped, numbers
 /// as their raw text.
@@ -226,22 +227,49 @@ impl Action {
 
     /// Applies the action to one scalar.
     pub fn apply(&self, value: Scalar<'_>, ctx: &ApplyContext<'_>) -> Result<Outcome, ActionError> {
-        match self {
-            Action::Pass => Ok(Outcome::Keep),
-            Action::Drop => Ok(Outcome::Drop),
-            Action::Redact { replacement } => Ok(Outcome::Replace(match replacement {
-                None => "null".to_owned(),
-                Some(text) => json_string(text),
-            })),
-            Action::Mask(m) => m.apply(&value),
+        let mut json = String::new();
+        Ok(match self.apply_to(value, ctx, &mut json)? {
+            Replacement::Keep => Outcome::Keep,
+            Replacement::Json => Outcome::Replace(json),
+            Replacement::Drop => Outcome::Drop,
+        })
+    }
+
+    /// Applies the action to one scalar, as the rewriter asks: a
+    /// replacement's JSON text is appended to `out` (the cheap actions,
+    /// `redact` and `mask`, write it there without allocating).
+    pub fn apply_to(
+        &self,
+        value: Scalar<'_>,
+        ctx: &ApplyContext<'_>,
+        out: &mut String,
+    ) -> Result<Replacement, ActionError> {
+        let outcome = match self {
+            Action::Pass | Action::Reveal(Reveal::Clear) => return Ok(Replacement::Keep),
+            Action::Drop => return Ok(Replacement::Drop),
+            Action::Redact { replacement } => {
+                match replacement {
+                    None => out.push_str("null"),
+                    Some(text) => write_json_string(out, text),
+                }
+                return Ok(Replacement::Json);
+            }
+            Action::Mask(m) => return m.apply_to(&value, out),
             Action::Hash(h) => h.apply(&value, ctx),
             Action::Tokenize(t) => t.apply(&value, ctx),
             Action::Encrypt { key } => encrypt::apply(key.as_ref(), &value, ctx),
             Action::Generalize(g) => g.apply(&value),
-            Action::Reveal(Reveal::Clear) => Ok(Outcome::Keep),
             Action::Reveal(Reveal::Envelope) => encrypt::reveal(&value, ctx),
             Action::Reveal(Reveal::Token(t)) => t.reveal(&value, ctx),
-        }
+        }?;
+        Ok(match outcome {
+            Outcome::Keep => Replacement::Keep,
+            Outcome::Replace(json) => {
+                out.push_str(&json);
+                Replacement::Json
+            }
+            Outcome::Drop => Replacement::Drop,
+        })
     }
 }
 
@@ -262,6 +290,11 @@ pub fn json_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     write_json_string(&mut out, s);
     out
+}
+
+/// Whether JSON escapes this byte inside a string.
+fn needs_json_escape(b: u8) -> bool {
+    b == b'"' || b == b'\\' || b < 0x20
 }
 
 /// Appends `s` as a JSON string literal to `out` (see [`json_string`]).

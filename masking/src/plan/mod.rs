@@ -22,7 +22,8 @@ use crate::{
     detect::DetectorSet,
     keys::KeyProvider,
     rewrite::{
-        ContainerAction, Decision, FieldId, FieldPolicy, LookupState, Replacement, TransformError,
+        ContainerAction, Decision, FieldId, FieldPath, FieldPolicy, LookupState, Replacement,
+        TransformError,
     },
     selector::{Lookup, MatchState, PathSegment, Selector, SelectorSet, normalized_path},
 };
@@ -263,14 +264,6 @@ impl BoundPlan {
     }
 }
 
-fn to_replacement(outcome: Outcome) -> Replacement {
-    match outcome {
-        Outcome::Keep => Replacement::Keep,
-        Outcome::Replace(json) => Replacement::Json(json),
-        Outcome::Drop => Replacement::Drop,
-    }
-}
-
 impl BoundPlan {
     fn decision(&self, lookup: Lookup<'_, FieldId>) -> Decision {
         match lookup {
@@ -327,8 +320,9 @@ impl FieldPolicy for BoundPlan {
     fn transform(
         &self,
         id: FieldId,
-        _: &[PathSegment<'_>],
+        _: FieldPath<'_>,
         value: Scalar<'_>,
+        out: &mut String,
     ) -> Result<Replacement, TransformError> {
         if id == DENIED {
             return Ok(Replacement::Drop);
@@ -338,8 +332,7 @@ impl FieldPolicy for BoundPlan {
         if !field.stored_encrypted {
             return field
                 .action
-                .apply(value, &ctx)
-                .map(to_replacement)
+                .apply_to(value, &ctx, out)
                 .map_err(TransformError::new);
         }
         // Stored encrypted: open the envelope, then the caller's action
@@ -367,11 +360,14 @@ impl FieldPolicy for BoundPlan {
         };
         match field
             .action
-            .apply(scalar, &ctx)
+            .apply_to(scalar, &ctx, out)
             .map_err(TransformError::new)?
         {
-            Outcome::Keep => Ok(Replacement::Json(clear.to_string())),
-            other => Ok(to_replacement(other)),
+            Replacement::Keep => {
+                out.push_str(&clear.to_string());
+                Ok(Replacement::Json)
+            }
+            other => Ok(other),
         }
     }
 
@@ -396,12 +392,13 @@ impl FieldPolicy for BoundPlan {
 
     fn unclassified(
         &self,
-        path: &[PathSegment<'_>],
+        path: FieldPath<'_>,
         value: &str,
-    ) -> Result<Option<Replacement>, TransformError> {
+        out: &mut String,
+    ) -> Result<Replacement, TransformError> {
         match self.plan.unclassified {
-            Unclassified::Pass => Ok(None),
-            Unclassified::Deny => Ok(Some(Replacement::Drop)),
+            Unclassified::Pass => Ok(Replacement::Keep),
+            Unclassified::Deny => Ok(Replacement::Drop),
             Unclassified::Detect => {
                 // Most strings have no finding: the path is only written
                 // out for one that does.
@@ -411,7 +408,7 @@ impl FieldPolicy for BoundPlan {
                     let Some(action) = self.plan.detected.get(&*finding.class) else {
                         return redaction_mark(&finding.class);
                     };
-                    let path = normalized.get_or_insert_with(|| normalized_path(path));
+                    let path = normalized.get_or_insert_with(|| normalized_path(&path.to_vec()));
                     match action.apply(Scalar::Str(matched.into()), &self.context(path)) {
                         Ok(Outcome::Keep) => matched.to_owned(),
                         Ok(Outcome::Replace(json)) => match serde_json::from_str(&json) {
@@ -429,9 +426,10 @@ impl FieldPolicy for BoundPlan {
                     return Err(TransformError::new(error));
                 }
                 Ok(match rewritten {
-                    std::borrow::Cow::Borrowed(_) => None,
+                    std::borrow::Cow::Borrowed(_) => Replacement::Keep,
                     std::borrow::Cow::Owned(text) => {
-                        Some(Replacement::Json(crate::action::json_string(&text)))
+                        crate::action::write_json_string(out, &text);
+                        Replacement::Json
                     }
                 })
             }
@@ -508,8 +506,9 @@ impl FieldPolicy for WritePlan {
     fn transform(
         &self,
         id: FieldId,
-        _: &[PathSegment<'_>],
+        _: FieldPath<'_>,
         value: Scalar<'_>,
+        out: &mut String,
     ) -> Result<Replacement, TransformError> {
         let ctx = ApplyContext {
             product: &self.product,
@@ -518,8 +517,7 @@ impl FieldPolicy for WritePlan {
             keys: &*self.keys,
         };
         Action::Encrypt { key: None }
-            .apply(value, &ctx)
-            .map(to_replacement)
+            .apply_to(value, &ctx, out)
             .map_err(TransformError::new)
     }
 

@@ -250,10 +250,11 @@ impl FieldPolicy for WholePaths {
     fn transform(
         &self,
         id: FieldId,
-        path: &[PathSegment<'_>],
+        path: FieldPath<'_>,
         value: Scalar<'_>,
+        out: &mut String,
     ) -> Result<Replacement, TransformError> {
-        self.0.transform(id, path, value)
+        self.0.transform(id, path, value, out)
     }
 
     fn container(&self, id: FieldId) -> ContainerAction {
@@ -266,10 +267,11 @@ impl FieldPolicy for WholePaths {
 
     fn unclassified(
         &self,
-        path: &[PathSegment<'_>],
+        path: FieldPath<'_>,
         value: &str,
-    ) -> Result<Option<Replacement>, TransformError> {
-        self.0.unclassified(path, value)
+        out: &mut String,
+    ) -> Result<Replacement, TransformError> {
+        self.0.unclassified(path, value, out)
     }
 }
 

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use super::error::RewriteError;
 use super::policy::{
-    ContainerAction, Decision, FieldId, FieldPolicy, LookupState, PathSegment, Replacement, Scalar,
+    ContainerAction, Decision, FieldId, FieldPath, FieldPolicy, LookupState, PathSeg, PathSegment,
+    Replacement, Scalar,
 };
 use super::scan::{self, Utf8Span};
 
@@ -204,12 +205,6 @@ enum Buffered {
     Unclassified,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum PathSeg {
-    Member { start: usize, end: usize },
-    Index(usize),
-}
-
 /// Streams JSON (or NDJSON) through a [`FieldPolicy`].
 ///
 /// Feed it the body's chunks as they come; each call appends the rewritten
@@ -271,8 +266,8 @@ pub struct Rewriter {
     buffered: Buffered,
     val_raw: Vec<u8>,
 
-    /// Where the current chunk is known to be valid UTF-8.
-    utf8: Utf8Span,
+    /// Where a transform writes its replacement (reused).
+    replacement: String,
     base: u64,
     poisoned: bool,
     summary: RewriteSummary,
@@ -319,7 +314,7 @@ impl Rewriter {
             val_sink: Sink::Out,
             buffered: Buffered::No,
             val_raw: Vec::with_capacity(64),
-            utf8: Utf8Span::default(),
+            replacement: String::with_capacity(64),
             base: 0,
             poisoned: false,
             summary: RewriteSummary::default(),
@@ -407,19 +402,19 @@ impl Rewriter {
     }
 
     fn run(&mut self, input: &[u8], out: &mut Vec<u8>) -> Res<()> {
-        self.utf8 = Utf8Span::of(input);
+        let utf8 = Utf8Span::of(input);
         let mut i = 0;
         while i < input.len() {
             i = match self.lex {
                 Lex::Between => {
-                    let j = self.copy_through(input, i, out);
+                    let j = self.copy_through(input, utf8, i, out);
                     if j > i {
                         j
                     } else {
-                        self.between(input, i, out)?
+                        self.between(input, utf8, i, out)?
                     }
                 }
-                Lex::Str => self.string(input, i, out)?,
+                Lex::Str => self.string(input, utf8, i, out)?,
                 Lex::Num(_) => self.number(input, i, out)?,
                 Lex::Lit { .. } => self.literal(input, i, out)?,
             };
@@ -435,7 +430,13 @@ impl Rewriter {
     /// it does not accept (a token cut by the chunk's end, invalid JSON,
     /// the depth limit): the byte-level state machine takes over there, so
     /// errors and chunk boundaries are handled in one place.
-    fn copy_through(&mut self, input: &[u8], i: usize, out: &mut Vec<u8>) -> usize {
+    fn copy_through(
+        &mut self,
+        input: &[u8],
+        utf8: Utf8Span<'_>,
+        i: usize,
+        out: &mut Vec<u8>,
+    ) -> usize {
         let ctx = match self.top_ctx() {
             Some(ctx @ (Ctx::Pass | Ctx::Skip)) => ctx,
             _ => return i,
@@ -476,7 +477,7 @@ impl Rewriter {
                     j + 1
                 }
                 b'"' if value || matches!(expect, Expect::Key | Expect::KeyOrClose) => {
-                    let Some((end, _)) = scan::string_end(input, j, self.utf8) else {
+                    let Some((end, _)) = scan::string_end(input, j, utf8) else {
                         break;
                     };
                     expect = if value {
@@ -544,7 +545,13 @@ impl Rewriter {
 
     // ---- whitespace and structure ----
 
-    fn between(&mut self, input: &[u8], i: usize, out: &mut Vec<u8>) -> Res<usize> {
+    fn between(
+        &mut self,
+        input: &[u8],
+        utf8: Utf8Span<'_>,
+        i: usize,
+        out: &mut Vec<u8>,
+    ) -> Res<usize> {
         let b = input[i];
         if is_ws(b) {
             if b == b'\n' && self.ndjson {
@@ -562,7 +569,7 @@ impl Rewriter {
                 b'{' | b'[' => self.start_container(b == b'{', i, out)?,
                 b'"' => {
                     self.start_scalar(true, out);
-                    if let Some(end) = self.whole_string(input, i, out)? {
+                    if let Some(end) = self.whole_string(input, utf8, i, out)? {
                         return Ok(end);
                     }
                     self.start_string(false, out, i)?;
@@ -570,8 +577,7 @@ impl Rewriter {
                 b'-' | b'0'..=b'9' => {
                     self.start_scalar(false, out);
                     if let Some(end) = scan::number_end(input, i) {
-                        self.val_write(&input[i..end], out, end)?;
-                        self.scalar_end(out, end)?;
+                        self.whole_scalar(input, i, end, out)?;
                         return Ok(end);
                     }
                     self.lex = Lex::Num(Num::Start);
@@ -580,8 +586,7 @@ impl Rewriter {
                 b't' | b'f' | b'n' => {
                     self.start_scalar(false, out);
                     if let Some(end) = scan::literal_end(input, i) {
-                        self.val_write(&input[i..end], out, end)?;
-                        self.scalar_end(out, end)?;
+                        self.whole_scalar(input, i, end, out)?;
                         return Ok(end);
                     }
                     let word: &'static [u8] = match b {
@@ -598,7 +603,7 @@ impl Rewriter {
             },
             Expect::Key | Expect::KeyOrClose => match b {
                 b'"' => {
-                    if let Some(end) = self.whole_key(input, i, out)? {
+                    if let Some(end) = self.whole_key(input, utf8, i, out)? {
                         return Ok(end);
                     }
                     self.start_key(i, out)?;
@@ -853,12 +858,18 @@ impl Rewriter {
     }
 
     /// The fast path for a string value (its sink already chosen by
-    /// `start_scalar`) that lies whole in the chunk: one copy, then the
-    /// scalar's end. `None` (nothing done) when the string is cut by the
-    /// chunk's end, invalid, over the value limit, or escaped and to be
-    /// decoded: the state machine takes it then.
-    fn whole_string(&mut self, input: &[u8], i: usize, out: &mut Vec<u8>) -> Res<Option<usize>> {
-        let Some((end, escaped)) = scan::string_end(input, i, self.utf8) else {
+    /// `start_scalar`) that lies whole in the chunk: one copy, or none when
+    /// it is to be transformed, then the scalar's end. `None` (nothing done)
+    /// when the string is cut by the chunk's end, invalid, over the value
+    /// limit, or escaped and to be decoded: the state machine takes it then.
+    fn whole_string(
+        &mut self,
+        input: &[u8],
+        utf8: Utf8Span<'_>,
+        i: usize,
+        out: &mut Vec<u8>,
+    ) -> Res<Option<usize>> {
+        let Some((end, escaped)) = scan::string_end(input, i, utf8) else {
             return Ok(None);
         };
         match self.val_sink {
@@ -867,37 +878,70 @@ impl Rewriter {
                 if escaped || end - i > self.limits.max_value_bytes {
                     return Ok(None);
                 }
-                self.val_raw.extend_from_slice(&input[i..end]);
-                self.dec.clear();
-                self.dec.extend_from_slice(&input[i + 1..end - 1]);
+                let Some(text) = utf8.text(i + 1, end - 1) else {
+                    return Ok(None);
+                };
+                self.scalar_done(out, end, &input[i..end], Scalar::Str(Cow::Borrowed(text)))?;
+                return Ok(Some(end));
             }
             Sink::Pending | Sink::Discard => {}
         }
-        self.scalar_end(out, end)?;
+        self.scalar_done(out, end, &[], Scalar::Null)?;
         Ok(Some(end))
+    }
+
+    /// A number or literal that lies whole in the chunk.
+    fn whole_scalar(&mut self, input: &[u8], i: usize, end: usize, out: &mut Vec<u8>) -> Res<()> {
+        let raw = &input[i..end];
+        match self.val_sink {
+            Sink::Out => out.extend_from_slice(raw),
+            Sink::Value => {
+                if raw.len() > self.limits.max_value_bytes {
+                    return Err(RewriteError::ValueTooLarge {
+                        offset: self.base + end as u64,
+                        limit: self.limits.max_value_bytes,
+                    });
+                }
+                return self.scalar_done(out, end, raw, raw_scalar(raw, end, self.base)?);
+            }
+            Sink::Pending | Sink::Discard => {}
+        }
+        self.scalar_done(out, end, &[], Scalar::Null)
     }
 
     /// The fast path for a member name that lies whole in the chunk, as
     /// [`whole_string`](Self::whole_string) for values.
-    fn whole_key(&mut self, input: &[u8], i: usize, out: &mut Vec<u8>) -> Res<Option<usize>> {
-        let Some((end, escaped)) = scan::string_end(input, i, self.utf8) else {
+    fn whole_key(
+        &mut self,
+        input: &[u8],
+        utf8: Utf8Span<'_>,
+        i: usize,
+        out: &mut Vec<u8>,
+    ) -> Res<Option<usize>> {
+        let Some((end, escaped)) = scan::string_end(input, i, utf8) else {
             return Ok(None);
         };
         let (sink, decode) = self.key_sink();
-        if decode && (escaped || end - i > self.limits.max_key_bytes) {
-            return Ok(None);
-        }
+        let name = if decode {
+            if escaped || end - i > self.limits.max_key_bytes {
+                return Ok(None);
+            }
+            let Some(name) = utf8.text(i + 1, end - 1) else {
+                return Ok(None);
+            };
+            Some(name)
+        } else {
+            None
+        };
         match sink {
             Sink::Out => out.extend_from_slice(&input[i..end]),
             Sink::Pending => self.pending.extend_from_slice(&input[i..end]),
             Sink::Value | Sink::Discard => {}
         }
-        self.decode = decode;
-        if decode {
-            self.dec.clear();
-            self.dec.extend_from_slice(&input[i + 1..end - 1]);
+        self.expect = Expect::Colon;
+        if let Some(name) = name {
+            self.member_named(name, end)?;
         }
-        self.key_end(end)?;
         Ok(Some(end))
     }
 
@@ -927,7 +971,18 @@ impl Rewriter {
         if !self.decode {
             return Ok(());
         }
-        let name = std::str::from_utf8(&self.dec).map_err(|_| self.syntax(i, "invalid UTF-8"))?;
+        let dec = std::mem::take(&mut self.dec);
+        let r = match std::str::from_utf8(&dec) {
+            Ok(name) => self.member_named(name, i),
+            Err(_) => Err(self.syntax(i, "invalid UTF-8")),
+        };
+        self.dec = dec;
+        r
+    }
+
+    /// A member name in a tracking context: onto the path, and the decision
+    /// for its value.
+    fn member_named(&mut self, name: &str, i: usize) -> Res<()> {
         let start = self.names.len();
         self.names.push_str(name);
         self.path.push(PathSeg::Member {
@@ -1080,78 +1135,92 @@ impl Rewriter {
         }
     }
 
-    /// A scalar ended (the lexer is already back between tokens).
+    /// A scalar read by the state machine ended (the lexer is already back
+    /// between tokens): its buffered bytes go to [`scalar_done`](Self::scalar_done).
     fn scalar_end(&mut self, out: &mut Vec<u8>, at: usize) -> Res<()> {
+        if self.buffered == Buffered::No {
+            return self.scalar_done(out, at, &[], Scalar::Null);
+        }
+        let raw = std::mem::take(&mut self.val_raw);
+        let dec = std::mem::take(&mut self.dec);
+        let r = match raw.first() {
+            // The decoded contents; the raw bytes were validated as they
+            // were scanned.
+            Some(b'"') => match std::str::from_utf8(&dec) {
+                Ok(text) => self.scalar_done(out, at, &raw, Scalar::Str(Cow::Borrowed(text))),
+                Err(_) => Err(self.syntax(at, "invalid UTF-8")),
+            },
+            _ => raw_scalar(&raw, at, self.base)
+                .and_then(|value| self.scalar_done(out, at, &raw, value)),
+        };
+        self.val_raw = raw;
+        self.dec = dec;
+        r
+    }
+
+    /// A scalar ended at `at`: `raw` is its JSON text and `value` what it
+    /// holds, when it was buffered (else they are not looked at). The
+    /// policy's answer is emitted, and the parent goes on.
+    fn scalar_done(
+        &mut self,
+        out: &mut Vec<u8>,
+        at: usize,
+        raw: &[u8],
+        value: Scalar<'_>,
+    ) -> Res<()> {
         let at_end = self.base + at as u64;
-        let repl = match self.buffered {
+        let policy_error = |source| RewriteError::Policy {
+            offset: at_end,
+            source,
+        };
+        let path = FieldPath {
+            segments: &self.path,
+            names: &self.names,
+        };
+        self.replacement.clear();
+        let replacement = match self.buffered {
             Buffered::No => None,
             Buffered::Transform(id) => {
-                let invalid = |_| RewriteError::Syntax {
-                    offset: at_end,
-                    reason: "invalid UTF-8",
-                };
-                let value = match self.val_raw.first() {
-                    // The decoded contents; the raw bytes were validated as
-                    // they were scanned.
-                    Some(b'"') => Scalar::Str(Cow::Borrowed(
-                        std::str::from_utf8(&self.dec).map_err(invalid)?,
-                    )),
-                    Some(b't') => Scalar::Bool(true),
-                    Some(b'f') => Scalar::Bool(false),
-                    Some(b'n') => Scalar::Null,
-                    _ => Scalar::Number(std::str::from_utf8(&self.val_raw).map_err(invalid)?),
-                };
-                let buf = std::mem::take(&mut self.seg_buf);
-                let segs = self.segments(buf);
-                let r = self.policy.transform(id, &segs, value).map_err(|source| {
-                    RewriteError::Policy {
-                        offset: at_end,
-                        source,
-                    }
-                })?;
-                self.seg_buf = recycle(segs);
-                let outcome = match r {
-                    Replacement::Keep => Treatment::Kept,
-                    Replacement::Json(_) => Treatment::Replaced,
-                    Replacement::Drop => Treatment::Dropped,
-                };
-                self.summary.count(id, outcome);
+                let r = self
+                    .policy
+                    .transform(id, path, value, &mut self.replacement)
+                    .map_err(policy_error)?;
+                self.summary.count(
+                    id,
+                    match r {
+                        Replacement::Keep => Treatment::Kept,
+                        Replacement::Json => Treatment::Replaced,
+                        Replacement::Drop => Treatment::Dropped,
+                    },
+                );
                 Some(r)
             }
             Buffered::Unclassified => {
-                let dec = std::str::from_utf8(&self.dec).map_err(|_| RewriteError::Syntax {
-                    offset: at_end,
-                    reason: "invalid UTF-8",
-                })?;
-                let buf = std::mem::take(&mut self.seg_buf);
-                let segs = self.segments(buf);
+                let Scalar::Str(text) = &value else {
+                    unreachable!("only strings are scanned")
+                };
                 let r = self
                     .policy
-                    .unclassified(&segs, dec)
-                    .map_err(|source| RewriteError::Policy {
-                        offset: at_end,
-                        source,
-                    })?
-                    .unwrap_or(Replacement::Keep);
-                self.seg_buf = recycle(segs);
+                    .unclassified(path, text, &mut self.replacement)
+                    .map_err(policy_error)?;
                 self.summary.unclassified_scanned += 1;
                 match r {
-                    Replacement::Json(_) => self.summary.unclassified_replaced += 1,
+                    Replacement::Json => self.summary.unclassified_replaced += 1,
                     Replacement::Drop => self.summary.unclassified_dropped += 1,
                     Replacement::Keep => {}
                 }
                 Some(r)
             }
         };
-        match repl {
+        match replacement {
             None => {}
             Some(Replacement::Keep) => {
                 self.flush_pending(out);
-                out.extend_from_slice(&self.val_raw);
+                out.extend_from_slice(raw);
             }
-            Some(Replacement::Json(json)) => {
+            Some(Replacement::Json) => {
                 self.flush_pending(out);
-                out.extend_from_slice(json.as_bytes());
+                out.extend_from_slice(self.replacement.as_bytes());
             }
             Some(Replacement::Drop) => {
                 self.discard_pending();
@@ -1204,7 +1273,13 @@ impl Rewriter {
         Ok(())
     }
 
-    fn string(&mut self, input: &[u8], mut i: usize, out: &mut Vec<u8>) -> Res<usize> {
+    fn string(
+        &mut self,
+        input: &[u8],
+        utf8: Utf8Span<'_>,
+        mut i: usize,
+        out: &mut Vec<u8>,
+    ) -> Res<usize> {
         while i < input.len() {
             match self.esc {
                 Esc::None => {
@@ -1225,7 +1300,7 @@ impl Rewriter {
                     let end = scan::string_stop(rest).unwrap_or(rest.len());
                     let run = &rest[..end];
                     if !run.is_empty() {
-                        if self.utf8.valid(input, i, i + end) {
+                        if utf8.valid(input, i, i + end) {
                         } else if let Err(e) = std::str::from_utf8(run) {
                             if e.error_len().is_some() {
                                 return Err(self.syntax(i + e.valid_up_to(), "invalid UTF-8"));
@@ -1428,6 +1503,20 @@ impl Rewriter {
         }
         Ok(j)
     }
+}
+
+/// A number or literal's value, from its JSON text (validated as it was
+/// scanned).
+fn raw_scalar(raw: &[u8], at: usize, base: u64) -> Res<Scalar<'_>> {
+    Ok(match raw.first() {
+        Some(b't') => Scalar::Bool(true),
+        Some(b'f') => Scalar::Bool(false),
+        Some(b'n') => Scalar::Null,
+        _ => Scalar::Number(std::str::from_utf8(raw).map_err(|_| RewriteError::Syntax {
+            offset: base + at as u64,
+            reason: "invalid UTF-8",
+        })?),
+    })
 }
 
 /// An empty vector with `v`'s allocation, for segments borrowing something

@@ -83,7 +83,8 @@ mod tests;
 pub use engine::{RewriteLimits, RewriteSummary, Rewriter, Treatment};
 pub use error::RewriteError;
 pub use policy::{
-    ContainerAction, Decision, FieldId, FieldPolicy, LookupState, Replacement, TransformError,
+    ContainerAction, Decision, FieldId, FieldPath, FieldPolicy, LookupState, Replacement,
+    TransformError,
 };
 #[cfg(test)]
 use policy::{PathSegment, Scalar};

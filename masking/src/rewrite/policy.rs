@@ -54,15 +54,55 @@ pub enum ContainerAction {
 pub(crate) use crate::action::Scalar;
 
 /// What the policy returns for a scalar.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Replacement {
     /// Emit the value exactly as it came (its raw bytes, escapes included).
     Keep,
-    /// Emit this JSON text in its place. The policy must give valid JSON.
-    Json(String),
+    /// Emit, in its place, the JSON text the policy appended to the `out`
+    /// buffer it was handed (the rewriter's, reused from value to value, so
+    /// a transform need not allocate). The policy must give valid JSON.
+    Json,
     /// Remove the member or element (at the root: the document becomes
     /// `null`).
     Drop,
+}
+
+/// The path of the value being transformed, as the rewriter tracks it:
+/// segments are only made when a policy asks for them.
+#[derive(Clone, Copy)]
+pub struct FieldPath<'a> {
+    pub(super) segments: &'a [PathSeg],
+    pub(super) names: &'a str,
+}
+
+/// One step of a [`FieldPath`]: a member name (a span of the rewriter's
+/// name buffer) or an array index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum PathSeg {
+    Member { start: usize, end: usize },
+    Index(usize),
+}
+
+impl<'a> FieldPath<'a> {
+    /// The segments from the root (the root itself is the empty path).
+    pub fn segments(&self) -> impl ExactSizeIterator<Item = PathSegment<'a>> + use<'a> {
+        let names = self.names;
+        self.segments.iter().map(move |s| match *s {
+            PathSeg::Member { start, end } => PathSegment::Member(&names[start..end]),
+            PathSeg::Index(i) => PathSegment::Index(i),
+        })
+    }
+
+    /// The segments, collected.
+    pub fn to_vec(&self) -> Vec<PathSegment<'a>> {
+        self.segments().collect()
+    }
+}
+
+impl fmt::Debug for FieldPath<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.segments()).finish()
+    }
 }
 
 /// The compiled plan as the rewriter sees it.
@@ -97,12 +137,16 @@ pub trait FieldPolicy: Send + Sync {
     }
 
     /// Transforms a scalar selected by `Transform(id)` (or a leaf of a
-    /// container whose action is [`ContainerAction::Descend`]).
+    /// container whose action is [`ContainerAction::Descend`]). A
+    /// [`Replacement::Json`] answer has appended its JSON text to `out`
+    /// (which the rewriter hands over empty); on any other answer, or an
+    /// error, whatever was appended is ignored.
     fn transform(
         &self,
         id: FieldId,
-        path: &[PathSegment<'_>],
+        path: FieldPath<'_>,
         value: Scalar<'_>,
+        out: &mut String,
     ) -> Result<Replacement, TransformError>;
 
     /// What to do with a container selected by `Transform(id)`.
@@ -116,16 +160,18 @@ pub trait FieldPolicy: Send + Sync {
         false
     }
 
-    /// The product's default for an unclassified string value: `None` keeps
-    /// it. Only called when [`FieldPolicy::scans_unclassified`] is `true`;
-    /// the string is buffered (up to the value limit) to be scanned.
+    /// The product's default for an unclassified string value, answered
+    /// as [`transform`](Self::transform) answers (the default keeps it).
+    /// Only called when [`FieldPolicy::scans_unclassified`] is `true`; the
+    /// string is buffered (up to the value limit) to be scanned.
     fn unclassified(
         &self,
-        path: &[PathSegment<'_>],
+        path: FieldPath<'_>,
         value: &str,
-    ) -> Result<Option<Replacement>, TransformError> {
-        let _ = (path, value);
-        Ok(None)
+        out: &mut String,
+    ) -> Result<Replacement, TransformError> {
+        let _ = (path, value, out);
+        Ok(Replacement::Keep)
     }
 }
 

@@ -126,13 +126,20 @@ impl FieldPolicy for PropPolicy {
     fn transform(
         &self,
         id: FieldId,
-        _: &[PathSegment<'_>],
+        _: FieldPath<'_>,
         value: Scalar<'_>,
+        out: &mut String,
     ) -> Result<Replacement, TransformError> {
         Ok(match (id, value) {
-            (REDACT, _) => Replacement::Json("\"[R]\"".into()),
+            (REDACT, _) => {
+                out.push_str("\"[R]\"");
+                Replacement::Json
+            }
             (DROP, _) => Replacement::Drop,
-            (_, Scalar::Str(_)) => Replacement::Json("\"*\"".into()),
+            (_, Scalar::Str(_)) => {
+                out.push_str("\"*\"");
+                Replacement::Json
+            }
             (_, Scalar::Number(_)) => Replacement::Drop,
             _ => Replacement::Keep,
         })
@@ -152,15 +159,17 @@ impl FieldPolicy for PropPolicy {
 
     fn unclassified(
         &self,
-        _: &[PathSegment<'_>],
+        _: FieldPath<'_>,
         value: &str,
-    ) -> Result<Option<Replacement>, TransformError> {
+        out: &mut String,
+    ) -> Result<Replacement, TransformError> {
         Ok(match self.scan_str(value) {
-            None => Some(Replacement::Drop),
+            None => Replacement::Drop,
             Some(Value::String(s)) if s != value => {
-                Some(Replacement::Json(serde_json::to_string(&s).unwrap()))
+                out.push_str(&serde_json::to_string(&s).unwrap());
+                Replacement::Json
             }
-            Some(_) => None,
+            Some(_) => Replacement::Keep,
         })
     }
 }
@@ -512,8 +521,9 @@ impl FieldPolicy for Whole {
     fn transform(
         &self,
         _: FieldId,
-        _: &[PathSegment<'_>],
+        _: FieldPath<'_>,
         _: Scalar<'_>,
+        _: &mut String,
     ) -> Result<Replacement, TransformError> {
         Ok(Replacement::Drop)
     }

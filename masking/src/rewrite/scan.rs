@@ -9,7 +9,9 @@
 //! both give the same output.
 
 /// Where a chunk is known to be valid UTF-8, checked once per chunk with
-/// `simdutf8` so that the string scanners need not check each run again.
+/// `simdutf8` so that the string scanners need not check each run again,
+/// and the text of that span, so that a member name or string value lying
+/// whole in it is had as `&str` without another check.
 ///
 /// The span starts after any continuation bytes that open the chunk (the
 /// end of a character split across chunks, which the state machine checks)
@@ -17,36 +19,51 @@
 /// valid JSON is ASCII, so a run of string content that lies inside the span
 /// and starts and ends next to an ASCII delimiter is valid UTF-8 by itself.
 #[derive(Clone, Copy, Debug, Default)]
-pub(super) struct Utf8Span {
+pub(super) struct Utf8Span<'a> {
     from: usize,
-    to: usize,
+    text: &'a str,
 }
 
-impl Utf8Span {
+impl<'a> Utf8Span<'a> {
     /// Checks `chunk`.
-    pub(super) fn of(chunk: &[u8]) -> Self {
+    pub(super) fn of(chunk: &'a [u8]) -> Self {
         let from = chunk
             .iter()
             .take(3)
             .take_while(|&&b| (0x80..0xC0).contains(&b))
             .count();
-        let to = match simdutf8::compat::from_utf8(&chunk[from..]) {
-            Ok(_) => chunk.len(),
-            Err(e) => from + e.valid_up_to(),
+        let text = match simdutf8::compat::from_utf8(&chunk[from..]) {
+            Ok(text) => text,
+            // Checked again up to where it failed, for the `&str`: a chunk
+            // that ends inside a character, or holds an error that the
+            // tokenizer will report.
+            Err(e) => {
+                simdutf8::basic::from_utf8(&chunk[from..from + e.valid_up_to()]).unwrap_or_default()
+            }
         };
-        Self { from, to }
+        Self { from, text }
     }
 
     /// Whether `chunk[a..b]` (a run between ASCII delimiters) is known valid.
     #[inline]
     fn covers(self, a: usize, b: usize) -> bool {
-        self.from <= a && b <= self.to
+        self.from <= a && b <= self.from + self.text.len()
     }
 
     /// Whether the run `chunk[a..b]` is valid UTF-8: known, or checked now.
     #[inline]
     pub(super) fn valid(self, chunk: &[u8], a: usize, b: usize) -> bool {
         self.covers(a, b) || std::str::from_utf8(&chunk[a..b]).is_ok()
+    }
+
+    /// `chunk[a..b]` as text, if it lies in the span on character
+    /// boundaries.
+    #[inline]
+    pub(super) fn text(self, a: usize, b: usize) -> Option<&'a str> {
+        if a < self.from {
+            return None;
+        }
+        self.text.get(a - self.from..b - self.from)
     }
 }
 
@@ -90,7 +107,7 @@ fn ends_plain(b: u8) -> bool {
 /// (surrogate pairs included), control characters and UTF-8 (runs inside
 /// `utf8` were checked with the chunk).
 #[inline]
-pub(super) fn string_end(input: &[u8], at: usize, utf8: Utf8Span) -> Option<(usize, bool)> {
+pub(super) fn string_end(input: &[u8], at: usize, utf8: Utf8Span<'_>) -> Option<(usize, bool)> {
     debug_assert_eq!(input[at], b'"');
     let mut k = at + 1;
     let mut escaped = false;

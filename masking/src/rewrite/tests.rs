@@ -67,14 +67,21 @@ impl FieldPolicy for TestPolicy {
     fn transform(
         &self,
         id: FieldId,
-        _path: &[PathSegment<'_>],
+        _path: FieldPath<'_>,
         value: Scalar<'_>,
+        out: &mut String,
     ) -> Result<Replacement, TransformError> {
         Ok(match (self.rules[id.0 as usize].1, value) {
-            (Act::Redact, _) => Replacement::Json("\"[R]\"".into()),
+            (Act::Redact, _) => {
+                out.push_str("\"[R]\"");
+                Replacement::Json
+            }
             (Act::Drop, _) => Replacement::Drop,
             (Act::Keep, _) => Replacement::Keep,
-            (Act::Apply, Scalar::Str(_)) => Replacement::Json("\"*\"".into()),
+            (Act::Apply, Scalar::Str(_)) => {
+                out.push_str("\"*\"");
+                Replacement::Json
+            }
             (Act::Apply, Scalar::Number(_)) => Replacement::Drop,
             (Act::Apply, _) => Replacement::Keep,
             (Act::Fail, _) => return Err(TransformError::new("no key for this field")),
@@ -95,15 +102,17 @@ impl FieldPolicy for TestPolicy {
 
     fn unclassified(
         &self,
-        _path: &[PathSegment<'_>],
+        _path: FieldPath<'_>,
         value: &str,
-    ) -> Result<Option<Replacement>, TransformError> {
+        out: &mut String,
+    ) -> Result<Replacement, TransformError> {
         Ok(if value.contains("@") {
-            Some(Replacement::Json("\"[email]\"".into()))
+            out.push_str("\"[email]\"");
+            Replacement::Json
         } else if value.contains("deny") {
-            Some(Replacement::Drop)
+            Replacement::Drop
         } else {
-            None
+            Replacement::Keep
         })
     }
 }
