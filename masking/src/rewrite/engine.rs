@@ -9,7 +9,7 @@ use super::policy::{
     ContainerAction, Decision, FieldId, FieldPath, FieldPolicy, LookupState, PathSeg, PathSegment,
     Replacement, Scalar,
 };
-use super::scan::{self, Utf8Span};
+use super::scan::{self, ChunkIndex};
 
 /// Whitespace after a deferred comma is held back at most this much; beyond
 /// it, whitespace is emitted at once, ahead of the deferred comma (still valid
@@ -268,6 +268,9 @@ pub struct Rewriter {
 
     /// Where a transform writes its replacement (reused).
     replacement: String,
+    /// The stop bitmap of the chunk being read (see [`ChunkIndex`]), its
+    /// allocation kept from chunk to chunk.
+    stops: Vec<u64>,
     base: u64,
     poisoned: bool,
     summary: RewriteSummary,
@@ -315,6 +318,7 @@ impl Rewriter {
             buffered: Buffered::No,
             val_raw: Vec::with_capacity(64),
             replacement: String::with_capacity(64),
+            stops: Vec::new(),
             base: 0,
             poisoned: false,
             summary: RewriteSummary::default(),
@@ -402,19 +406,25 @@ impl Rewriter {
     }
 
     fn run(&mut self, input: &[u8], out: &mut Vec<u8>) -> Res<()> {
-        let utf8 = Utf8Span::of(input);
+        let mut stops = std::mem::take(&mut self.stops);
+        let r = self.run_indexed(input, ChunkIndex::new(input, &mut stops), out);
+        self.stops = stops;
+        r
+    }
+
+    fn run_indexed(&mut self, input: &[u8], index: ChunkIndex<'_>, out: &mut Vec<u8>) -> Res<()> {
         let mut i = 0;
         while i < input.len() {
             i = match self.lex {
                 Lex::Between => {
-                    let j = self.copy_through(input, utf8, i, out);
+                    let j = self.copy_through(input, index, i, out);
                     if j > i {
                         j
                     } else {
-                        self.between(input, utf8, i, out)?
+                        self.between(input, index, i, out)?
                     }
                 }
-                Lex::Str => self.string(input, utf8, i, out)?,
+                Lex::Str => self.string(input, index, i, out)?,
                 Lex::Num(_) => self.number(input, i, out)?,
                 Lex::Lit { .. } => self.literal(input, i, out)?,
             };
@@ -433,7 +443,7 @@ impl Rewriter {
     fn copy_through(
         &mut self,
         input: &[u8],
-        utf8: Utf8Span<'_>,
+        index: ChunkIndex<'_>,
         i: usize,
         out: &mut Vec<u8>,
     ) -> usize {
@@ -477,7 +487,7 @@ impl Rewriter {
                     j + 1
                 }
                 b'"' if value || matches!(expect, Expect::Key | Expect::KeyOrClose) => {
-                    let Some((end, _)) = scan::string_end(input, j, utf8) else {
+                    let Some((end, _)) = scan::string_end(input, j, index) else {
                         break;
                     };
                     expect = if value {
@@ -548,7 +558,7 @@ impl Rewriter {
     fn between(
         &mut self,
         input: &[u8],
-        utf8: Utf8Span<'_>,
+        index: ChunkIndex<'_>,
         i: usize,
         out: &mut Vec<u8>,
     ) -> Res<usize> {
@@ -569,7 +579,7 @@ impl Rewriter {
                 b'{' | b'[' => self.start_container(b == b'{', i, out)?,
                 b'"' => {
                     self.start_scalar(true, out);
-                    if let Some(end) = self.whole_string(input, utf8, i, out)? {
+                    if let Some(end) = self.whole_string(input, index, i, out)? {
                         return Ok(end);
                     }
                     self.start_string(false, out, i)?;
@@ -603,7 +613,7 @@ impl Rewriter {
             },
             Expect::Key | Expect::KeyOrClose => match b {
                 b'"' => {
-                    if let Some(end) = self.whole_key(input, utf8, i, out)? {
+                    if let Some(end) = self.whole_key(input, index, i, out)? {
                         return Ok(end);
                     }
                     self.start_key(i, out)?;
@@ -865,11 +875,11 @@ impl Rewriter {
     fn whole_string(
         &mut self,
         input: &[u8],
-        utf8: Utf8Span<'_>,
+        index: ChunkIndex<'_>,
         i: usize,
         out: &mut Vec<u8>,
     ) -> Res<Option<usize>> {
-        let Some((end, escaped)) = scan::string_end(input, i, utf8) else {
+        let Some((end, escaped)) = scan::string_end(input, i, index) else {
             return Ok(None);
         };
         match self.val_sink {
@@ -878,7 +888,7 @@ impl Rewriter {
                 if escaped || end - i > self.limits.max_value_bytes {
                     return Ok(None);
                 }
-                let Some(text) = utf8.text(i + 1, end - 1) else {
+                let Some(text) = index.text(i + 1, end - 1) else {
                     return Ok(None);
                 };
                 self.scalar_done(out, end, &input[i..end], Scalar::Str(Cow::Borrowed(text)))?;
@@ -914,11 +924,11 @@ impl Rewriter {
     fn whole_key(
         &mut self,
         input: &[u8],
-        utf8: Utf8Span<'_>,
+        index: ChunkIndex<'_>,
         i: usize,
         out: &mut Vec<u8>,
     ) -> Res<Option<usize>> {
-        let Some((end, escaped)) = scan::string_end(input, i, utf8) else {
+        let Some((end, escaped)) = scan::string_end(input, i, index) else {
             return Ok(None);
         };
         let (sink, decode) = self.key_sink();
@@ -926,7 +936,7 @@ impl Rewriter {
             if escaped || end - i > self.limits.max_key_bytes {
                 return Ok(None);
             }
-            let Some(name) = utf8.text(i + 1, end - 1) else {
+            let Some(name) = index.text(i + 1, end - 1) else {
                 return Ok(None);
             };
             Some(name)
@@ -1276,7 +1286,7 @@ impl Rewriter {
     fn string(
         &mut self,
         input: &[u8],
-        utf8: Utf8Span<'_>,
+        index: ChunkIndex<'_>,
         mut i: usize,
         out: &mut Vec<u8>,
     ) -> Res<usize> {
@@ -1297,10 +1307,10 @@ impl Rewriter {
                         break;
                     }
                     let rest = &input[i..];
-                    let end = scan::string_stop(rest).unwrap_or(rest.len());
+                    let end = index.next_stop(i).map_or(rest.len(), |stop| stop - i);
                     let run = &rest[..end];
                     if !run.is_empty() {
-                        if utf8.valid(input, i, i + end) {
+                        if index.valid(input, i, i + end) {
                         } else if let Err(e) = std::str::from_utf8(run) {
                             if e.error_len().is_some() {
                                 return Err(self.syntax(i + e.valid_up_to(), "invalid UTF-8"));

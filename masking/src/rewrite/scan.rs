@@ -8,25 +8,35 @@
 //! So a fast path accepts a subset of what the state machine accepts, and
 //! both give the same output.
 
-/// Where a chunk is known to be valid UTF-8, checked once per chunk with
-/// `simdutf8` so that the string scanners need not check each run again,
-/// and the text of that span, so that a member name or string value lying
-/// whole in it is had as `&str` without another check.
+/// What is learned about a chunk in one pass before it is tokenized:
 ///
-/// The span starts after any continuation bytes that open the chunk (the
-/// end of a character split across chunks, which the state machine checks)
-/// and ends before the first invalid or incomplete sequence. Outside strings
-/// valid JSON is ASCII, so a run of string content that lies inside the span
-/// and starts and ends next to an ASCII delimiter is valid UTF-8 by itself.
+/// - where it is valid UTF-8 (checked with `simdutf8`), so that string runs
+///   need not be checked again, with the text of that span, so that a member
+///   name or string value lying whole in it is had as `&str` without another
+///   check;
+/// - a bitmap of the bytes that end a run of plain string content (`"`,
+///   `\`, control characters), so that finding the end of a string is a
+///   bit scan.
+///
+/// The UTF-8 span starts after any continuation bytes that open the chunk
+/// (the end of a character split across chunks, which the state machine
+/// checks) and ends before the first invalid or incomplete sequence. Outside
+/// strings valid JSON is ASCII, so a run of string content that lies inside
+/// the span and starts and ends next to an ASCII delimiter is valid UTF-8 by
+/// itself.
 #[derive(Clone, Copy, Debug, Default)]
-pub(super) struct Utf8Span<'a> {
+pub(super) struct ChunkIndex<'a> {
     from: usize,
     text: &'a str,
+    /// Bit `k % 64` of word `k / 64`: byte `k` ends plain string content.
+    stops: &'a [u64],
 }
 
-impl<'a> Utf8Span<'a> {
-    /// Checks `chunk`.
-    pub(super) fn of(chunk: &'a [u8]) -> Self {
+impl<'a> ChunkIndex<'a> {
+    /// Indexes `chunk`, with its stop bitmap built in `stops` (a buffer kept
+    /// from chunk to chunk).
+    pub(super) fn new(chunk: &'a [u8], stops: &'a mut Vec<u64>) -> Self {
+        build_stops(chunk, stops);
         let from = chunk
             .iter()
             .take(3)
@@ -41,7 +51,7 @@ impl<'a> Utf8Span<'a> {
                 simdutf8::basic::from_utf8(&chunk[from..from + e.valid_up_to()]).unwrap_or_default()
             }
         };
-        Self { from, text }
+        Self { from, text, stops }
     }
 
     /// Whether `chunk[a..b]` (a run between ASCII delimiters) is known valid.
@@ -65,36 +75,60 @@ impl<'a> Utf8Span<'a> {
         }
         self.text.get(a - self.from..b - self.from)
     }
+
+    /// The first offset at or after `k` whose byte ends plain string
+    /// content (`"`, `\`, a control character).
+    #[inline]
+    pub(super) fn next_stop(self, k: usize) -> Option<usize> {
+        let mut w = k / 64;
+        let mut bits = *self.stops.get(w)? >> (k % 64);
+        if bits != 0 {
+            return Some(k + bits.trailing_zeros() as usize);
+        }
+        loop {
+            w += 1;
+            bits = *self.stops.get(w)?;
+            if bits != 0 {
+                return Some(w * 64 + bits.trailing_zeros() as usize);
+            }
+        }
+    }
 }
 
-/// How many bytes [`string_stop`] classifies at once.
-const BLOCK: usize = 16;
-
-/// The offset of the first byte in `s` that ends a run of plain string
-/// content: `"`, `\` or a control character (which is invalid there).
+/// Fills `stops` with the bitmap of the bytes of `chunk` that end plain
+/// string content.
 ///
-/// Hand-written because `memchr` finds up to three given bytes, not a
-/// range: this is one pass for the delimiters and the control characters
-/// together. The block is written so that the compiler makes it one
-/// unaligned SIMD load, three compares and a test (checked in the assembly
-/// for x86-64's baseline SSE2), without `unsafe`.
-#[inline]
-pub(super) fn string_stop(s: &[u8]) -> Option<usize> {
-    let mut blocks = s.chunks_exact(BLOCK);
-    let mut base = 0;
+/// Hand-written because `memchr` finds up to three given bytes, not a range,
+/// and one string at a time. The 64-byte block is written so that the
+/// compiler makes it SIMD compares (x86-64's baseline SSE2), and each 8
+/// flags are packed into a byte with one multiply: no `unsafe`, no runtime
+/// dispatch.
+fn build_stops(chunk: &[u8], stops: &mut Vec<u64>) {
+    stops.clear();
+    let mut blocks = chunk.chunks_exact(64);
     for block in &mut blocks {
-        let block: [u8; BLOCK] = block.try_into().expect("chunks_exact");
-        let stops = u128::from_le_bytes(block.map(|b| if ends_plain(b) { 0xFF } else { 0 }));
-        if stops != 0 {
-            return Some(base + (stops.trailing_zeros() / 8) as usize);
-        }
-        base += BLOCK;
+        stops.push(block_stops(block.try_into().expect("chunks_exact")));
     }
-    blocks
-        .remainder()
-        .iter()
-        .position(|&b| ends_plain(b))
-        .map(|k| base + k)
+    let tail = blocks.remainder();
+    if !tail.is_empty() {
+        // Padded with a byte that is no stop.
+        let mut block = [b'a'; 64];
+        block[..tail.len()].copy_from_slice(tail);
+        stops.push(block_stops(&block));
+    }
+}
+
+#[inline]
+fn block_stops(block: &[u8; 64]) -> u64 {
+    let flags = block.map(|b| u8::from(ends_plain(b)));
+    let mut mask = 0;
+    for (k, eight) in flags.chunks_exact(8).enumerate() {
+        let eight = u64::from_le_bytes(eight.try_into().expect("chunks_exact"));
+        // Bytes of 0 or 1: the multiply gathers flag `i` into bit `56 + i`
+        // with nothing else reaching the top byte.
+        mask |= (eight.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * k);
+    }
+    mask
 }
 
 #[inline(always)]
@@ -105,15 +139,15 @@ fn ends_plain(b: u8) -> bool {
 /// A string token starting at the quote `input[at]`: the offset past its
 /// closing quote, and whether it holds escapes. Validates escapes
 /// (surrogate pairs included), control characters and UTF-8 (runs inside
-/// `utf8` were checked with the chunk).
+/// the index's UTF-8 span were checked with the chunk).
 #[inline]
-pub(super) fn string_end(input: &[u8], at: usize, utf8: Utf8Span<'_>) -> Option<(usize, bool)> {
+pub(super) fn string_end(input: &[u8], at: usize, index: ChunkIndex<'_>) -> Option<(usize, bool)> {
     debug_assert_eq!(input[at], b'"');
     let mut k = at + 1;
     let mut escaped = false;
     loop {
-        let e = k + string_stop(&input[k..])?;
-        if input[e] < 0x20 || !utf8.valid(input, k, e) {
+        let e = index.next_stop(k)?;
+        if input[e] < 0x20 || !index.valid(input, k, e) {
             return None;
         }
         k = e;
@@ -236,12 +270,17 @@ mod tests {
             (b"\"a\xc3\"", None),
             (b"\"\xc3\\n\xa9\"", None),
         ] {
+            let mut stops = Vec::new();
+            let index = ChunkIndex::new(text, &mut stops);
             assert_eq!(
-                string_end(text, 0, Utf8Span::default()),
+                string_end(text, 0, index),
                 end,
                 "{}",
                 String::from_utf8_lossy(text)
             );
+            // The same without the chunk's UTF-8 check: each run checked.
+            let unchecked = ChunkIndex { text: "", ..index };
+            assert_eq!(string_end(text, 0, unchecked), end);
         }
     }
 
@@ -279,12 +318,18 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn string_stop_finds_the_first_delimiter_or_control(
+        fn next_stop_finds_the_next_delimiter_or_control(
             s in proptest::collection::vec(proptest::sample::select(
-                b"ab \"\\\x00\x1f\x20\x7f\x80\xff".to_vec()), 0..100),
+                b"ab \"\\\x00\x1f\x20\x7f\x80\xff".to_vec()), 0..300),
+            from in 0usize..300,
         ) {
-            let naive = s.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
-            proptest::prop_assert_eq!(string_stop(&s), naive);
+            let from = from.min(s.len());
+            let naive = s[from..]
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                .map(|k| from + k);
+            let mut stops = Vec::new();
+            proptest::prop_assert_eq!(ChunkIndex::new(&s, &mut stops).next_stop(from), naive);
         }
 
         #[test]
@@ -292,7 +337,8 @@ mod tests {
             s in proptest::collection::vec(proptest::sample::select(
                 b"a\"\x80\xbf\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xff".to_vec()), 0..40),
         ) {
-            let span = Utf8Span::of(&s);
+            let mut stops = Vec::new();
+            let span = ChunkIndex::new(&s, &mut stops);
             // Every run between two ASCII bytes (or the ends) inside the span
             // must be valid by itself.
             let cuts: Vec<usize> = std::iter::once(0)
@@ -322,7 +368,8 @@ mod tests {
             input.push(b'"');
             input.extend(std::iter::repeat_n(b' ', pad));
             let serde_ok = |s: &[u8]| serde_json::from_slice::<String>(s).is_ok();
-            match string_end(&input, 0, Utf8Span::of(&input)) {
+            let mut stops = Vec::new();
+            match string_end(&input, 0, ChunkIndex::new(&input, &mut stops)) {
                 Some((end, escaped)) => {
                     proptest::prop_assert!(serde_ok(&input[..end]));
                     proptest::prop_assert_eq!(escaped, input[..end].contains(&b'\\'));
