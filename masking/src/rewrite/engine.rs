@@ -291,15 +291,15 @@ impl Rewriter {
             root,
             lex: Lex::Between,
             expect: Expect::Value,
-            frames: Vec::with_capacity(8),
+            frames: Vec::new(),
             doc_started: false,
-            path: Vec::with_capacity(8),
-            names: String::with_capacity(64),
-            seg_buf: Vec::with_capacity(8),
+            path: Vec::new(),
+            names: String::new(),
+            seg_buf: Vec::new(),
             seen: String::new(),
             seen_spans: Vec::new(),
             tracked_bytes: 0,
-            pending: Vec::with_capacity(64),
+            pending: Vec::new(),
             pending_comma: false,
             pending_ws: 0,
             member_decision: Decision::Outside,
@@ -313,11 +313,11 @@ impl Rewriter {
             utf8_lo: 0x80,
             utf8_hi: 0xBF,
             key_raw: 0,
-            dec: Vec::with_capacity(64),
+            dec: Vec::new(),
             val_sink: Sink::Out,
             buffered: Buffered::No,
-            val_raw: Vec::with_capacity(64),
-            replacement: String::with_capacity(64),
+            val_raw: Vec::new(),
+            replacement: String::new(),
             stops: Vec::new(),
             base: 0,
             poisoned: false,
@@ -626,12 +626,7 @@ impl Rewriter {
                 if b != b':' {
                     return Err(self.syntax(i, "expected ':'"));
                 }
-                match self.top_ctx() {
-                    Some(Ctx::Pass) => out.push(b':'),
-                    Some(Ctx::Skip) => {}
-                    _ => self.pending.push(b':'),
-                }
-                self.expect = Expect::Value;
+                self.colon(out);
             }
             Expect::CommaOrClose => {
                 let is_obj = self.frames.last().is_some_and(|f| f.is_obj);
@@ -655,6 +650,16 @@ impl Rewriter {
             Expect::End => return Err(self.syntax(i, "data after the end of the document")),
         }
         Ok(i + 1)
+    }
+
+    /// The `:` after a member name.
+    fn colon(&mut self, out: &mut Vec<u8>) {
+        match self.top_ctx() {
+            Some(Ctx::Pass) => out.push(b':'),
+            Some(Ctx::Skip) => {}
+            _ => self.pending.push(b':'),
+        }
+        self.expect = Expect::Value;
     }
 
     fn ndjson_newline(&mut self, i: usize, out: &mut Vec<u8>) -> Res<usize> {
@@ -951,6 +956,12 @@ impl Rewriter {
         self.expect = Expect::Colon;
         if let Some(name) = name {
             self.member_named(name, end)?;
+        }
+        // The colon, when it follows at once (compact JSON), without a trip
+        // through the dispatch.
+        if input.get(end) == Some(&b':') {
+            self.colon(out);
+            return Ok(Some(end + 1));
         }
         Ok(Some(end))
     }
