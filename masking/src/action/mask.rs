@@ -159,15 +159,15 @@ fn mask_chars(text: &str, keep_first: usize, keep_last: usize, mask_char: char, 
 
 /// Keeps the last `keep` ASCII digits and the `separators`; masks the rest.
 fn mask_digits(text: &str, keep: usize, separators: &[char], mask_char: char, out: &mut String) {
-    let digits = text.chars().filter(char::is_ascii_digit).count();
+    // ASCII digits are single bytes in UTF-8.
+    let digits = text.bytes().filter(u8::is_ascii_digit).count();
     let first_kept = if digits > keep {
         digits - keep
     } else {
         usize::MAX
     };
     let mut seen = 0;
-    out.reserve(text.len() * mask_char.len_utf8());
-    out.extend(text.chars().map(|c| {
+    let mut mask_one = |c: char| {
         if c.is_ascii_digit() {
             let keep_it = seen >= first_kept;
             seen += 1;
@@ -177,7 +177,14 @@ fn mask_digits(text: &str, keep: usize, separators: &[char], mask_char: char, ou
         } else {
             mask_char
         }
-    }));
+    };
+    out.reserve(text.len() * mask_char.len_utf8());
+    if text.is_ascii() {
+        // Without decoding characters.
+        out.extend(text.bytes().map(|b| mask_one(char::from(b))));
+    } else {
+        out.extend(text.chars().map(mask_one));
+    }
 }
 
 #[cfg(test)]

@@ -299,6 +299,13 @@ fn needs_json_escape(b: u8) -> bool {
 
 /// Appends `s` as a JSON string literal to `out` (see [`json_string`]).
 pub fn write_json_string(out: &mut String, s: &str) {
+    if !s.bytes().any(needs_json_escape) {
+        out.reserve(s.len() + 2);
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     out.push('"');
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
