@@ -23,8 +23,14 @@
 //! a context: `Lookup` (ask the policy per child), `Apply(id)` (every leaf
 //! gets the field's transform), `Outside` (unclassified, strings scanned),
 //! `Pass` (unclassified, copied through) or `Skip` (inside a dropped or
-//! replaced container: validated, not emitted). String contents are scanned
-//! with `memchr` for `"` and `\`, and validated as runs.
+//! replaced container: validated, not emitted).
+//!
+//! Each chunk is first indexed in one pass (`scan::ChunkIndex`): its UTF-8
+//! is checked whole with `simdutf8`, and a bitmap marks the bytes that end
+//! plain string content (`"`, `\`, control characters). Finding a string's
+//! end is then a bit scan, its runs need no UTF-8 check of their own, and a
+//! member name or value lying whole in the chunk is handed to the policy as
+//! a `&str` slice of the chunk, without a copy.
 //!
 //! Fast paths sit on top of the state machine: a token (member name,
 //! string, number, literal) that lies whole in the chunk is validated and
@@ -49,12 +55,18 @@
 //! Whitespace after a deferred comma is held up to 4 KiB; beyond that it is
 //! emitted at once, ahead of the comma (still valid, and chunk-independent).
 //!
+//! Transforms append their replacement to one buffer the rewriter reuses
+//! ([`FieldPolicy::transform`]'s `out`), and the path is handed over as a
+//! [`FieldPath`] whose segments are only made if the policy asks: a
+//! `redact` or `mask` allocates nothing.
+//!
 //! # What is buffered, and the memory bound
 //! - a member name, where a decision depends on it (`max_key_bytes`);
 //! - a scalar the policy transforms, or an unclassified string the policy
 //!   scans (`max_value_bytes`); an unclassified string that is not scanned,
 //!   and everything under `Pass`, streams through unbuffered;
 //! - one frame per open container (`max_depth`) and the current path;
+//! - the chunk's stop bitmap (one bit per byte of the chunk being fed);
 //! - classified member names of the open objects, for the duplicate check
 //!   (`max_tracked_name_bytes`).
 //!
