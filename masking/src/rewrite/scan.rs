@@ -36,7 +36,6 @@ impl<'a> ChunkIndex<'a> {
     /// Indexes `chunk`, with its stop bitmap built in `stops` (a buffer kept
     /// from chunk to chunk).
     pub(super) fn new(chunk: &'a [u8], stops: &'a mut Vec<u64>) -> Self {
-        build_stops(chunk, stops);
         let from = chunk
             .iter()
             .take(3)
@@ -51,6 +50,9 @@ impl<'a> ChunkIndex<'a> {
                 simdutf8::basic::from_utf8(&chunk[from..from + e.valid_up_to()]).unwrap_or_default()
             }
         };
+        // After the UTF-8 check, which brings the chunk into the cache at
+        // memory speed.
+        build_stops(chunk, stops);
         Self { from, text, stops }
     }
 
