@@ -234,7 +234,8 @@ pub struct Rewriter {
     /// Classified member names of the open objects (duplicate check), as
     /// spans of `seen`, each object's after its parent's.
     seen: String,
-    seen_spans: Vec<(usize, usize)>,
+    /// Each name's [`quick_key`], and its span of `seen`.
+    seen_spans: Vec<(u64, usize, usize)>,
     /// Bytes of classified member names remembered, all open objects.
     tracked_bytes: usize,
 
@@ -845,7 +846,7 @@ impl Rewriter {
             .ok_or_else(|| self.syntax(i, "unbalanced bracket"))?;
         debug_assert_eq!(f.is_obj, is_obj);
         self.tracked_bytes -= f.names_bytes;
-        if let Some(&(from, _)) = self.seen_spans.get(f.seen_from) {
+        if let Some(&(_, from, _)) = self.seen_spans.get(f.seen_from) {
             self.seen.truncate(from);
             self.seen_spans.truncate(f.seen_from);
         }
@@ -1051,16 +1052,22 @@ impl Rewriter {
             Some(set) => !set.insert(name.into()),
             None => {
                 let mine = &self.seen_spans[f.seen_from..];
-                if mine.iter().any(|&(a, b)| self.seen[a..b] == *name) {
+                let key = quick_key(name);
+                if mine
+                    .iter()
+                    .any(|&(k, a, b)| k == key && self.seen[a..b] == *name)
+                {
                     true
                 } else if mine.len() < LINEAR_NAMES {
                     let a = self.seen.len();
                     self.seen.push_str(name);
-                    self.seen_spans.push((a, self.seen.len()));
+                    self.seen_spans.push((key, a, self.seen.len()));
                     false
                 } else {
-                    let mut set: HashSet<Box<str>> =
-                        mine.iter().map(|&(a, b)| self.seen[a..b].into()).collect();
+                    let mut set: HashSet<Box<str>> = mine
+                        .iter()
+                        .map(|&(_, a, b)| self.seen[a..b].into())
+                        .collect();
                     set.insert(name.into());
                     f.names = Some(set);
                     false
@@ -1524,6 +1531,15 @@ impl Rewriter {
         }
         Ok(j)
     }
+}
+
+/// A name's length and first bytes in one number: equal names have equal
+/// keys, so most unequal names differ without comparing them.
+fn quick_key(name: &str) -> u64 {
+    let mut head = [0u8; 8];
+    let n = name.len().min(8);
+    head[..n].copy_from_slice(&name.as_bytes()[..n]);
+    u64::from_le_bytes(head) ^ (name.len() as u64).rotate_right(16)
 }
 
 /// A number or literal's value, from its JSON text (validated as it was
