@@ -100,11 +100,12 @@ impl<'a> ChunkIndex<'a> {
 /// Fills `stops` with the bitmap of the bytes of `chunk` that end plain
 /// string content.
 ///
-/// Hand-written because `memchr` finds up to three given bytes, not a range,
-/// and one string at a time. The 64-byte block is written so that the
-/// compiler makes it SIMD compares (x86-64's baseline SSE2), and each 8
-/// flags are packed into a byte with one multiply: no `unsafe`, no runtime
-/// dispatch.
+/// Hand-written: `memchr` searches for up to three given bytes, one match
+/// at a time, and cannot take a range (the control characters); this marks
+/// every stop of the chunk in one pass. The 64-byte block is written so
+/// that the compiler makes it SIMD compares (x86-64's baseline SSE2), and
+/// each 8 flags are packed into a byte with one multiply: no `unsafe`, no
+/// runtime dispatch.
 fn build_stops(chunk: &[u8], stops: &mut Vec<u64>) {
     stops.clear();
     let mut blocks = chunk.chunks_exact(64);
