@@ -14,6 +14,10 @@
 //! - `rewriter/untouched/SIZE`: the same with a policy that answers
 //!   `Outside` at the root: every byte passes through unchanged (validated,
 //!   copied).
+//! - `rewriter/10-paths+detect/SIZE`: the same plan with the product's
+//!   default for unclassified fields, `detect`: every other string value is
+//!   scanned by the built-in detectors (a finding would be redacted). Not a
+//!   goal of its own: what the default costs.
 //! - `serde_json_value/10-paths/SIZE`: `serde_json::from_slice::<Value>`,
 //!   the same 10 rules applied by walking the tree, serialization, and the
 //!   drop of the tree.
@@ -111,10 +115,23 @@ impl Act {
     }
 }
 
+/// What the rule does to a class found by a detector in unclassified text
+/// (`10-paths+detect` only).
+const DETECTED: &[&str] = &[
+    "email",
+    "card_number",
+    "iban",
+    "phone",
+    "national_id",
+    "ip_address",
+];
+
 /// The real compiled plan (`maskgate_masking::Plan`): one class per rule,
 /// a default policy rule giving each class its action, unclassified values
-/// passed, bound to a consumer and a key provider as the gateway binds it.
-fn bench_policy() -> Arc<dyn FieldPolicy> {
+/// `unclassified` (passed, or scanned with the built-in detectors, each
+/// finding redacted), bound to a consumer and a key provider as the gateway
+/// binds it.
+fn bench_policy(unclassified: Unclassified) -> Arc<dyn FieldPolicy> {
     let class = |i: usize| format!("class_{i}");
     let fields = RULES
         .iter()
@@ -128,7 +145,7 @@ fn bench_policy() -> Arc<dyn FieldPolicy> {
     let classification = Classification {
         product: "bench".into(),
         fields,
-        unclassified: Unclassified::Pass,
+        unclassified,
     };
     let rule = Rule {
         name: "default".into(),
@@ -138,6 +155,11 @@ fn bench_policy() -> Arc<dyn FieldPolicy> {
             .iter()
             .enumerate()
             .map(|(i, (_, act))| (class(i), act.action()))
+            .chain(
+                DETECTED
+                    .iter()
+                    .map(|&c| (c.to_owned(), Act::Redact.action())),
+            )
             .collect(),
     };
     let policy = Policy::new(vec![rule]).expect("one rule");
@@ -145,8 +167,8 @@ fn bench_policy() -> Arc<dyn FieldPolicy> {
         &classification,
         &policy,
         policy.select(&[], None),
-        Arc::new(DetectorSet::new(Vec::new())),
-        &[],
+        Arc::new(DetectorSet::builtin()),
+        DETECTED,
     )
     .expect("the bench plan compiles");
     Arc::new(Arc::new(plan).for_consumer("bench", Arc::new(LocalKeyring::empty())))
@@ -263,7 +285,12 @@ fn serde_value(doc: &[u8], rules: &[(At, Action)], out: &mut Vec<u8>) {
 
 /// Both 10-path outputs mean the same thing, some values were actually
 /// changed, and the untouched output is the input.
-fn check_outputs(doc: &[u8], policy: &Arc<dyn FieldPolicy>, rules: &[(At, Action)]) {
+fn check_outputs(
+    doc: &[u8],
+    policy: &Arc<dyn FieldPolicy>,
+    detect: &Arc<dyn FieldPolicy>,
+    rules: &[(At, Action)],
+) {
     let mut out = Vec::new();
     rewrite(policy, doc, &mut out);
     let from_rewriter: Value = serde_json::from_slice(&out).expect("rewriter output is JSON");
@@ -277,6 +304,12 @@ fn check_outputs(doc: &[u8], policy: &Arc<dyn FieldPolicy>, rules: &[(At, Action
         from_rewriter["items"][0]["iban"] == "[REDACTED]"
             && from_rewriter["items"][0]["last_login"]["ip"] == "[REDACTED]",
         "the rules did not apply"
+    );
+    rewrite(detect, doc, &mut out);
+    let detected: Value = serde_json::from_slice(&out).expect("detect output is JSON");
+    assert!(
+        detected["items"][0]["iban"] == "[REDACTED]",
+        "the rules did not apply with detect"
     );
     let untouched: Arc<dyn FieldPolicy> = Arc::new(Untouched);
     rewrite(&untouched, doc, &mut out);
@@ -436,14 +469,15 @@ fn document(target: usize) -> (Vec<u8>, u64) {
 }
 
 fn rewrite_bench(c: &mut Criterion) {
-    let policy = bench_policy();
+    let policy = bench_policy(Unclassified::Pass);
+    let detect = bench_policy(Unclassified::Detect);
     let untouched: Arc<dyn FieldPolicy> = Arc::new(Untouched);
     let rules: Vec<(At, Action)> = RULES.iter().map(|(at, act)| (*at, act.action())).collect();
 
     for (label, target) in SIZES {
         let (doc, records) = document(target);
         eprintln!("document {label}: {} bytes, {records} records", doc.len());
-        check_outputs(&doc, &policy, &rules);
+        check_outputs(&doc, &policy, &detect, &rules);
         let mut out = Vec::with_capacity(doc.len() + (doc.len() >> 2) + 4096);
         let large = doc.len() > 10 << 20;
 
@@ -471,6 +505,9 @@ fn rewrite_bench(c: &mut Criterion) {
                 });
                 group.bench_function(format!("untouched/{label}"), |b| {
                     b.iter(|| rewrite(&untouched, black_box(&doc), &mut out));
+                });
+                group.bench_function(format!("10-paths+detect/{label}"), |b| {
+                    b.iter(|| rewrite(&detect, black_box(&doc), &mut out));
                 });
             } else {
                 group.bench_function(format!("10-paths/{label}"), |b| {

@@ -26,7 +26,7 @@ pub use action::{
 pub use detect::{
     CardDetector, DetectError, Detector, DetectorSet, EmailDetector, Finding, IbanDetector,
     Ipv4Detector, Ipv6Detector, PhoneDetector, REGEX_SIZE_LIMIT, RegexDetector, SsnDetector,
-    Validator,
+    TextProfile, Validator,
 };
 pub use keys::{DataKey, KEY_LEN, KeyError, KeyId, KeyProvider, KeyPurpose, LocalKeyring};
 pub use plan::{

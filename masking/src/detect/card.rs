@@ -4,7 +4,7 @@ use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 
-use super::{Detector, Finding, builtin_regex, class, is_token, validate};
+use super::{Detector, Finding, TextProfile, builtin_regex, class, is_token, validate};
 
 /// A maximal run of ASCII digit groups joined by single spaces or dashes.
 static RUN: LazyLock<Regex> = LazyLock::new(|| builtin_regex(r"[0-9]+(?:[ -][0-9]+)*"));
@@ -108,6 +108,11 @@ impl Detector for CardDetector {
                 off += token.len() + 1;
             }
         }
+    }
+
+    /// A card number has 13 to 19 digits.
+    fn may_match(&self, profile: &TextProfile) -> bool {
+        profile.digits >= 13
     }
 }
 

@@ -4,7 +4,7 @@ use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 
-use super::{Detector, Finding, builtin_regex, class};
+use super::{Detector, Finding, TextProfile, builtin_regex, class};
 
 /// Local part: RFC 5322 `atext` and dots, plus any Unicode letter or digit
 /// (RFC 6531). Domain: dot-separated labels of letters, digits and inner
@@ -81,6 +81,11 @@ impl Detector for EmailDetector {
                 out.push(Finding::new(m.start() + skip, m.end(), self.class.clone()));
             }
         }
+    }
+
+    /// An address has an `@`.
+    fn may_match(&self, profile: &TextProfile) -> bool {
+        profile.at_signs >= 1
     }
 }
 

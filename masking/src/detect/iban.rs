@@ -4,7 +4,7 @@ use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 
-use super::{Detector, Finding, builtin_regex, class, is_token, validate};
+use super::{Detector, Finding, TextProfile, builtin_regex, class, is_token, validate};
 
 /// Country code, check digits, then up to 30 more alphanumerics with at most
 /// single spaces between them (the exact length is the country's, below).
@@ -132,6 +132,11 @@ impl Detector for IbanDetector {
                 out.push(Finding::new(s, e, self.class.clone()));
             },
         );
+    }
+
+    /// An IBAN has two check digits after its country code.
+    fn may_match(&self, profile: &TextProfile) -> bool {
+        profile.digits >= 2
     }
 }
 

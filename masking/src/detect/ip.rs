@@ -5,7 +5,7 @@ use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 
-use super::{Detector, Finding, builtin_regex, class, is_token};
+use super::{Detector, Finding, TextProfile, builtin_regex, class, is_token};
 
 static V4: LazyLock<Regex> =
     LazyLock::new(|| builtin_regex(r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}"));
@@ -76,6 +76,11 @@ impl Detector for Ipv4Detector {
             |s, e| out.push(Finding::new(s, e, self.class.clone())),
         );
     }
+
+    /// Four numbers joined by three dots.
+    fn may_match(&self, profile: &TextProfile) -> bool {
+        profile.digits >= 4 && profile.dots >= 3
+    }
 }
 
 /// IPv6 addresses in any RFC 4291 text form `std::net::Ipv6Addr` parses
@@ -130,6 +135,11 @@ impl Detector for Ipv6Detector {
             |s, e| check_v6(text, s, e).then_some((s, e)),
             |s, e| out.push(Finding::new(s, e, self.class.clone())),
         );
+    }
+
+    /// At least three groups, so at least two colons.
+    fn may_match(&self, profile: &TextProfile) -> bool {
+        profile.colons >= 2
     }
 }
 

@@ -53,6 +53,44 @@ pub trait Detector: Send + Sync {
     /// Appends a [`Finding`] for every value of the class found in `text`,
     /// in ascending order of `start`, without overlaps between them.
     fn find(&self, text: &str, out: &mut Vec<Finding>);
+
+    /// Whether a text with this profile can hold a value of the class at
+    /// all, so that [`DetectorSet`] skips `find` when it cannot. It must
+    /// never answer `false` for a text in which `find` would report
+    /// something; the default (`true`) always runs `find`.
+    fn may_match(&self, profile: &TextProfile) -> bool {
+        let _ = profile;
+        true
+    }
+}
+
+/// Counts of the few characters the built-in detectors cannot match
+/// without, taken in one pass over a text before any detector runs: most
+/// strings in a JSON body (names, cities, codes, words) hold too few digits
+/// and no `@`, and then no built-in regex needs to scan them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TextProfile {
+    /// ASCII digits `0`-`9`.
+    pub digits: usize,
+    /// `@`.
+    pub at_signs: usize,
+    /// `:`.
+    pub colons: usize,
+    /// `.`.
+    pub dots: usize,
+}
+
+impl TextProfile {
+    /// The profile of `text`.
+    pub fn of(text: &str) -> Self {
+        text.bytes().fold(Self::default(), |mut p, b| {
+            p.digits += usize::from(b.is_ascii_digit());
+            p.at_signs += usize::from(b == b'@');
+            p.colons += usize::from(b == b':');
+            p.dots += usize::from(b == b'.');
+            p
+        })
+    }
 }
 
 /// One detected value: a byte range of the scanned text and its class.

@@ -4,7 +4,7 @@ use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 
-use super::{Detector, Finding, builtin_regex, class, is_token};
+use super::{Detector, Finding, TextProfile, builtin_regex, class, is_token};
 
 /// Three shapes, each with a bounded number of groups, then an optional
 /// extension. See [`PhoneDetector`].
@@ -118,6 +118,11 @@ impl Detector for PhoneDetector {
             |s, e| check(text, s, e).then_some((s, e)),
             |s, e| out.push(Finding::new(s, e, self.class.clone())),
         );
+    }
+
+    /// A number has at least 8 digits (see `check`).
+    fn may_match(&self, profile: &TextProfile) -> bool {
+        profile.digits >= 8
     }
 }
 

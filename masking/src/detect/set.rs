@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use super::{
     CardDetector, Detector, EmailDetector, Finding, IbanDetector, Ipv4Detector, Ipv6Detector,
-    PhoneDetector, SsnDetector,
+    PhoneDetector, SsnDetector, TextProfile,
 };
 
 /// Several detectors run over the same text, their findings merged into one
@@ -66,7 +66,11 @@ impl DetectorSet {
         // (finding, priority): lower priority index wins ties.
         let mut all: Vec<(Finding, usize)> = Vec::new();
         let mut buf = Vec::new();
+        let profile = TextProfile::of(text);
         for (prio, d) in self.detectors.iter().enumerate() {
+            if !d.may_match(&profile) {
+                continue;
+            }
             d.find(text, &mut buf);
             all.extend(buf.drain(..).filter(|f| !f.is_empty()).map(|f| (f, prio)));
         }
@@ -134,6 +138,49 @@ mod tests {
 
     use super::*;
     use crate::detect::{RegexDetector, Validator};
+
+    proptest::proptest! {
+        /// `may_match` only ever skips texts in which `find` finds nothing:
+        /// random texts over the characters the built-in patterns care
+        /// about, dense enough in digits and separators that every detector
+        /// finds something in some of them.
+        #[test]
+        fn may_match_never_hides_a_finding(
+            text in proptest::strategy::Strategy::prop_map(proptest::collection::vec(proptest::sample::select(vec![
+                "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "41", "0049", "+",
+                " ", "-", ".", ":", "@", "(", ")", "/", "x", "a", "DE", "ex", "é", "::",
+                "ffff", "a.b", "192.168.", "4111",
+            ]), 0..40), |parts| parts.concat()),
+        ) {
+            let profile = TextProfile::of(&text);
+            for d in DetectorSet::builtin().detectors() {
+                let mut found = Vec::new();
+                d.find(&text, &mut found);
+                proptest::prop_assert!(
+                    d.may_match(&profile) || found.is_empty(),
+                    "{} skipped a text it finds something in", d.class()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn may_match_skips_plain_words_and_keeps_candidates() {
+        let set = DetectorSet::builtin();
+        let running = |text: &str| {
+            let profile = TextProfile::of(text);
+            set.detectors()
+                .filter(|d| d.may_match(&profile))
+                .map(|d| d.class().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert!(running("Berlin").is_empty());
+        assert!(running("Rue de la Paix 1").is_empty());
+        assert!(running("mail c1.x@example.com").contains(&"email".to_owned()));
+        assert!(running("4111 1111 1111 1111").contains(&"card_number".to_owned()));
+        assert!(running("10.0.0.1").contains(&"ip_address".to_owned()));
+        assert!(running("fe80::1").contains(&"ip_address".to_owned()));
+    }
 
     fn classes(set: &DetectorSet, text: &str) -> Vec<(String, String)> {
         set.find(text)

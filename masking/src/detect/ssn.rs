@@ -4,7 +4,7 @@ use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 
-use super::{Detector, Finding, builtin_regex, class, is_token};
+use super::{Detector, Finding, TextProfile, builtin_regex, class, is_token};
 
 static SSN: LazyLock<Regex> = LazyLock::new(|| builtin_regex(r"[0-9]{3}-[0-9]{2}-[0-9]{4}"));
 
@@ -59,6 +59,11 @@ impl Detector for SsnDetector {
             |s, e| check(text, s, e).then_some((s, e)),
             |s, e| out.push(Finding::new(s, e, self.class.clone())),
         );
+    }
+
+    /// An SSN has 9 digits.
+    fn may_match(&self, profile: &TextProfile) -> bool {
+        profile.digits >= 9
     }
 }
 
