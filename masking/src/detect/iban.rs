@@ -134,9 +134,9 @@ impl Detector for IbanDetector {
         );
     }
 
-    /// An IBAN has two check digits after its country code.
+    /// An IBAN starts with a country code in capitals and two check digits.
     fn may_match(&self, profile: &TextProfile) -> bool {
-        profile.digits >= 2
+        profile.capitals >= 2 && profile.digits >= 2
     }
 }
 

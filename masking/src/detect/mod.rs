@@ -65,13 +65,15 @@ pub trait Detector: Send + Sync {
 }
 
 /// Counts of the few characters the built-in detectors cannot match
-/// without, taken in one pass over a text before any detector runs: most
+/// without, taken once per text before any detector runs: most
 /// strings in a JSON body (names, cities, codes, words) hold too few digits
 /// and no `@`, and then no built-in regex needs to scan them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TextProfile {
     /// ASCII digits `0`-`9`.
     pub digits: usize,
+    /// ASCII capital letters `A`-`Z`.
+    pub capitals: usize,
     /// `@`.
     pub at_signs: usize,
     /// `:`.
@@ -83,13 +85,16 @@ pub struct TextProfile {
 impl TextProfile {
     /// The profile of `text`.
     pub fn of(text: &str) -> Self {
-        text.bytes().fold(Self::default(), |mut p, b| {
-            p.digits += usize::from(b.is_ascii_digit());
-            p.at_signs += usize::from(b == b'@');
-            p.colons += usize::from(b == b':');
-            p.dots += usize::from(b == b'.');
-            p
-        })
+        // One count per pass: each vectorizes, where one pass keeping four
+        // counters does not.
+        let count = |want: fn(&u8) -> bool| text.bytes().filter(want).count();
+        Self {
+            digits: count(u8::is_ascii_digit),
+            capitals: count(u8::is_ascii_uppercase),
+            at_signs: count(|&b| b == b'@'),
+            colons: count(|&b| b == b':'),
+            dots: count(|&b| b == b'.'),
+        }
     }
 }
 

@@ -149,7 +149,7 @@ mod tests {
             text in proptest::strategy::Strategy::prop_map(proptest::collection::vec(proptest::sample::select(vec![
                 "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "41", "0049", "+",
                 " ", "-", ".", ":", "@", "(", ")", "/", "x", "a", "DE", "ex", "é", "::",
-                "ffff", "a.b", "192.168.", "4111",
+                "ffff", "a.b", "192.168.", "4111", "GB", "82", "WEST", "DE89", "Z",
             ]), 0..40), |parts| parts.concat()),
         ) {
             let profile = TextProfile::of(&text);
