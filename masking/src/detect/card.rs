@@ -110,9 +110,9 @@ impl Detector for CardDetector {
         }
     }
 
-    /// A card number has 13 to 19 digits.
+    /// A card number is a run of 13 to 19 digits.
     fn may_match(&self, profile: &TextProfile) -> bool {
-        profile.digits >= 13
+        profile.longest_run >= 13
     }
 }
 

@@ -165,6 +165,18 @@ mod tests {
     }
 
     #[test]
+    fn longest_run_follows_the_card_and_ssn_candidates() {
+        let run = |text: &str| TextProfile::of(text).longest_run;
+        assert_eq!(run("4111 1111-1111 1111"), 16);
+        assert_eq!(run("078-05-1120"), 9);
+        assert_eq!(run("2023-05-12T08:30:00Z"), 8);
+        assert_eq!(run("4111  1111 1111 1111"), 12);
+        assert_eq!(run("123456789 x 12"), 9);
+        // Below 9 digits: the digit count, an upper bound.
+        assert_eq!(run("1 2 a 3"), 3);
+    }
+
+    #[test]
     fn may_match_skips_plain_words_and_keeps_candidates() {
         let set = DetectorSet::builtin();
         let running = |text: &str| {
@@ -178,6 +190,8 @@ mod tests {
         assert!(running("Rue de la Paix 1").is_empty());
         assert!(running("mail c1.x@example.com").contains(&"email".to_owned()));
         assert!(running("4111 1111 1111 1111").contains(&"card_number".to_owned()));
+        assert!(running("078-05-1120").contains(&"national_id".to_owned()));
+        assert!(!running("2023-05-12T08:30:00Z").contains(&"card_number".to_owned()));
         assert!(running("10.0.0.1").contains(&"ip_address".to_owned()));
         assert!(running("fe80::1").contains(&"ip_address".to_owned()));
     }

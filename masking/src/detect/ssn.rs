@@ -61,9 +61,9 @@ impl Detector for SsnDetector {
         );
     }
 
-    /// An SSN has 9 digits.
+    /// An SSN is a run of 9 digits joined by dashes.
     fn may_match(&self, profile: &TextProfile) -> bool {
-        profile.digits >= 9
+        profile.longest_run >= 9
     }
 }
 
