@@ -137,9 +137,10 @@ impl Detector for Ipv6Detector {
         );
     }
 
-    /// At least three groups, so at least two colons.
+    /// An address `Ipv6Addr` parses has 8 groups (7 colons), 6 groups and
+    /// an IPv4 tail (6 colons), or `::`.
     fn may_match(&self, profile: &TextProfile) -> bool {
-        profile.colons >= 2
+        profile.colons >= 6 || profile.double_colon
     }
 }
 

@@ -19,7 +19,7 @@
 //!
 //! [`DetectorSet`] runs several detectors over a text and resolves overlaps.
 //! Before any of them, it takes the text's [`TextProfile`] (digit count,
-//! longest digit run, capitals, `@`, `:` and `.`) and skips each built-in
+//! longest digit run, capitals, `@`, `:`, `::` and `.`) and skips each built-in
 //! whose pattern cannot match with so few of them ([`Detector::may_match`]):
 //! most strings in a JSON body (names, cities, codes, timestamps) never
 //! reach a regex. The skips are necessary conditions read off each pattern
@@ -89,6 +89,8 @@ pub struct TextProfile {
     pub at_signs: usize,
     /// `:`.
     pub colons: usize,
+    /// Whether `::` appears (counted from 2 colons on; else `false`).
+    pub double_colon: bool,
     /// `.`.
     pub dots: usize,
 }
@@ -100,6 +102,7 @@ impl TextProfile {
         // counters does not.
         let count = |want: fn(&u8) -> bool| text.bytes().filter(want).count();
         let digits = count(u8::is_ascii_digit);
+        let colons = count(|&b| b == b':');
         Self {
             digits,
             longest_run: if digits >= 9 {
@@ -109,7 +112,8 @@ impl TextProfile {
             },
             capitals: count(u8::is_ascii_uppercase),
             at_signs: count(|&b| b == b'@'),
-            colons: count(|&b| b == b':'),
+            colons,
+            double_colon: colons >= 2 && text.contains("::"),
             dots: count(|&b| b == b'.'),
         }
     }

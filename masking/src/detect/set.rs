@@ -150,6 +150,7 @@ mod tests {
                 "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "41", "0049", "+",
                 " ", "-", ".", ":", "@", "(", ")", "/", "x", "a", "DE", "ex", "é", "::",
                 "ffff", "a.b", "192.168.", "4111", "GB", "82", "WEST", "DE89", "Z",
+                "fe80", "db8:", ":0", "1:", "2001:",
             ]), 0..40), |parts| parts.concat()),
         ) {
             let profile = TextProfile::of(&text);
@@ -194,6 +195,8 @@ mod tests {
         assert!(!running("2023-05-12T08:30:00Z").contains(&"card_number".to_owned()));
         assert!(running("10.0.0.1").contains(&"ip_address".to_owned()));
         assert!(running("fe80::1").contains(&"ip_address".to_owned()));
+        assert!(running("2001:db8:0:0:0:0:2:1").contains(&"ip_address".to_owned()));
+        assert!(!running("08:30:00").contains(&"ip_address".to_owned()));
     }
 
     fn classes(set: &DetectorSet, text: &str) -> Vec<(String, String)> {
