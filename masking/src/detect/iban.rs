@@ -136,7 +136,7 @@ impl Detector for IbanDetector {
 
     /// An IBAN starts with a country code in capitals and two check digits.
     fn may_match(&self, profile: &TextProfile) -> bool {
-        profile.capitals >= 2 && profile.digits >= 2
+        profile.capitals_then_digits
     }
 }
 

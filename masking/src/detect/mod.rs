@@ -19,9 +19,9 @@
 //!
 //! [`DetectorSet`] runs several detectors over a text and resolves overlaps.
 //! Before any of them, it takes the text's [`TextProfile`] (digit count,
-//! longest digit run, capitals, `@`, `:`, `::` and `.`) and skips each built-in
-//! whose pattern cannot match with so few of them ([`Detector::may_match`]):
-//! most strings in a JSON body (names, cities, codes, timestamps) never
+//! longest digit run, `@`, `:`, `::`, `.`, capitals before digits) and skips
+//! each built-in whose pattern cannot match such a text
+//! ([`Detector::may_match`]): most strings in a JSON body (names, cities, codes, timestamps) never
 //! reach a regex. The skips are necessary conditions read off each pattern
 //! and validator, so they change no finding (a property test checks it, and
 //! the corpus figures are the same).
@@ -83,8 +83,9 @@ pub struct TextProfile {
     /// spaces or dashes (`4111 1111-1111`): exact from 9 digits on, else
     /// `digits` (no built-in needs it below that).
     pub longest_run: usize,
-    /// ASCII capital letters `A`-`Z`.
-    pub capitals: usize,
+    /// Whether two ASCII capitals followed by two digits appear (`DE89`),
+    /// looked for only when there are at least two of each.
+    pub capitals_then_digits: bool,
     /// `@`.
     pub at_signs: usize,
     /// `:`.
@@ -110,7 +111,14 @@ impl TextProfile {
             } else {
                 digits
             },
-            capitals: count(u8::is_ascii_uppercase),
+            capitals_then_digits: digits >= 2
+                && count(u8::is_ascii_uppercase) >= 2
+                && text.as_bytes().windows(4).any(|w| {
+                    w[0].is_ascii_uppercase()
+                        && w[1].is_ascii_uppercase()
+                        && w[2].is_ascii_digit()
+                        && w[3].is_ascii_digit()
+                }),
             at_signs: count(|&b| b == b'@'),
             colons,
             double_colon: colons >= 2 && text.contains("::"),
