@@ -165,6 +165,29 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn profile_counts_what_it_says(text in "[0-9:.@a-zA-Z é-]{0,80}") {
+            let p = TextProfile::of(&text);
+            let n = |f: fn(&u8) -> bool| text.bytes().filter(f).count();
+            proptest::prop_assert_eq!(p.digits, n(u8::is_ascii_digit));
+            proptest::prop_assert_eq!(p.colons, n(|&b| b == b':'));
+            proptest::prop_assert_eq!(p.dots, n(|&b| b == b'.'));
+            proptest::prop_assert_eq!(p.at_signs, n(|&b| b == b'@'));
+            proptest::prop_assert_eq!(p.double_colon, text.contains("::"));
+        }
+    }
+
+    #[test]
+    fn profile_counts_past_its_16_bit_fields() {
+        let text = "1:.@".repeat(70_000);
+        let p = TextProfile::of(&text);
+        assert_eq!(
+            (p.digits, p.colons, p.dots, p.at_signs),
+            (70_000, 70_000, 70_000, 70_000)
+        );
+    }
+
     #[test]
     fn longest_run_follows_the_card_and_ssn_candidates() {
         let run = |text: &str| TextProfile::of(text).longest_run;
