@@ -19,7 +19,8 @@
 //!
 //! [`DetectorSet`] runs several detectors over a text and resolves overlaps.
 //! Before any of them, it takes the text's [`TextProfile`] (digit count,
-//! longest digit run, `@`, `:`, `::`, `.`, capitals before digits) and skips
+//! longest digit run, `@`, `:`, `::`, `.`, capitals before digits, phone
+//! marks) and skips
 //! each built-in whose pattern cannot match such a text
 //! ([`Detector::may_match`]): most strings in a JSON body (names, cities, codes, timestamps) never
 //! reach a regex. The skips are necessary conditions read off each pattern
@@ -80,9 +81,13 @@ pub struct TextProfile {
     /// ASCII digits `0`-`9`.
     pub digits: usize,
     /// At least the digits of the longest run of digits joined by single
-    /// spaces or dashes (`4111 1111-1111`): exact from 9 digits on, else
-    /// `digits` (no built-in needs it below that).
+    /// spaces, dashes or slashes (`4111 1111-1111`, `030/1234567`): exact
+    /// from 9 digits on, else `digits` (no built-in needs it below that).
     pub longest_run: usize,
+    /// Whether, with at least 8 digits, a mark that opens an international
+    /// or parenthesized phone number appears: `+`, `(`, or `00` before a
+    /// non-zero digit.
+    pub phone_mark: bool,
     /// Whether two ASCII capitals followed by two digits appear (`DE89`),
     /// looked for only when there are at least two of each.
     pub capitals_then_digits: bool,
@@ -119,6 +124,13 @@ impl TextProfile {
             } else {
                 digits
             },
+            phone_mark: digits >= 8
+                && (text.as_bytes().contains(&b'+')
+                    || text.as_bytes().contains(&b'(')
+                    || text
+                        .as_bytes()
+                        .windows(3)
+                        .any(|w| w[0] == b'0' && w[1] == b'0' && matches!(w[2], b'1'..=b'9'))),
             capitals_then_digits: digits >= 2
                 && text.as_bytes().windows(4).any(|w| {
                     w[0].is_ascii_uppercase()
@@ -189,8 +201,10 @@ pub(crate) mod class {
     pub(crate) const IP: &str = "ip_address";
 }
 
-/// The digits of the longest run of digits joined by single spaces or
-/// dashes: the candidates of [`CardDetector`] and [`SsnDetector`].
+/// The digits of the longest run of digits joined by single spaces, dashes
+/// or slashes: it holds every candidate of [`CardDetector`] and
+/// [`SsnDetector`] (spaces and dashes) and every national number of
+/// [`PhoneDetector`] (spaces, dashes and one slash).
 fn longest_run(text: &str) -> usize {
     let (mut longest, mut run, mut after_separator) = (0, 0, false);
     for b in text.bytes() {
@@ -199,7 +213,7 @@ fn longest_run(text: &str) -> usize {
                 run += 1;
                 after_separator = false;
             }
-            b' ' | b'-' if run > 0 && !after_separator => after_separator = true,
+            b' ' | b'-' | b'/' if run > 0 && !after_separator => after_separator = true,
             _ => {
                 longest = longest.max(run);
                 run = 0;

@@ -120,9 +120,12 @@ impl Detector for PhoneDetector {
         );
     }
 
-    /// A number has at least 8 digits (see `check`).
+    /// An international number (8 to 15 digits, see `check`) opens with
+    /// `+` or `00` and a non-zero digit; a number with its area code in
+    /// parentheses has a `(`; a national one is a run of 9 to 12 digits
+    /// joined by single spaces, dashes or a slash.
     fn may_match(&self, profile: &TextProfile) -> bool {
-        profile.digits >= 8
+        profile.phone_mark || profile.longest_run >= 9
     }
 }
 

@@ -196,6 +196,7 @@ mod tests {
         assert_eq!(run("2023-05-12T08:30:00Z"), 8);
         assert_eq!(run("4111  1111 1111 1111"), 12);
         assert_eq!(run("123456789 x 12"), 9);
+        assert_eq!(run("030/1234567"), 10);
         // Below 9 digits: the digit count, an upper bound.
         assert_eq!(run("1 2 a 3"), 3);
     }
@@ -220,6 +221,15 @@ mod tests {
         assert!(running("fe80::1").contains(&"ip_address".to_owned()));
         assert!(running("2001:db8:0:0:0:0:2:1").contains(&"ip_address".to_owned()));
         assert!(!running("08:30:00").contains(&"ip_address".to_owned()));
+        for phone in [
+            "+44 (0)20 7946 0958",
+            "(212) 555-0142",
+            "030/1234567",
+            "0049 30 1234567",
+        ] {
+            assert!(running(phone).contains(&"phone".to_owned()), "{phone}");
+        }
+        assert!(!running("2023-05-12T08:30:00Z").contains(&"phone".to_owned()));
     }
 
     fn classes(set: &DetectorSet, text: &str) -> Vec<(String, String)> {
