@@ -292,9 +292,13 @@ pub fn json_string(s: &str) -> String {
     out
 }
 
-/// Whether JSON escapes this byte inside a string.
-fn needs_json_escape(b: u8) -> bool {
-    b == b'"' || b == b'\\' || b < 0x20
+/// Whether JSON escapes this byte inside a string: `"`, `\` and the control
+/// characters, which are also the bytes that end plain string content for
+/// the rewriter's scanner. (Written without short-circuits so that the
+/// scanner's block loop stays SIMD.)
+#[inline(always)]
+pub(crate) fn needs_json_escape(b: u8) -> bool {
+    (b == b'"') | (b == b'\\') | (b < 0x20)
 }
 
 /// Appends `s` as a JSON string literal to `out` (see [`json_string`]).

@@ -912,13 +912,9 @@ impl Rewriter {
         match self.val_sink {
             Sink::Out => out.extend_from_slice(raw),
             Sink::Value => {
-                if raw.len() > self.limits.max_value_bytes {
-                    return Err(RewriteError::ValueTooLarge {
-                        offset: self.base + end as u64,
-                        limit: self.limits.max_value_bytes,
-                    });
-                }
-                return self.scalar_done(out, end, raw, raw_scalar(raw, end, self.base)?);
+                self.check_value_len(raw.len(), end)?;
+                let value = self.raw_scalar(raw, end)?;
+                return self.scalar_done(out, end, raw, value);
             }
             Sink::Pending | Sink::Discard => {}
         }
@@ -1089,10 +1085,13 @@ impl Rewriter {
     /// allocation (see [`recycle`]).
     fn segments(&self, buf: Vec<PathSegment<'static>>) -> Vec<PathSegment<'_>> {
         let mut segs = recycle(buf);
-        segs.extend(self.path.iter().map(|s| match *s {
-            PathSeg::Member { start, end } => PathSegment::Member(&self.names[start..end]),
-            PathSeg::Index(i) => PathSegment::Index(i),
-        }));
+        segs.extend(
+            FieldPath {
+                segments: &self.path,
+                names: &self.names,
+            }
+            .segments(),
+        );
         segs
     }
 
@@ -1122,17 +1121,36 @@ impl Rewriter {
         }
     }
 
+    /// A buffered scalar of `len` bytes so far, at `i`: within the limit?
+    fn check_value_len(&self, len: usize, i: usize) -> Res<()> {
+        if len > self.limits.max_value_bytes {
+            return Err(RewriteError::ValueTooLarge {
+                offset: self.base + i as u64,
+                limit: self.limits.max_value_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// A number or literal's value, from its JSON text (validated as it was
+    /// scanned), ending at `at`.
+    fn raw_scalar<'r>(&self, raw: &'r [u8], at: usize) -> Res<Scalar<'r>> {
+        Ok(match raw.first() {
+            Some(b't') => Scalar::Bool(true),
+            Some(b'f') => Scalar::Bool(false),
+            Some(b'n') => Scalar::Null,
+            _ => Scalar::Number(
+                std::str::from_utf8(raw).map_err(|_| self.syntax(at, "invalid UTF-8"))?,
+            ),
+        })
+    }
+
     #[inline]
     fn val_write(&mut self, bytes: &[u8], out: &mut Vec<u8>, i: usize) -> Res<()> {
         match self.val_sink {
             Sink::Out => out.extend_from_slice(bytes),
             Sink::Value => {
-                if self.val_raw.len() + bytes.len() > self.limits.max_value_bytes {
-                    return Err(RewriteError::ValueTooLarge {
-                        offset: self.base + i as u64,
-                        limit: self.limits.max_value_bytes,
-                    });
-                }
+                self.check_value_len(self.val_raw.len() + bytes.len(), i)?;
                 self.val_raw.extend_from_slice(bytes);
             }
             Sink::Pending | Sink::Discard => {}
@@ -1178,7 +1196,8 @@ impl Rewriter {
                 Ok(text) => self.scalar_done(out, at, &raw, Scalar::Str(Cow::Borrowed(text))),
                 Err(_) => Err(self.syntax(at, "invalid UTF-8")),
             },
-            _ => raw_scalar(&raw, at, self.base)
+            _ => self
+                .raw_scalar(&raw, at)
                 .and_then(|value| self.scalar_done(out, at, &raw, value)),
         };
         self.val_raw = raw;
@@ -1540,20 +1559,6 @@ fn quick_key(name: &str) -> u64 {
     let n = name.len().min(8);
     head[..n].copy_from_slice(&name.as_bytes()[..n]);
     u64::from_le_bytes(head) ^ (name.len() as u64).rotate_right(16)
-}
-
-/// A number or literal's value, from its JSON text (validated as it was
-/// scanned).
-fn raw_scalar(raw: &[u8], at: usize, base: u64) -> Res<Scalar<'_>> {
-    Ok(match raw.first() {
-        Some(b't') => Scalar::Bool(true),
-        Some(b'f') => Scalar::Bool(false),
-        Some(b'n') => Scalar::Null,
-        _ => Scalar::Number(std::str::from_utf8(raw).map_err(|_| RewriteError::Syntax {
-            offset: base + at as u64,
-            reason: "invalid UTF-8",
-        })?),
-    })
 }
 
 /// An empty vector with `v`'s allocation, for segments borrowing something

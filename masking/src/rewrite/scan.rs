@@ -8,6 +8,8 @@
 //! So a fast path accepts a subset of what the state machine accepts, and
 //! both give the same output.
 
+use crate::action::needs_json_escape;
+
 /// What is learned about a chunk in one pass before it is tokenized:
 ///
 /// - where it is valid UTF-8 (checked with `simdutf8`), so that string runs
@@ -123,7 +125,7 @@ fn build_stops(chunk: &[u8], stops: &mut Vec<u64>) {
 
 #[inline]
 fn block_stops(block: &[u8; 64]) -> u64 {
-    let flags = block.map(|b| u8::from(ends_plain(b)));
+    let flags = block.map(|b| u8::from(needs_json_escape(b)));
     let mut mask = 0;
     for (k, eight) in flags.chunks_exact(8).enumerate() {
         let eight = u64::from_le_bytes(eight.try_into().expect("chunks_exact"));
@@ -132,11 +134,6 @@ fn block_stops(block: &[u8; 64]) -> u64 {
         mask |= (eight.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * k);
     }
     mask
-}
-
-#[inline(always)]
-fn ends_plain(b: u8) -> bool {
-    (b == b'"') | (b == b'\\') | (b < 0x20)
 }
 
 /// A string token starting at the quote `input[at]`: the offset past its
