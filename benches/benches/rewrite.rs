@@ -34,9 +34,10 @@ use std::{fmt::Write as _, hint::black_box, sync::Arc, time::Duration};
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use maskgate_masking::{
-    Action, Classification, ClassifiedField, ContainerAction, Decision, DetectorSet, FieldId,
-    FieldPath, FieldPolicy, LocalKeyring, Mask, MaskPreset, PathSegment, Plan, Policy, Replacement,
-    RewriteLimits, Rewriter, Rule, Scalar, Selector, TransformError, Unclassified,
+    Action, BUILTIN_DETECTED_CLASSES, Classification, ClassifiedField, ContainerAction, Decision,
+    DetectorSet, FieldId, FieldPath, FieldPolicy, LocalKeyring, Mask, MaskPreset, PathSegment,
+    Plan, Policy, Replacement, RewriteLimits, Rewriter, Rule, Scalar, Selector, TransformError,
+    Unclassified,
 };
 use serde_json::Value;
 
@@ -115,17 +116,6 @@ impl Act {
     }
 }
 
-/// What the rule does to a class found by a detector in unclassified text
-/// (`10-paths+detect` only).
-const DETECTED: &[&str] = &[
-    "email",
-    "card_number",
-    "iban",
-    "phone",
-    "national_id",
-    "ip_address",
-];
-
 /// The real compiled plan (`maskgate_masking::Plan`): one class per rule,
 /// a default policy rule giving each class its action, unclassified values
 /// `unclassified` (passed, or scanned with the built-in detectors, each
@@ -155,8 +145,9 @@ fn bench_policy(unclassified: Unclassified) -> Arc<dyn FieldPolicy> {
             .iter()
             .enumerate()
             .map(|(i, (_, act))| (class(i), act.action()))
+            // Findings in unclassified text (`10-paths+detect` only).
             .chain(
-                DETECTED
+                BUILTIN_DETECTED_CLASSES
                     .iter()
                     .map(|&c| (c.to_owned(), Act::Redact.action())),
             )
@@ -168,7 +159,7 @@ fn bench_policy(unclassified: Unclassified) -> Arc<dyn FieldPolicy> {
         &policy,
         policy.select(&[], None),
         Arc::new(DetectorSet::builtin()),
-        DETECTED,
+        &BUILTIN_DETECTED_CLASSES,
     )
     .expect("the bench plan compiles");
     Arc::new(Arc::new(plan).for_consumer("bench", Arc::new(LocalKeyring::empty())))

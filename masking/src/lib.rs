@@ -24,9 +24,9 @@ pub use action::{
     HashScope, Mask, MaskPreset, Outcome, Reveal, Scalar, Tokenize, json_string, write_json_string,
 };
 pub use detect::{
-    CardDetector, DetectError, Detector, DetectorSet, EmailDetector, Finding, IbanDetector,
-    Ipv4Detector, Ipv6Detector, PhoneDetector, REGEX_SIZE_LIMIT, RegexDetector, SsnDetector,
-    TextProfile, Validator,
+    BUILTIN_DETECTED_CLASSES, CardDetector, DetectError, Detector, DetectorSet, EmailDetector,
+    Finding, IbanDetector, Ipv4Detector, Ipv6Detector, PhoneDetector, REGEX_SIZE_LIMIT,
+    RegexDetector, SsnDetector, TextProfile, Validator,
 };
 pub use keys::{DataKey, KEY_LEN, KeyError, KeyId, KeyProvider, KeyPurpose, LocalKeyring};
 pub use plan::{

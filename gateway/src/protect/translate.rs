@@ -9,9 +9,9 @@ use maskgate_config::{
     Unclassified as ConfigUnclassified, Validator as ConfigValidator,
 };
 use maskgate_masking::{
-    Action, Alphabet, Classification, ClassifiedField, Date, DetectorSet, Generalize, Hash,
-    HashScope, Mask, MaskPreset, Policy, RegexDetector, Reveal, Rule, Selector, Tokenize,
-    Unclassified, Validator,
+    Action, Alphabet, BUILTIN_DETECTED_CLASSES, Classification, ClassifiedField, Date, DetectorSet,
+    Generalize, Hash, HashScope, Mask, MaskPreset, Policy, RegexDetector, Reveal, Rule, Selector,
+    Tokenize, Unclassified, Validator,
 };
 
 /// The `[[policy]]` rules, each class's action translated.
@@ -105,24 +105,17 @@ pub(super) fn detectors(config: &Config) -> Result<DetectorSet, Problem> {
 
 /// The classes detectors can report.
 pub(super) fn detected_classes(config: &Config) -> Vec<String> {
-    [
-        "email",
-        "card_number",
-        "iban",
-        "phone",
-        "national_id",
-        "ip_address",
-    ]
-    .into_iter()
-    .map(str::to_owned)
-    .chain(
-        config
-            .classes
-            .iter()
-            .filter(|c| c.pattern.is_some())
-            .map(|c| c.name.clone()),
-    )
-    .collect()
+    BUILTIN_DETECTED_CLASSES
+        .into_iter()
+        .map(str::to_owned)
+        .chain(
+            config
+                .classes
+                .iter()
+                .filter(|c| c.pattern.is_some())
+                .map(|c| c.name.clone()),
+        )
+        .collect()
 }
 
 fn action(class: &str, spec: &ActionSpec, today: Date) -> Action {

@@ -201,6 +201,16 @@ pub(crate) mod class {
     pub(crate) const IP: &str = "ip_address";
 }
 
+/// The classes [`DetectorSet::builtin`] reports.
+pub const BUILTIN_DETECTED_CLASSES: [&str; 6] = [
+    class::EMAIL,
+    class::CARD,
+    class::IBAN,
+    class::PHONE,
+    class::NATIONAL_ID,
+    class::IP,
+];
+
 /// The digits of the longest run of digits joined by single spaces, dashes
 /// or slashes: it holds every candidate of [`CardDetector`] and
 /// [`SsnDetector`] (spaces and dashes) and every national number of
