@@ -11,6 +11,8 @@ use super::policy::{
 };
 use super::scan::{self, ChunkIndex};
 
+mod children;
+
 /// Whitespace after a deferred comma is held back at most this much; beyond
 /// it, whitespace is emitted at once, ahead of the deferred comma (still valid
 /// JSON, and deterministic: it depends on byte counts, not on chunking).
@@ -85,9 +87,53 @@ pub struct RewriteSummary {
     pub bytes_out: u64,
 }
 
-impl RewriteSummary {
-    fn count(&mut self, id: FieldId, outcome: Treatment) {
-        *self.fields.entry((id, outcome)).or_insert(0) += 1;
+impl Treatment {
+    const ALL: [Treatment; 6] = [
+        Treatment::Kept,
+        Treatment::Replaced,
+        Treatment::Dropped,
+        Treatment::ContainerDropped,
+        Treatment::ContainerReplaced,
+        Treatment::ContainerDescended,
+    ];
+}
+
+/// Field ids below this are counted in a dense table while the body
+/// streams (a map update per scalar would cost as much as a `redact`);
+/// others, in the summary's map directly.
+const DENSE_FIELD_IDS: usize = 1024;
+
+/// The treatment counts per field id as the rewriter keeps them.
+#[derive(Default)]
+struct FieldCounts {
+    dense: Vec<[u64; Treatment::ALL.len()]>,
+}
+
+impl FieldCounts {
+    fn count(&mut self, summary: &mut RewriteSummary, id: FieldId, outcome: Treatment) {
+        let k = id.0 as usize;
+        if k >= DENSE_FIELD_IDS {
+            *summary.fields.entry((id, outcome)).or_insert(0) += 1;
+            return;
+        }
+        if self.dense.len() <= k {
+            self.dense.resize(k + 1, [0; Treatment::ALL.len()]);
+        }
+        self.dense[k][outcome as usize] += 1;
+    }
+
+    /// `summary` with these counts added.
+    fn merged(&self, summary: &RewriteSummary) -> RewriteSummary {
+        let mut merged = summary.clone();
+        for (k, row) in self.dense.iter().enumerate() {
+            for (&outcome, &n) in Treatment::ALL.iter().zip(row) {
+                if n > 0 {
+                    let id = FieldId(u32::try_from(k).expect("below DENSE_FIELD_IDS"));
+                    *merged.fields.entry((id, outcome)).or_insert(0) += n;
+                }
+            }
+        }
+        merged
     }
 }
 
@@ -275,6 +321,7 @@ pub struct Rewriter {
     base: u64,
     poisoned: bool,
     summary: RewriteSummary,
+    counts: FieldCounts,
 }
 
 type Res<T> = Result<T, RewriteError>;
@@ -323,6 +370,7 @@ impl Rewriter {
             base: 0,
             poisoned: false,
             summary: RewriteSummary::default(),
+            counts: FieldCounts::default(),
         }
     }
 
@@ -336,8 +384,8 @@ impl Rewriter {
 
     /// The treatment counts so far (also after an error, for the audit
     /// record of a failed request).
-    pub fn summary(&self) -> &RewriteSummary {
-        &self.summary
+    pub fn summary(&self) -> RewriteSummary {
+        self.counts.merged(&self.summary)
     }
 
     /// Rewrites the next chunk, appending what is ready to `out`. On error
@@ -376,7 +424,7 @@ impl Rewriter {
         }
         r?;
         self.summary.bytes_out += (out.len() - mark) as u64;
-        Ok(self.summary.clone())
+        Ok(self.summary())
     }
 
     fn finish_inner(&mut self, out: &mut Vec<u8>) -> Res<()> {
@@ -418,7 +466,10 @@ impl Rewriter {
         while i < input.len() {
             i = match self.lex {
                 Lex::Between => {
-                    let j = self.copy_through(input, index, i, out);
+                    let mut j = self.copy_through(input, index, i, out);
+                    if j == i {
+                        j = self.children_through(input, index, i, out)?;
+                    }
                     if j > i {
                         j
                     } else {
@@ -731,25 +782,13 @@ impl Rewriter {
             }
             Some(f) => {
                 let idx = f.next_index;
-                let ctx = f.ctx;
-                let parent = f.state;
                 self.path.push(PathSeg::Index(idx));
-                match ctx {
-                    Ctx::Lookup if self.root.is_some() => {
-                        let (decision, state) =
-                            self.policy.lookup_child(parent, PathSegment::Index(idx));
+                match self.child_decision(PathSegment::Index(idx)) {
+                    Some((decision, state)) => {
                         self.value_state = state;
                         decision
                     }
-                    Ctx::Lookup => {
-                        let buf = std::mem::take(&mut self.seg_buf);
-                        let segs = self.segments(buf);
-                        let decision = self.policy.lookup(&segs);
-                        self.seg_buf = recycle(segs);
-                        decision
-                    }
-                    Ctx::Apply(id) => Decision::Transform(id),
-                    _ => Decision::Outside,
+                    None => self.path_lookup(),
                 }
             }
         }
@@ -803,7 +842,8 @@ impl Rewriter {
                     }
                     Decision::Transform(id) => match self.policy.container(id) {
                         ContainerAction::Drop => {
-                            self.summary.count(id, Treatment::ContainerDropped);
+                            self.counts
+                                .count(&mut self.summary, id, Treatment::ContainerDropped);
                             self.discard_pending();
                             if self.frames.is_empty() {
                                 out.extend_from_slice(b"null");
@@ -811,13 +851,15 @@ impl Rewriter {
                             Ctx::Skip
                         }
                         ContainerAction::Replace(json) => {
-                            self.summary.count(id, Treatment::ContainerReplaced);
+                            self.counts
+                                .count(&mut self.summary, id, Treatment::ContainerReplaced);
                             self.flush_pending(out);
                             out.extend_from_slice(json.as_bytes());
                             Ctx::Skip
                         }
                         ContainerAction::Descend => {
-                            self.summary.count(id, Treatment::ContainerDescended);
+                            self.counts
+                                .count(&mut self.summary, id, Treatment::ContainerDescended);
                             self.flush_pending(out);
                             out.push(open);
                             Ctx::Apply(id)
@@ -1001,33 +1043,50 @@ impl Rewriter {
     /// A member name in a tracking context: onto the path, and the decision
     /// for its value.
     fn member_named(&mut self, name: &str, i: usize) -> Res<()> {
+        let decided = self.child_decision(PathSegment::Member(name));
+        self.enter_member(name, i, decided)
+    }
+
+    /// The decision (and step-by-step state) for the child `seg` of the
+    /// current container, in a tracking context: the policy's, one step from
+    /// the container's state, in a `Lookup` container; the context's own in
+    /// the others. `None` in a `Lookup` container of a policy that decides
+    /// on whole paths (see [`enter_member`](Self::enter_member)).
+    fn child_decision(&self, seg: PathSegment<'_>) -> Option<(Decision, LookupState)> {
+        let f = self.frames.last()?;
+        Some(match f.ctx {
+            Ctx::Lookup if self.root.is_some() => self.policy.lookup_child(f.state, seg),
+            Ctx::Lookup => return None,
+            Ctx::Apply(id) => (Decision::Transform(id), LookupState(0)),
+            _ => (Decision::Outside, LookupState(0)),
+        })
+    }
+
+    /// The member `name` (whose name ends at `i`) onto the path, with the
+    /// decision for its value (`decided`, or, if `None`, the policy's on the
+    /// whole path), and into the duplicate check if it is classified.
+    fn enter_member(
+        &mut self,
+        name: &str,
+        i: usize,
+        decided: Option<(Decision, LookupState)>,
+    ) -> Res<()> {
         let start = self.names.len();
         self.names.push_str(name);
         self.path.push(PathSeg::Member {
             start,
             end: self.names.len(),
         });
-        let ctx = self.top_ctx().unwrap_or(Ctx::Pass);
-        self.member_decision = match ctx {
-            Ctx::Lookup if self.root.is_some() => {
-                let parent = self.frames.last().map_or(LookupState(0), |f| f.state);
-                let (decision, state) = self
-                    .policy
-                    .lookup_child(parent, PathSegment::Member(&self.names[start..]));
+        self.member_decision = match decided {
+            Some((decision, state)) => {
                 self.member_state = state;
                 decision
             }
-            Ctx::Lookup => {
-                let buf = std::mem::take(&mut self.seg_buf);
-                let segs = self.segments(buf);
-                let decision = self.policy.lookup(&segs);
-                self.seg_buf = recycle(segs);
-                decision
-            }
-            Ctx::Apply(id) => Decision::Transform(id),
-            _ => Decision::Outside,
+            None => self.path_lookup(),
         };
-        if ctx == Ctx::Lookup && matches!(self.member_decision, Decision::Transform(_)) {
+        if self.top_ctx() == Some(Ctx::Lookup)
+            && matches!(self.member_decision, Decision::Transform(_))
+        {
             self.track_classified(start, i)?;
         }
         Ok(())
@@ -1079,6 +1138,16 @@ impl Rewriter {
         self.tracked_bytes += len;
         f.names_bytes += len;
         Ok(())
+    }
+
+    /// The policy's decision on the whole current path (a policy that does
+    /// not look up step by step).
+    fn path_lookup(&mut self) -> Decision {
+        let buf = std::mem::take(&mut self.seg_buf);
+        let segs = self.segments(buf);
+        let decision = self.policy.lookup(&segs);
+        self.seg_buf = recycle(segs);
+        decision
     }
 
     /// The current path as the policy sees it, built in `buf`'s
@@ -1215,9 +1284,40 @@ impl Rewriter {
         raw: &[u8],
         value: Scalar<'_>,
     ) -> Res<()> {
-        let at_end = self.base + at as u64;
+        let buffered = std::mem::replace(&mut self.buffered, Buffered::No);
+        match self.treat(buffered, at, value)? {
+            None => {}
+            Some(Replacement::Keep) => {
+                self.flush_pending(out);
+                out.extend_from_slice(raw);
+            }
+            Some(Replacement::Json) => {
+                self.flush_pending(out);
+                out.extend_from_slice(self.replacement.as_bytes());
+            }
+            Some(Replacement::Drop) => {
+                self.discard_pending();
+                if self.frames.is_empty() {
+                    out.extend_from_slice(b"null");
+                }
+            }
+        }
+        self.value_end();
+        Ok(())
+    }
+
+    /// The policy's answer for a scalar buffered as `buffered` (`None` if
+    /// it was not), ending at `at`, whose path is the current one; a
+    /// [`Replacement::Json`] is in `self.replacement`. Counted in the
+    /// summary.
+    fn treat(
+        &mut self,
+        buffered: Buffered,
+        at: usize,
+        value: Scalar<'_>,
+    ) -> Res<Option<Replacement>> {
         let policy_error = |source| RewriteError::Policy {
-            offset: at_end,
+            offset: self.base + at as u64,
             source,
         };
         let path = FieldPath {
@@ -1225,14 +1325,15 @@ impl Rewriter {
             names: &self.names,
         };
         self.replacement.clear();
-        let replacement = match self.buffered {
+        Ok(match buffered {
             Buffered::No => None,
             Buffered::Transform(id) => {
                 let r = self
                     .policy
                     .transform(id, path, value, &mut self.replacement)
                     .map_err(policy_error)?;
-                self.summary.count(
+                self.counts.count(
+                    &mut self.summary,
                     id,
                     match r {
                         Replacement::Keep => Treatment::Kept,
@@ -1258,27 +1359,7 @@ impl Rewriter {
                 }
                 Some(r)
             }
-        };
-        match replacement {
-            None => {}
-            Some(Replacement::Keep) => {
-                self.flush_pending(out);
-                out.extend_from_slice(raw);
-            }
-            Some(Replacement::Json) => {
-                self.flush_pending(out);
-                out.extend_from_slice(self.replacement.as_bytes());
-            }
-            Some(Replacement::Drop) => {
-                self.discard_pending();
-                if self.frames.is_empty() {
-                    out.extend_from_slice(b"null");
-                }
-            }
-        }
-        self.buffered = Buffered::No;
-        self.value_end();
-        Ok(())
+        })
     }
 
     // ---- strings ----

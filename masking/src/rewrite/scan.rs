@@ -140,9 +140,20 @@ fn block_stops(block: &[u8; 64]) -> u64 {
 /// closing quote, and whether it holds escapes. Validates escapes
 /// (surrogate pairs included), control characters and UTF-8 (runs inside
 /// the index's UTF-8 span were checked with the chunk).
-#[inline]
+#[inline(always)]
 pub(super) fn string_end(input: &[u8], at: usize, index: ChunkIndex<'_>) -> Option<(usize, bool)> {
     debug_assert_eq!(input[at], b'"');
+    // Most strings: no escape, inside the chunk's UTF-8 span.
+    let e = index.next_stop(at + 1)?;
+    if input[e] == b'"' && index.covers(at + 1, e) {
+        return Some((e + 1, false));
+    }
+    string_end_slow(input, at, index)
+}
+
+/// [`string_end`] for strings with escapes, or outside the UTF-8 span.
+#[inline(never)]
+fn string_end_slow(input: &[u8], at: usize, index: ChunkIndex<'_>) -> Option<(usize, bool)> {
     let mut k = at + 1;
     let mut escaped = false;
     loop {

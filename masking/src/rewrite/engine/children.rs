@@ -1,0 +1,267 @@
+//! The fast path for the children of a tracking container (`Lookup`,
+//! `Outside`, `Apply`): a member or element whose scalar value lies whole
+//! in the chunk, with its separator and name.
+//!
+//! Through the state machine, such a child costs a trip per token: the
+//! comma held as a flag, the name and colon copied into the pending buffer
+//! and pushed on the path, the value dispatched, and only then the prefix
+//! emitted or dropped. When the whole child is in the chunk, its fate is
+//! known before anything is emitted: a kept child is written with one copy
+//! of its span of the chunk (prefix and value), a transformed one as its
+//! prefix and the replacement, a dropped one not at all. The path is only
+//! extended while the policy is asked about a selected or scanned value.
+//!
+//! Like the other fast paths it accepts a subset of what the state machine
+//! accepts and gives the same bytes: a child it does not take whole (a
+//! container value, a token cut by the chunk's end, an escaped string to be
+//! decoded, anything invalid, a long run of whitespace) is handed over after
+//! its prefix, in the state the state machine would be in at the value, or
+//! before it, untouched.
+
+use std::borrow::Cow;
+
+use super::{Buffered, Ctx, Expect, MAX_PENDING_WS, PathSeg, Res, Rewriter, is_ws};
+use crate::rewrite::policy::{Decision, LookupState, PathSegment, Replacement, Scalar};
+use crate::rewrite::scan::{self, ChunkIndex};
+
+/// The start of a child: its member name (with the offset past its closing
+/// quote) for an object's, and where its value starts.
+struct Prefix<'a> {
+    name: Option<(&'a str, usize)>,
+    value_at: usize,
+    /// Whitespace bytes in the prefix (held back as the state machine holds
+    /// them, up to [`MAX_PENDING_WS`]).
+    ws: usize,
+}
+
+impl Rewriter {
+    /// Takes the whole children of the current tracking container from `i`
+    /// on, and returns how far it got (`i` if it took nothing).
+    pub(super) fn children_through(
+        &mut self,
+        input: &[u8],
+        index: ChunkIndex<'_>,
+        i: usize,
+        out: &mut Vec<u8>,
+    ) -> Res<usize> {
+        let Some(f) = self.frames.last() else {
+            return Ok(i);
+        };
+        let is_obj = f.is_obj;
+        match f.ctx {
+            Ctx::Lookup if self.root.is_some() => {}
+            Ctx::Outside | Ctx::Apply(_) => {}
+            _ => return Ok(i),
+        }
+        if !self.pending.is_empty() {
+            return Ok(i);
+        }
+        let mut j = i;
+        loop {
+            // Whitespace before a comma, or before the first child, is not
+            // held back (nothing is pending): it is written at once.
+            let (comma, start) = match self.expect {
+                Expect::CommaOrClose | Expect::KeyOrClose | Expect::ValueOrClose => {
+                    let k = self.ws_end(input, j);
+                    out.extend_from_slice(&input[j..k]);
+                    j = k;
+                    if self.expect != Expect::CommaOrClose {
+                        (false, k)
+                    } else if input.get(k) == Some(&b',') {
+                        (true, k + 1)
+                    } else {
+                        break;
+                    }
+                }
+                Expect::Key | Expect::Value => (self.pending_comma, j),
+                _ => break,
+            };
+            let Some(prefix) = self.child_prefix(input, index, start, is_obj) else {
+                break;
+            };
+            match self.whole_child(input, index, comma, start, &prefix, out)? {
+                Some(end) => j = end,
+                None => {
+                    // The state machine goes on from the value.
+                    self.pending_comma = comma;
+                    self.pending
+                        .extend_from_slice(&input[start..prefix.value_at]);
+                    self.pending_ws = prefix.ws;
+                    if let Some((name, name_end)) = prefix.name {
+                        let decided = self.child_decision(PathSegment::Member(name));
+                        self.enter_member(name, name_end, decided)?;
+                    }
+                    self.expect = Expect::Value;
+                    return Ok(prefix.value_at);
+                }
+            }
+        }
+        Ok(j)
+    }
+
+    /// Where the whitespace starting at `k` ends (an NDJSON newline ends it).
+    fn ws_end(&self, input: &[u8], mut k: usize) -> usize {
+        while k < input.len() && is_ws(input[k]) && !(self.ndjson && input[k] == b'\n') {
+            k += 1;
+        }
+        k
+    }
+
+    /// The prefix of the child starting at `start` (after its comma, if
+    /// any): whitespace, and for a member its name, whitespace, the colon
+    /// and whitespace. `None` if it is not whole in the chunk, not valid, an
+    /// escaped or over-long name, or holds more whitespace than is held
+    /// back: the state machine takes those.
+    fn child_prefix<'a>(
+        &self,
+        input: &[u8],
+        index: ChunkIndex<'a>,
+        start: usize,
+        is_obj: bool,
+    ) -> Option<Prefix<'a>> {
+        let mut k = self.ws_end(input, start);
+        let mut ws = k - start;
+        let name = if is_obj {
+            if input.get(k) != Some(&b'"') {
+                return None;
+            }
+            let (end, escaped) = scan::string_end(input, k, index)?;
+            if escaped || end - k > self.limits.max_key_bytes {
+                return None;
+            }
+            let name = index.text(k + 1, end - 1)?;
+            let colon = self.ws_end(input, end);
+            if input.get(colon) != Some(&b':') {
+                return None;
+            }
+            k = self.ws_end(input, colon + 1);
+            ws += (colon - end) + (k - colon - 1);
+            Some((name, end))
+        } else {
+            None
+        };
+        // An element's prefix is only taken before a value (not before the
+        // closing bracket of an empty array).
+        let starts_value = matches!(
+            input.get(k),
+            Some(b'"' | b'{' | b'[' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n')
+        );
+        ((is_obj || starts_value) && k < input.len() && ws <= MAX_PENDING_WS).then_some(Prefix {
+            name,
+            value_at: k,
+            ws,
+        })
+    }
+
+    /// A child whose scalar value lies whole in the chunk: emitted (or
+    /// dropped) with its prefix, returning the offset past it. `None`,
+    /// with nothing done, for a child the state machine must take from its
+    /// value on.
+    fn whole_child(
+        &mut self,
+        input: &[u8],
+        index: ChunkIndex<'_>,
+        comma: bool,
+        start: usize,
+        prefix: &Prefix<'_>,
+        out: &mut Vec<u8>,
+    ) -> Res<Option<usize>> {
+        let at = prefix.value_at;
+        let (end, is_str, escaped) = match input[at] {
+            b'"' => match scan::string_end(input, at, index) {
+                Some((end, escaped)) => (end, true, escaped),
+                None => return Ok(None),
+            },
+            b'-' | b'0'..=b'9' => match scan::number_end(input, at) {
+                Some(end) => (end, false, false),
+                None => return Ok(None),
+            },
+            b't' | b'f' | b'n' => match scan::literal_end(input, at) {
+                Some(end) => (end, false, false),
+                None => return Ok(None),
+            },
+            _ => return Ok(None),
+        };
+        let f = self.frames.last().expect("a child is inside a container");
+        let (seg, idx) = match prefix.name {
+            Some((name, _)) => (PathSegment::Member(name), f.next_index),
+            None => (PathSegment::Index(f.next_index), f.next_index),
+        };
+        let (decision, _) = self
+            .child_decision(seg)
+            .unwrap_or((Decision::Outside, LookupState(0)));
+        let buffered = match decision {
+            Decision::Transform(id) => Buffered::Transform(id),
+            _ if is_str && self.scan => Buffered::Unclassified,
+            _ => Buffered::No,
+        };
+        let raw = &input[at..end];
+        let replacement = if buffered == Buffered::No {
+            Replacement::Keep
+        } else {
+            // A string is handed over as the chunk's text: one to decode,
+            // or over the limit, is the state machine's.
+            let text = if is_str {
+                if escaped || raw.len() > self.limits.max_value_bytes {
+                    return Ok(None);
+                }
+                match index.text(at + 1, end - 1) {
+                    Some(text) => Some(text),
+                    None => return Ok(None),
+                }
+            } else {
+                None
+            };
+            let depth = self.path.len();
+            match prefix.name {
+                Some((name, name_end)) => {
+                    let start = self.names.len();
+                    self.names.push_str(name);
+                    self.path.push(PathSeg::Member {
+                        start,
+                        end: self.names.len(),
+                    });
+                    if matches!(buffered, Buffered::Transform(_))
+                        && self.top_ctx() == Some(Ctx::Lookup)
+                    {
+                        self.track_classified(start, name_end)?;
+                    }
+                }
+                None => self.path.push(PathSeg::Index(idx)),
+            }
+            let value = match text {
+                Some(text) => Scalar::Str(Cow::Borrowed(text)),
+                None => {
+                    self.check_value_len(raw.len(), end)?;
+                    self.raw_scalar(raw, end)?
+                }
+            };
+            let r = self.treat(buffered, end, value)?;
+            if let Some(PathSeg::Member { start, .. }) = self.path.pop() {
+                self.names.truncate(start);
+            }
+            debug_assert_eq!(self.path.len(), depth);
+            r.unwrap_or(Replacement::Keep)
+        };
+        let f = self
+            .frames
+            .last_mut()
+            .expect("a child is inside a container");
+        if replacement != Replacement::Drop {
+            if comma && f.emitted_any {
+                out.push(b',');
+            }
+            if replacement == Replacement::Keep {
+                out.extend_from_slice(&input[start..end]);
+            } else {
+                out.extend_from_slice(&input[start..at]);
+                out.extend_from_slice(self.replacement.as_bytes());
+            }
+            f.emitted_any = true;
+        }
+        f.next_index += 1;
+        self.pending_comma = false;
+        self.expect = Expect::CommaOrClose;
+        Ok(Some(end))
+    }
+}
