@@ -57,50 +57,87 @@ impl Rewriter {
             return Ok(i);
         }
         let mut j = i;
+        // `input[run..j]` is output not yet written: kept children and the
+        // whitespace and commas between them are copied as one span.
+        let mut run = i;
         loop {
             // Whitespace before a comma, or before the first child, is not
-            // held back (nothing is pending): it is written at once.
-            let (comma, start) = match self.expect {
+            // held back (nothing is pending): it is output as it is.
+            let (comma_at, start) = match self.expect {
                 Expect::CommaOrClose | Expect::KeyOrClose | Expect::ValueOrClose => {
-                    let k = self.ws_end(input, j);
-                    out.extend_from_slice(&input[j..k]);
-                    j = k;
+                    j = self.ws_end(input, j);
                     if self.expect != Expect::CommaOrClose {
-                        (false, k)
-                    } else if input.get(k) == Some(&b',') {
-                        (true, k + 1)
+                        (None, j)
+                    } else if input.get(j) == Some(&b',') {
+                        (Some(j), j + 1)
                     } else {
                         break;
                     }
                 }
-                Expect::Key | Expect::Value => (self.pending_comma, j),
+                // After a comma the state machine took.
+                Expect::Key | Expect::Value => (None, j),
                 _ => break,
             };
+            let comma = comma_at.is_some() || self.pending_comma;
+            // Where this child's output starts in the chunk: its comma, if
+            // that is in the chunk.
+            let head = comma_at.unwrap_or(start);
             let Some(prefix) = self.child_prefix(input, index, start, is_obj) else {
                 break;
             };
-            match self.whole_child(input, index, comma, start, &prefix, out)? {
-                Some(end) => j = end,
-                None => {
-                    // The state machine goes on from the value.
-                    self.pending_comma = comma;
-                    self.pending
-                        .extend_from_slice(&input[start..prefix.value_at]);
-                    self.pending_ws = prefix.ws;
-                    if let Some((name, name_end)) = prefix.name {
-                        let decided = self.child_decision(PathSegment::Member(name));
-                        self.enter_member(name, name_end, decided)?;
-                    }
-                    self.expect = Expect::Value;
-                    return Ok(prefix.value_at);
+            let Some((end, replacement)) = self.whole_child(input, index, &prefix)? else {
+                // The state machine goes on from the value.
+                out.extend_from_slice(&input[run..head]);
+                self.pending_comma = comma;
+                self.pending
+                    .extend_from_slice(&input[start..prefix.value_at]);
+                self.pending_ws = prefix.ws;
+                if let Some((name, name_end)) = prefix.name {
+                    let decided = self.child_decision(PathSegment::Member(name));
+                    self.enter_member(name, name_end, decided)?;
                 }
+                self.expect = Expect::Value;
+                return Ok(prefix.value_at);
+            };
+            let f = self
+                .frames
+                .last_mut()
+                .expect("a child is inside a container");
+            if replacement == Replacement::Drop {
+                out.extend_from_slice(&input[run..head]);
+                run = end;
+            } else {
+                if comma && !f.emitted_any {
+                    // Nothing before it was kept: no comma.
+                    out.extend_from_slice(&input[run..head]);
+                    run = start;
+                } else if comma && comma_at.is_none() {
+                    out.extend_from_slice(&input[run..start]);
+                    out.push(b',');
+                    run = start;
+                }
+                if replacement == Replacement::Json {
+                    out.extend_from_slice(&input[run..prefix.value_at]);
+                    out.extend_from_slice(self.replacement.as_bytes());
+                    run = end;
+                }
+                f.emitted_any = true;
             }
+            f.next_index += 1;
+            self.pending_comma = false;
+            self.expect = Expect::CommaOrClose;
+            j = end;
         }
+        out.extend_from_slice(&input[run..j]);
         Ok(j)
     }
 
     /// Where the whitespace starting at `k` ends (an NDJSON newline ends it).
+    #[inline]
     fn ws_end(&self, input: &[u8], mut k: usize) -> usize {
+        if input.get(k).is_some_and(|&b| b > b' ') {
+            return k;
+        }
         while k < input.len() && is_ws(input[k]) && !(self.ndjson && input[k] == b'\n') {
             k += 1;
         }
@@ -153,19 +190,16 @@ impl Rewriter {
         })
     }
 
-    /// A child whose scalar value lies whole in the chunk: emitted (or
-    /// dropped) with its prefix, returning the offset past it. `None`,
-    /// with nothing done, for a child the state machine must take from its
-    /// value on.
+    /// The fate of a child whose scalar value lies whole in the chunk,
+    /// and the offset past it: kept as it is, replaced by
+    /// `self.replacement`, or dropped. `None`, with nothing done, for a
+    /// child the state machine must take from its value on.
     fn whole_child(
         &mut self,
         input: &[u8],
         index: ChunkIndex<'_>,
-        comma: bool,
-        start: usize,
         prefix: &Prefix<'_>,
-        out: &mut Vec<u8>,
-    ) -> Res<Option<usize>> {
+    ) -> Res<Option<(usize, Replacement)>> {
         let at = prefix.value_at;
         let (end, is_str, escaped) = match input[at] {
             b'"' => match scan::string_end(input, at, index) {
@@ -243,25 +277,6 @@ impl Rewriter {
             debug_assert_eq!(self.path.len(), depth);
             r.unwrap_or(Replacement::Keep)
         };
-        let f = self
-            .frames
-            .last_mut()
-            .expect("a child is inside a container");
-        if replacement != Replacement::Drop {
-            if comma && f.emitted_any {
-                out.push(b',');
-            }
-            if replacement == Replacement::Keep {
-                out.extend_from_slice(&input[start..end]);
-            } else {
-                out.extend_from_slice(&input[start..at]);
-                out.extend_from_slice(self.replacement.as_bytes());
-            }
-            f.emitted_any = true;
-        }
-        f.next_index += 1;
-        self.pending_comma = false;
-        self.expect = Expect::CommaOrClose;
-        Ok(Some(end))
+        Ok(Some((end, replacement)))
     }
 }
