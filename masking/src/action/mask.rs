@@ -4,7 +4,7 @@
 //! one mask character and UTF-8 is never split. Numbers and booleans are
 //! masked as their JSON text; the result is always a JSON string.
 
-use super::{ActionError, Scalar, needs_json_escape, write_json_string};
+use super::{ActionError, Scalar, any_json_escape, write_json_string};
 use crate::rewrite::Replacement;
 
 /// Partial masking.
@@ -74,7 +74,7 @@ impl Mask {
         out.push('"');
         let start = out.len();
         self.mask_into(&text, out);
-        if out[start..].bytes().any(needs_json_escape) {
+        if any_json_escape(&out.as_bytes()[start..]) {
             // Kept characters (or the mask character) that JSON escapes:
             // rare, so only then is the text moved out to be escaped.
             let masked = out.split_off(start);
@@ -114,17 +114,11 @@ impl Mask {
             Mask::Preset {
                 preset: MaskPreset::Card,
                 mask_char,
-            } => mask_digits(text, 4, &[' ', '-'], mask_char, out),
+            } => mask_digits(text, 4, CARD_SEPARATORS, mask_char, out),
             Mask::Preset {
                 preset: MaskPreset::Phone,
                 mask_char,
-            } => mask_digits(
-                text,
-                2,
-                &['+', ' ', '-', '.', '(', ')', '/'],
-                mask_char,
-                out,
-            ),
+            } => mask_digits(text, 2, PHONE_SEPARATORS, mask_char, out),
         }
     }
 }
@@ -138,7 +132,7 @@ fn mask_chars(text: &str, keep_first: usize, keep_last: usize, mask_char: char, 
     };
     out.reserve(text.len() + n * mask_char.len_utf8());
     if keep_first.saturating_add(keep_last) >= n {
-        out.extend(std::iter::repeat_n(mask_char, n));
+        push_repeated(out, mask_char, n);
         return;
     }
     // Byte offsets of the first masked character and of the first kept one
@@ -153,12 +147,45 @@ fn mask_chars(text: &str, keep_first: usize, keep_last: usize, mask_char: char, 
         }
     };
     out.push_str(&text[..offset(keep_first)]);
-    out.extend(std::iter::repeat_n(mask_char, n - keep_first - keep_last));
+    push_repeated(out, mask_char, n - keep_first - keep_last);
     out.push_str(&text[offset(n - keep_last)..]);
 }
 
-/// Keeps the last `keep` ASCII digits and the `separators`; masks the rest.
-fn mask_digits(text: &str, keep: usize, separators: &[char], mask_char: char, out: &mut String) {
+/// Appends `n` times `c`.
+fn push_repeated(out: &mut String, c: char, n: usize) {
+    // The default mask character, the common case, as whole slices.
+    const STARS: &str = "****************************************************************";
+    if c != '*' {
+        out.extend(std::iter::repeat_n(c, n));
+        return;
+    }
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(STARS.len());
+        out.push_str(&STARS[..k]);
+        left -= k;
+    }
+}
+
+/// A set of ASCII characters, one bit each.
+const fn ascii_set(chars: &[u8]) -> u128 {
+    let mut set = 0;
+    let mut k = 0;
+    while k < chars.len() {
+        set |= 1 << chars[k];
+        k += 1;
+    }
+    set
+}
+
+/// What the card preset keeps besides its last digits.
+const CARD_SEPARATORS: u128 = ascii_set(b" -");
+/// What the phone preset keeps besides its last digits.
+const PHONE_SEPARATORS: u128 = ascii_set(b"+ -.()/");
+
+/// Keeps the last `keep` ASCII digits and the `separators` (an
+/// [`ascii_set`]); masks the rest.
+fn mask_digits(text: &str, keep: usize, separators: u128, mask_char: char, out: &mut String) {
     // ASCII digits are single bytes in UTF-8.
     let digits = text.bytes().filter(u8::is_ascii_digit).count();
     let first_kept = if digits > keep {
@@ -172,7 +199,7 @@ fn mask_digits(text: &str, keep: usize, separators: &[char], mask_char: char, ou
             let keep_it = seen >= first_kept;
             seen += 1;
             if keep_it { c } else { mask_char }
-        } else if separators.contains(&c) {
+        } else if c.is_ascii() && separators >> (c as u32) & 1 != 0 {
             c
         } else {
             mask_char
@@ -181,7 +208,9 @@ fn mask_digits(text: &str, keep: usize, separators: &[char], mask_char: char, ou
     out.reserve(text.len() * mask_char.len_utf8());
     if text.is_ascii() {
         // Without decoding characters.
-        out.extend(text.bytes().map(|b| mask_one(char::from(b))));
+        for b in text.bytes() {
+            out.push(mask_one(char::from(b)));
+        }
     } else {
         out.extend(text.chars().map(mask_one));
     }

@@ -12,16 +12,14 @@ use super::policy::{
 use super::scan::{self, ChunkIndex};
 
 mod children;
+mod seen;
+
+use seen::{NameKey, SeenNames};
 
 /// Whitespace after a deferred comma is held back at most this much; beyond
 /// it, whitespace is emitted at once, ahead of the deferred comma (still valid
 /// JSON, and deterministic: it depends on byte counts, not on chunking).
 const MAX_PENDING_WS: usize = 4096;
-
-/// An object's classified member names are checked for duplicates by a
-/// linear scan up to this many; beyond, they move into a hash set (so a
-/// body with many classified members cannot make the check quadratic).
-const LINEAR_NAMES: usize = 16;
 
 /// Bounds on what the rewriter buffers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -170,10 +168,10 @@ struct Frame {
     /// of a policy that steps).
     state: LookupState,
     /// Where this object's classified member names start in the
-    /// rewriter's `seen_spans` (duplicate check, while they are few).
+    /// rewriter's [`SeenNames`] (while they are few).
     seen_from: usize,
     /// This object's classified member names once they are many.
-    names: Option<HashSet<Box<str>>>,
+    names: Option<HashSet<NameKey>>,
     names_bytes: usize,
 }
 
@@ -277,11 +275,8 @@ pub struct Rewriter {
     /// The allocation the path is handed to the policy in, kept between
     /// calls.
     seg_buf: Vec<PathSegment<'static>>,
-    /// Classified member names of the open objects (duplicate check), as
-    /// spans of `seen`, each object's after its parent's.
-    seen: String,
-    /// Each name's [`quick_key`], and its span of `seen`.
-    seen_spans: Vec<(u64, usize, usize)>,
+    /// Classified member names of the open objects (duplicate check).
+    seen: SeenNames,
     /// Bytes of classified member names remembered, all open objects.
     tracked_bytes: usize,
 
@@ -344,8 +339,7 @@ impl Rewriter {
             path: Vec::new(),
             names: String::new(),
             seg_buf: Vec::new(),
-            seen: String::new(),
-            seen_spans: Vec::new(),
+            seen: SeenNames::default(),
             tracked_bytes: 0,
             pending: Vec::new(),
             pending_comma: false,
@@ -802,7 +796,7 @@ impl Rewriter {
             emitted_any: false,
             next_index: 0,
             state: self.value_state,
-            seen_from: self.seen_spans.len(),
+            seen_from: self.seen.mark(),
             names: None,
             names_bytes: 0,
         }
@@ -888,10 +882,7 @@ impl Rewriter {
             .ok_or_else(|| self.syntax(i, "unbalanced bracket"))?;
         debug_assert_eq!(f.is_obj, is_obj);
         self.tracked_bytes -= f.names_bytes;
-        if let Some(&(_, from, _)) = self.seen_spans.get(f.seen_from) {
-            self.seen.truncate(from);
-            self.seen_spans.truncate(f.seen_from);
-        }
+        self.seen.release(f.seen_from);
         if f.ctx != Ctx::Skip {
             out.push(if is_obj { b'}' } else { b']' });
         }
@@ -1087,49 +1078,22 @@ impl Rewriter {
         if self.top_ctx() == Some(Ctx::Lookup)
             && matches!(self.member_decision, Decision::Transform(_))
         {
-            self.track_classified(start, i)?;
+            self.track_classified(name, i)?;
         }
         Ok(())
     }
 
-    /// Remembers the classified member name `names[start..]` of the
+    /// Remembers the classified member name `name` (ending at `i`) of the
     /// current object; an error if the object already had it.
-    fn track_classified(&mut self, start: usize, i: usize) -> Res<()> {
+    fn track_classified(&mut self, name: &str, i: usize) -> Res<()> {
         let offset = self.base + i as u64;
         let limit = self.limits.max_tracked_name_bytes;
-        let name = &self.names[start..];
         let len = name.len();
         let f = self
             .frames
             .last_mut()
             .expect("a member is inside an object");
-        let duplicate = match &mut f.names {
-            Some(set) => !set.insert(name.into()),
-            None => {
-                let mine = &self.seen_spans[f.seen_from..];
-                let key = quick_key(name);
-                if mine
-                    .iter()
-                    .any(|&(k, a, b)| k == key && self.seen[a..b] == *name)
-                {
-                    true
-                } else if mine.len() < LINEAR_NAMES {
-                    let a = self.seen.len();
-                    self.seen.push_str(name);
-                    self.seen_spans.push((key, a, self.seen.len()));
-                    false
-                } else {
-                    let mut set: HashSet<Box<str>> = mine
-                        .iter()
-                        .map(|&(_, a, b)| self.seen[a..b].into())
-                        .collect();
-                    set.insert(name.into());
-                    f.names = Some(set);
-                    false
-                }
-            }
-        };
-        if duplicate {
+        if !self.seen.insert(f.seen_from, &mut f.names, name) {
             return Err(RewriteError::DuplicateMember { offset });
         }
         if self.tracked_bytes + len > limit {
@@ -1158,6 +1122,7 @@ impl Rewriter {
             FieldPath {
                 segments: &self.path,
                 names: &self.names,
+                leaf: None,
             }
             .segments(),
         );
@@ -1285,7 +1250,7 @@ impl Rewriter {
         value: Scalar<'_>,
     ) -> Res<()> {
         let buffered = std::mem::replace(&mut self.buffered, Buffered::No);
-        match self.treat(buffered, at, value)? {
+        match self.treat(buffered, at, value, None)? {
             None => {}
             Some(Replacement::Keep) => {
                 self.flush_pending(out);
@@ -1307,7 +1272,8 @@ impl Rewriter {
     }
 
     /// The policy's answer for a scalar buffered as `buffered` (`None` if
-    /// it was not), ending at `at`, whose path is the current one; a
+    /// it was not), ending at `at`, whose path is the current one (and
+    /// `leaf`, if the value's own segment is not on it); a
     /// [`Replacement::Json`] is in `self.replacement`. Counted in the
     /// summary.
     fn treat(
@@ -1315,6 +1281,7 @@ impl Rewriter {
         buffered: Buffered,
         at: usize,
         value: Scalar<'_>,
+        leaf: Option<PathSegment<'_>>,
     ) -> Res<Option<Replacement>> {
         let policy_error = |source| RewriteError::Policy {
             offset: self.base + at as u64,
@@ -1323,6 +1290,7 @@ impl Rewriter {
         let path = FieldPath {
             segments: &self.path,
             names: &self.names,
+            leaf,
         };
         self.replacement.clear();
         Ok(match buffered {
@@ -1631,15 +1599,6 @@ impl Rewriter {
         }
         Ok(j)
     }
-}
-
-/// A name's length and first bytes in one number: equal names have equal
-/// keys, so most unequal names differ without comparing them.
-fn quick_key(name: &str) -> u64 {
-    let mut head = [0u8; 8];
-    let n = name.len().min(8);
-    head[..n].copy_from_slice(&name.as_bytes()[..n]);
-    u64::from_le_bytes(head) ^ (name.len() as u64).rotate_right(16)
 }
 
 /// An empty vector with `v`'s allocation, for segments borrowing something

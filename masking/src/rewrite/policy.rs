@@ -73,6 +73,8 @@ pub enum Replacement {
 pub struct FieldPath<'a> {
     pub(super) segments: &'a [PathSeg],
     pub(super) names: &'a str,
+    /// The last segment, when it is not on the rewriter's path.
+    pub(super) leaf: Option<PathSegment<'a>>,
 }
 
 /// One step of a [`FieldPath`]: a member name (a span of the rewriter's
@@ -87,10 +89,19 @@ impl<'a> FieldPath<'a> {
     /// The segments from the root (the root itself is the empty path).
     pub fn segments(&self) -> impl ExactSizeIterator<Item = PathSegment<'a>> + use<'a> {
         let names = self.names;
-        self.segments.iter().map(move |s| match *s {
-            PathSeg::Member { start, end } => PathSegment::Member(&names[start..end]),
-            PathSeg::Index(i) => PathSegment::Index(i),
-        })
+        let len = self.segments.len() + usize::from(self.leaf.is_some());
+        let segments = self
+            .segments
+            .iter()
+            .map(move |s| match *s {
+                PathSeg::Member { start, end } => PathSegment::Member(&names[start..end]),
+                PathSeg::Index(i) => PathSegment::Index(i),
+            })
+            .chain(self.leaf);
+        ExactLen {
+            inner: segments,
+            len,
+        }
     }
 
     /// The segments, collected.
@@ -98,6 +109,28 @@ impl<'a> FieldPath<'a> {
         self.segments().collect()
     }
 }
+
+/// An iterator whose length is known (a chain is not `ExactSizeIterator`).
+struct ExactLen<I> {
+    inner: I,
+    len: usize,
+}
+
+impl<I: Iterator> Iterator for ExactLen<I> {
+    type Item = I::Item;
+
+    fn next(&mut self) -> Option<I::Item> {
+        let item = self.inner.next()?;
+        self.len -= 1;
+        Some(item)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.len, Some(self.len))
+    }
+}
+
+impl<I: Iterator> ExactSizeIterator for ExactLen<I> {}
 
 impl fmt::Debug for FieldPath<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -8,8 +8,8 @@
 //! emitted or dropped. When the whole child is in the chunk, its fate is
 //! known before anything is emitted: a kept child is written with one copy
 //! of its span of the chunk (prefix and value), a transformed one as its
-//! prefix and the replacement, a dropped one not at all. The path is only
-//! extended while the policy is asked about a selected or scanned value.
+//! prefix and the replacement, a dropped one not at all. The child's own
+//! segment is handed to the policy beside the path, never pushed on it.
 //!
 //! Like the other fast paths it accepts a subset of what the state machine
 //! accepts and gives the same bytes: a child it does not take whole (a
@@ -20,7 +20,7 @@
 
 use std::borrow::Cow;
 
-use super::{Buffered, Ctx, Expect, MAX_PENDING_WS, PathSeg, Res, Rewriter, is_ws};
+use super::{Buffered, Ctx, Expect, MAX_PENDING_WS, Res, Rewriter, is_ws};
 use crate::rewrite::policy::{Decision, LookupState, PathSegment, Replacement, Scalar};
 use crate::rewrite::scan::{self, ChunkIndex};
 
@@ -217,9 +217,9 @@ impl Rewriter {
             _ => return Ok(None),
         };
         let f = self.frames.last().expect("a child is inside a container");
-        let (seg, idx) = match prefix.name {
-            Some((name, _)) => (PathSegment::Member(name), f.next_index),
-            None => (PathSegment::Index(f.next_index), f.next_index),
+        let seg = match prefix.name {
+            Some((name, _)) => PathSegment::Member(name),
+            None => PathSegment::Index(f.next_index),
         };
         let (decision, _) = self
             .child_decision(seg)
@@ -246,22 +246,10 @@ impl Rewriter {
             } else {
                 None
             };
-            let depth = self.path.len();
-            match prefix.name {
-                Some((name, name_end)) => {
-                    let start = self.names.len();
-                    self.names.push_str(name);
-                    self.path.push(PathSeg::Member {
-                        start,
-                        end: self.names.len(),
-                    });
-                    if matches!(buffered, Buffered::Transform(_))
-                        && self.top_ctx() == Some(Ctx::Lookup)
-                    {
-                        self.track_classified(start, name_end)?;
-                    }
-                }
-                None => self.path.push(PathSeg::Index(idx)),
+            if let (Some((name, name_end)), Buffered::Transform(_)) = (prefix.name, buffered)
+                && self.top_ctx() == Some(Ctx::Lookup)
+            {
+                self.track_classified(name, name_end)?;
             }
             let value = match text {
                 Some(text) => Scalar::Str(Cow::Borrowed(text)),
@@ -270,11 +258,7 @@ impl Rewriter {
                     self.raw_scalar(raw, end)?
                 }
             };
-            let r = self.treat(buffered, end, value)?;
-            if let Some(PathSeg::Member { start, .. }) = self.path.pop() {
-                self.names.truncate(start);
-            }
-            debug_assert_eq!(self.path.len(), depth);
+            let r = self.treat(buffered, end, value, Some(seg))?;
             r.unwrap_or(Replacement::Keep)
         };
         Ok(Some((end, replacement)))

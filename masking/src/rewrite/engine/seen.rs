@@ -1,0 +1,208 @@
+//! The duplicate-member check: the classified member names of each open
+//! object, so that a second member of the same name is refused (a client
+//! that keeps the last of two could otherwise be handed a value the policy
+//! never saw as classified).
+//!
+//! An object's first [`LINEAR_NAMES`] classified names are kept in one
+//! stack shared by all open objects (each object's after its parent's) and
+//! searched linearly; beyond that, the object's names move into a hash set
+//! of its own, so a body with many classified members cannot make the check
+//! quadratic. A name of up to 16 bytes is known by its length and its first
+//! and last 8 bytes, which is the whole name, so it is not copied; a longer
+//! one is copied, and compared in full when those match.
+
+use std::collections::HashSet;
+
+/// An object's classified member names are checked by a linear scan up to
+/// this many.
+const LINEAR_NAMES: usize = 16;
+
+/// Names up to this long are their [`NameKey::Short`] key.
+const SHORT_NAME: usize = 16;
+
+/// A member name as the check knows it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(super) enum NameKey {
+    /// Length, first 8 and last 8 bytes (see `head_tail`): the whole name
+    /// when it is at most [`SHORT_NAME`] bytes long.
+    Short(usize, u64, u64),
+    Long(Box<str>),
+}
+
+/// One name on the shared stack: its key, and for a long name where its
+/// copy starts in the stack's text.
+#[derive(Clone, Copy, Debug)]
+struct Seen {
+    len: usize,
+    head: u64,
+    tail: u64,
+    at: usize,
+}
+
+/// The classified member names of the open objects.
+#[derive(Default)]
+pub(super) struct SeenNames {
+    /// Copies of the long names, each object's after its parent's.
+    text: String,
+    names: Vec<Seen>,
+}
+
+/// A name's first and last 8 bytes, little-endian; a name shorter than
+/// 8 bytes is both, zero-padded. (Fixed-size loads: a copy of a variable
+/// length would be a `memcpy` call.)
+fn head_tail(name: &[u8]) -> (u64, u64) {
+    let word = |bytes: &[u8]| u64::from_le_bytes(bytes.try_into().expect("8 bytes"));
+    match name.len() {
+        n @ 8.. => (word(&name[..8]), word(&name[n - 8..])),
+        _ => {
+            let whole = name
+                .iter()
+                .rev()
+                .fold(0, |acc, &b| (acc << 8) | u64::from(b));
+            (whole, whole)
+        }
+    }
+}
+
+impl SeenNames {
+    /// Where an object opening now starts on the stack.
+    pub(super) fn mark(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Adds `name` to the object whose names start at `from` (or are in
+    /// `set`, once many): `false` if the object already had it.
+    pub(super) fn insert(
+        &mut self,
+        from: usize,
+        set: &mut Option<HashSet<NameKey>>,
+        name: &str,
+    ) -> bool {
+        if let Some(set) = set {
+            return set.insert(self.key_of(name));
+        }
+        let (head, tail) = head_tail(name.as_bytes());
+        let len = name.len();
+        let mine = &self.names[from..];
+        if mine.iter().any(|s| {
+            s.len == len
+                && s.head == head
+                && s.tail == tail
+                && (len <= SHORT_NAME || self.text[s.at..s.at + len] == *name)
+        }) {
+            return false;
+        }
+        if mine.len() >= LINEAR_NAMES {
+            let mut keys: HashSet<NameKey> = mine.iter().map(|s| self.key(s)).collect();
+            keys.insert(self.key_of(name));
+            *set = Some(keys);
+            return true;
+        }
+        let at = self.text.len();
+        if len > SHORT_NAME {
+            self.text.push_str(name);
+        }
+        self.names.push(Seen {
+            len,
+            head,
+            tail,
+            at,
+        });
+        true
+    }
+
+    /// Forgets the names of the object that started at `from` (it closed).
+    pub(super) fn release(&mut self, from: usize) {
+        if let Some(first) = self.names.get(from) {
+            self.text.truncate(first.at);
+            self.names.truncate(from);
+        }
+    }
+
+    fn key(&self, s: &Seen) -> NameKey {
+        if s.len <= SHORT_NAME {
+            NameKey::Short(s.len, s.head, s.tail)
+        } else {
+            NameKey::Long(self.text[s.at..s.at + s.len].into())
+        }
+    }
+
+    fn key_of(&self, name: &str) -> NameKey {
+        if name.len() <= SHORT_NAME {
+            let (head, tail) = head_tail(name.as_bytes());
+            NameKey::Short(name.len(), head, tail)
+        } else {
+            NameKey::Long(name.into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_keys_are_the_whole_name() {
+        let names = [
+            "",
+            "a",
+            "ab",
+            "abcdefgh",
+            "abcdefghi",
+            "abcdefgh_",
+            "_bcdefghi",
+            "abcdefghijklmnop",
+            "abcdefghijklmnoq",
+            "bbcdefghijklmnop",
+            "é",
+            "e\u{301}",
+        ];
+        let mut seen = SeenNames::default();
+        let mut set = None;
+        for n in names {
+            assert!(seen.insert(0, &mut set, n), "{n:?} taken for another");
+        }
+        for n in names {
+            assert!(!seen.insert(0, &mut set, n), "{n:?} missed");
+        }
+    }
+
+    #[test]
+    fn long_names_compare_in_full_and_objects_nest() {
+        let mut seen = SeenNames::default();
+        let mut outer = None;
+        assert!(seen.insert(0, &mut outer, "a_rather_long_member_name_x"));
+        assert!(seen.insert(0, &mut outer, "a_rather_long_member_name_y"));
+        // Same length, head and tail as the first, different middle.
+        assert!(seen.insert(0, &mut outer, "a_rather_lonG_member_name_x"));
+        assert!(!seen.insert(0, &mut outer, "a_rather_long_member_name_x"));
+        let inner_from = seen.mark();
+        let mut inner = None;
+        assert!(seen.insert(inner_from, &mut inner, "a_rather_long_member_name_x"));
+        seen.release(inner_from);
+        assert!(!seen.insert(0, &mut outer, "a_rather_long_member_name_y"));
+        assert_eq!(seen.mark(), 3);
+    }
+
+    #[test]
+    fn many_names_move_into_a_set() {
+        let mut seen = SeenNames::default();
+        let mut set = None;
+        let names: Vec<String> = (0..40)
+            .map(|k| {
+                if k % 2 == 0 {
+                    format!("n{k}")
+                } else {
+                    format!("a_long_member_name_number_{k}")
+                }
+            })
+            .collect();
+        for n in &names {
+            assert!(seen.insert(0, &mut set, n));
+        }
+        assert!(set.is_some());
+        for n in &names {
+            assert!(!seen.insert(0, &mut set, n));
+        }
+    }
+}
