@@ -18,6 +18,7 @@ mod keys;
 mod plan;
 mod rewrite;
 mod selector;
+mod words;
 
 pub use action::{
     Action, ActionError, Alphabet, ApplyContext, Date, ENVELOPE_PREFIX, Envelope, Generalize, Hash,

@@ -168,6 +168,9 @@ pub struct Plan {
     product: Arc<str>,
     rule: String,
     selectors: SelectorSet<FieldId>,
+    /// The decision at each state of the selectors' automaton (empty if
+    /// they have none), so a step-by-step lookup is one step and one load.
+    decisions: Vec<Decision>,
     fields: Vec<PlannedField>,
     unclassified: Unclassified,
     /// Actions for detected classes (detect mode).
@@ -205,12 +208,19 @@ impl Plan {
                 detected.insert((*class).to_owned(), policy.action_for(rule, class)?.clone());
             }
         }
+        let selectors = SelectorSet::new(selectors);
+        let unclassified = classification.unclassified;
+        let decisions = selectors
+            .states()
+            .map(|s| decide(unclassified, selectors.lookup_state(s)))
+            .collect();
         Ok(Self {
             product: Arc::from(classification.product.as_str()),
             rule: rule.name.clone(),
-            selectors: SelectorSet::new(selectors),
+            selectors,
+            decisions,
             fields,
-            unclassified: classification.unclassified,
+            unclassified,
             detected,
             detectors,
         })
@@ -264,14 +274,12 @@ impl BoundPlan {
     }
 }
 
-impl BoundPlan {
-    fn decision(&self, lookup: Lookup<'_, FieldId>) -> Decision {
-        match lookup {
-            Lookup::Outside if self.plan.unclassified == Unclassified::Deny => {
-                Decision::Transform(DENIED)
-            }
-            other => selected(other),
-        }
+/// The rewriter's decision for what a plan's selectors say, under its
+/// mode for unclassified values.
+fn decide(unclassified: Unclassified, lookup: Lookup<'_, FieldId>) -> Decision {
+    match lookup {
+        Lookup::Outside if unclassified == Unclassified::Deny => Decision::Transform(DENIED),
+        other => selected(other),
     }
 }
 
@@ -305,16 +313,25 @@ fn child_state(
 
 impl FieldPolicy for BoundPlan {
     fn lookup(&self, path: &[PathSegment<'_>]) -> Decision {
-        self.decision(self.plan.selectors.lookup(path))
+        decide(self.plan.unclassified, self.plan.selectors.lookup(path))
     }
 
     fn lookup_root(&self) -> Option<(Decision, LookupState)> {
-        root_state(&self.plan.selectors, |l| self.decision(l))
+        let s = self.plan.selectors.start()?;
+        Some((
+            self.plan.decisions[s.to_u32() as usize],
+            LookupState(s.to_u32()),
+        ))
     }
 
     #[inline]
     fn lookup_child(&self, parent: LookupState, child: PathSegment<'_>) -> (Decision, LookupState) {
-        child_state(&self.plan.selectors, parent, child, |l| self.decision(l))
+        let s = self
+            .plan
+            .selectors
+            .step(MatchState::from_u32(parent.0), child)
+            .to_u32();
+        (self.plan.decisions[s as usize], LookupState(s))
     }
 
     fn transform(

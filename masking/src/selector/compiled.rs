@@ -19,6 +19,7 @@
 use std::collections::HashMap;
 
 use super::{PathSegment, Sel, Selector};
+use crate::words::{WHOLE_UP_TO, head_tail};
 
 /// Most automaton states built for one set.
 pub(super) const MAX_STATES: usize = 4096;
@@ -80,26 +81,46 @@ impl Sel {
 /// is compiled, so no body can make it grow or degrade.
 #[derive(Debug, Clone, Default)]
 struct NameClasses {
-    by_len: Vec<Vec<(Box<str>, u32)>>,
+    by_len: Vec<Vec<NameClass>>,
+}
+
+/// A spelled-out name: compared by its words ([`head_tail`]), and in full
+/// only when it is longer than those.
+#[derive(Debug, Clone)]
+struct NameClass {
+    head: u64,
+    tail: u64,
+    name: Box<str>,
+    class: u32,
 }
 
 impl NameClasses {
     #[inline]
     fn get(&self, name: &str) -> Option<u32> {
-        // Same length; then the first byte, before the whole name.
-        let first = name.as_bytes().first();
-        self.by_len
-            .get(name.len())?
+        let same_len = self.by_len.get(name.len())?;
+        if same_len.is_empty() {
+            return None;
+        }
+        let (head, tail) = head_tail(name.as_bytes());
+        same_len
             .iter()
-            .find(|(n, _)| n.as_bytes().first() == first && **n == *name)
-            .map(|&(_, class)| class)
+            .find(|n| {
+                n.head == head && n.tail == tail && (name.len() <= WHOLE_UP_TO || *n.name == *name)
+            })
+            .map(|n| n.class)
     }
 
     fn insert(&mut self, name: &str, class: u32) {
         if self.by_len.len() <= name.len() {
             self.by_len.resize_with(name.len() + 1, Vec::new);
         }
-        self.by_len[name.len()].push((name.into(), class));
+        let (head, tail) = head_tail(name.as_bytes());
+        self.by_len[name.len()].push(NameClass {
+            head,
+            tail,
+            name: name.into(),
+            class,
+        });
     }
 }
 
@@ -301,6 +322,11 @@ impl Compiled {
 
     pub(super) fn start(&self) -> MatchState {
         MatchState(0)
+    }
+
+    /// How many states the automaton has (numbered from 0).
+    pub(super) fn states(&self) -> usize {
+        self.verdicts.len()
     }
 
     pub(super) fn verdict(&self, state: MatchState) -> Verdict {

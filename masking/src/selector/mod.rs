@@ -303,6 +303,13 @@ impl<T> SelectorSet<T> {
         self.compiled.as_ref().map(Compiled::start)
     }
 
+    /// Every state of the automaton (none if the set has none), e.g. to
+    /// tabulate what each says with [`lookup_state`](Self::lookup_state).
+    pub fn states(&self) -> impl Iterator<Item = MatchState> + use<T> {
+        let n = self.compiled.as_ref().map_or(0, Compiled::states);
+        (0..n).map(|k| MatchState(u32::try_from(k).expect("at most MAX_STATES states")))
+    }
+
     /// The state of the child `seg` of a value in `state`. `state` must come
     /// from this set's [`start`](Self::start) or `step`.
     ///

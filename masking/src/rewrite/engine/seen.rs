@@ -13,18 +13,17 @@
 
 use std::collections::HashSet;
 
+use crate::words::{WHOLE_UP_TO, head_tail};
+
 /// An object's classified member names are checked by a linear scan up to
 /// this many.
 const LINEAR_NAMES: usize = 16;
 
-/// Names up to this long are their [`NameKey::Short`] key.
-const SHORT_NAME: usize = 16;
-
 /// A member name as the check knows it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(super) enum NameKey {
-    /// Length, first 8 and last 8 bytes (see `head_tail`): the whole name
-    /// when it is at most [`SHORT_NAME`] bytes long.
+    /// Length, first 8 and last 8 bytes ([`head_tail`]): the whole name
+    /// when it is at most [`WHOLE_UP_TO`] bytes long.
     Short(usize, u64, u64),
     Long(Box<str>),
 }
@@ -45,23 +44,6 @@ pub(super) struct SeenNames {
     /// Copies of the long names, each object's after its parent's.
     text: String,
     names: Vec<Seen>,
-}
-
-/// A name's first and last 8 bytes, little-endian; a name shorter than
-/// 8 bytes is both, zero-padded. (Fixed-size loads: a copy of a variable
-/// length would be a `memcpy` call.)
-fn head_tail(name: &[u8]) -> (u64, u64) {
-    let word = |bytes: &[u8]| u64::from_le_bytes(bytes.try_into().expect("8 bytes"));
-    match name.len() {
-        n @ 8.. => (word(&name[..8]), word(&name[n - 8..])),
-        _ => {
-            let whole = name
-                .iter()
-                .rev()
-                .fold(0, |acc, &b| (acc << 8) | u64::from(b));
-            (whole, whole)
-        }
-    }
 }
 
 impl SeenNames {
@@ -88,7 +70,7 @@ impl SeenNames {
             s.len == len
                 && s.head == head
                 && s.tail == tail
-                && (len <= SHORT_NAME || self.text[s.at..s.at + len] == *name)
+                && (len <= WHOLE_UP_TO || self.text[s.at..s.at + len] == *name)
         }) {
             return false;
         }
@@ -99,7 +81,7 @@ impl SeenNames {
             return true;
         }
         let at = self.text.len();
-        if len > SHORT_NAME {
+        if len > WHOLE_UP_TO {
             self.text.push_str(name);
         }
         self.names.push(Seen {
@@ -120,7 +102,7 @@ impl SeenNames {
     }
 
     fn key(&self, s: &Seen) -> NameKey {
-        if s.len <= SHORT_NAME {
+        if s.len <= WHOLE_UP_TO {
             NameKey::Short(s.len, s.head, s.tail)
         } else {
             NameKey::Long(self.text[s.at..s.at + s.len].into())
@@ -128,7 +110,7 @@ impl SeenNames {
     }
 
     fn key_of(&self, name: &str) -> NameKey {
-        if name.len() <= SHORT_NAME {
+        if name.len() <= WHOLE_UP_TO {
             let (head, tail) = head_tail(name.as_bytes());
             NameKey::Short(name.len(), head, tail)
         } else {
