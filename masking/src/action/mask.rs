@@ -194,25 +194,32 @@ fn mask_digits(text: &str, keep: usize, separators: u128, mask_char: char, out: 
         usize::MAX
     };
     let mut seen = 0;
-    let mut mask_one = |c: char| {
+    let mut keep_one = |c: char| {
         if c.is_ascii_digit() {
             let keep_it = seen >= first_kept;
             seen += 1;
-            if keep_it { c } else { mask_char }
-        } else if c.is_ascii() && separators >> (c as u32) & 1 != 0 {
-            c
+            keep_it
         } else {
-            mask_char
+            c.is_ascii() && separators >> (c as u32) & 1 != 0
         }
     };
-    out.reserve(text.len() * mask_char.len_utf8());
-    if text.is_ascii() {
-        // Without decoding characters.
-        for b in text.bytes() {
-            out.push(mask_one(char::from(b)));
+    if text.is_ascii() && mask_char.is_ascii() {
+        // One byte in, one byte out, a block at a time: one UTF-8 check of
+        // the block costs less than a `String::push` per character.
+        let mask = mask_char as u8;
+        let mut block = [0u8; 64];
+        for piece in text.as_bytes().chunks(block.len()) {
+            for (o, &b) in block.iter_mut().zip(piece) {
+                *o = if keep_one(char::from(b)) { b } else { mask };
+            }
+            out.push_str(std::str::from_utf8(&block[..piece.len()]).expect("ASCII in, ASCII out"));
         }
     } else {
-        out.extend(text.chars().map(mask_one));
+        out.reserve(text.len() * mask_char.len_utf8());
+        out.extend(
+            text.chars()
+                .map(|c| if keep_one(c) { c } else { mask_char }),
+        );
     }
 }
 

@@ -235,6 +235,19 @@ impl Action {
         })
     }
 
+    /// The JSON text this action puts in place of every scalar, if it does
+    /// not depend on the value (`redact`), so a plan can write it without
+    /// applying the action each time.
+    pub fn constant_json(&self) -> Option<String> {
+        match self {
+            Action::Redact { replacement: None } => Some("null".to_owned()),
+            Action::Redact {
+                replacement: Some(text),
+            } => Some(json_string(text)),
+            _ => None,
+        }
+    }
+
     /// Applies the action to one scalar, as the rewriter asks: a
     /// replacement's JSON text is appended to `out` (the cheap actions,
     /// `redact` and `mask`, write it there without allocating).

@@ -172,6 +172,9 @@ pub struct Plan {
     /// they have none), so a step-by-step lookup is one step and one load.
     decisions: Vec<Decision>,
     fields: Vec<PlannedField>,
+    /// Per field id, the JSON its action gives every value, when that does
+    /// not depend on the value ([`Action::constant_json`]).
+    constants: Vec<Option<Box<str>>>,
     unclassified: Unclassified,
     /// Actions for detected classes (detect mode).
     detected: BTreeMap<String, Action>,
@@ -208,6 +211,16 @@ impl Plan {
                 detected.insert((*class).to_owned(), policy.action_for(rule, class)?.clone());
             }
         }
+        let constants = fields
+            .iter()
+            .map(|f| {
+                // A stored value is still opened (and fails closed) first.
+                (!f.stored_encrypted)
+                    .then(|| f.action.constant_json())
+                    .flatten()
+                    .map(String::into_boxed_str)
+            })
+            .collect();
         let selectors = SelectorSet::new(selectors);
         let unclassified = classification.unclassified;
         let decisions = selectors
@@ -220,6 +233,7 @@ impl Plan {
             selectors,
             decisions,
             fields,
+            constants,
             unclassified,
             detected,
             detectors,
@@ -343,6 +357,10 @@ impl FieldPolicy for BoundPlan {
     ) -> Result<Replacement, TransformError> {
         if id == DENIED {
             return Ok(Replacement::Drop);
+        }
+        if let Some(json) = &self.plan.constants[id.0 as usize] {
+            out.push_str(json);
+            return Ok(Replacement::Json);
         }
         let field = &self.plan.fields[id.0 as usize];
         let ctx = self.context(&field.selector);
