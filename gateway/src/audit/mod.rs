@@ -272,9 +272,8 @@ pub(crate) fn field_treatments(
 ) -> (Vec<FieldTreatment>, Option<Unclassified>) {
     use maskgate_masking::Treatment;
     let fields = summary
-        .fields
-        .iter()
-        .map(|(&(id, treatment), &count)| {
+        .fields()
+        .map(|((id, treatment), count)| {
             let treatment = match treatment {
                 Treatment::Kept => "kept",
                 Treatment::Replaced => "replaced",

@@ -115,14 +115,14 @@ fn explain(args: &Explain) -> Result<String, String> {
         .finish(&mut rewritten)
         .map_err(|e| format!("{}: {e}", sample.display()))?;
     let _ = writeln!(out, "\napplied:");
-    for ((id, treatment), count) in &summary.fields {
+    for ((id, treatment), count) in summary.fields() {
         let field = &plan.fields()[id.0 as usize];
         let _ = writeln!(
             out,
             "  {:<32} {} x{count} ({})",
             field.selector,
             field.action.name(),
-            treatment_name(*treatment)
+            treatment_name(treatment)
         );
     }
     if summary.unclassified_scanned > 0 {

@@ -56,7 +56,7 @@ impl RewriteBody {
 
     fn report(&mut self, failed: bool) {
         if let Some((facts, plan)) = self.audit.take() {
-            let (fields, unclassified) = field_treatments(&self.rewriter.summary(), &plan);
+            let (fields, unclassified) = field_treatments(self.rewriter.summary(), &plan);
             facts.update(|facts| {
                 facts.fields = fields;
                 facts.unclassified = unclassified;

@@ -1,7 +1,7 @@
 //! The push-based tokenizer and rewriter. See the module docs of `rewrite`.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::error::RewriteError;
@@ -10,6 +10,7 @@ use super::policy::{
     Replacement, Scalar,
 };
 use super::scan::{self, ChunkIndex};
+use super::summary::{RewriteSummary, Treatment};
 
 mod children;
 mod seen;
@@ -45,93 +46,6 @@ impl Default for RewriteLimits {
             max_key_bytes: 16 << 10,
             max_tracked_name_bytes: 1 << 20,
         }
-    }
-}
-
-/// What happened to a selected field, for the audit record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[non_exhaustive]
-pub enum Treatment {
-    /// A scalar the policy kept as it was.
-    Kept,
-    /// A scalar the policy replaced.
-    Replaced,
-    /// A scalar the policy dropped.
-    Dropped,
-    /// A container dropped whole.
-    ContainerDropped,
-    /// A container replaced whole.
-    ContainerReplaced,
-    /// A container whose leaves got the field's action.
-    ContainerDescended,
-}
-
-/// Per-field treatment counts, never values.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RewriteSummary {
-    /// How many times each field id had each outcome.
-    pub fields: BTreeMap<(FieldId, Treatment), u64>,
-    /// Unclassified strings handed to the policy's scan.
-    pub unclassified_scanned: u64,
-    /// Of those, how many the policy replaced.
-    pub unclassified_replaced: u64,
-    /// Of those, how many the policy dropped.
-    pub unclassified_dropped: u64,
-    /// Complete documents (1 for a JSON body, one per record for NDJSON).
-    pub documents: u64,
-    /// Bytes read.
-    pub bytes_in: u64,
-    /// Bytes written.
-    pub bytes_out: u64,
-}
-
-impl Treatment {
-    const ALL: [Treatment; 6] = [
-        Treatment::Kept,
-        Treatment::Replaced,
-        Treatment::Dropped,
-        Treatment::ContainerDropped,
-        Treatment::ContainerReplaced,
-        Treatment::ContainerDescended,
-    ];
-}
-
-/// Field ids below this are counted in a dense table while the body
-/// streams (a map update per scalar would cost as much as a `redact`);
-/// others, in the summary's map directly.
-const DENSE_FIELD_IDS: usize = 1024;
-
-/// The treatment counts per field id as the rewriter keeps them.
-#[derive(Default)]
-struct FieldCounts {
-    dense: Vec<[u64; Treatment::ALL.len()]>,
-}
-
-impl FieldCounts {
-    fn count(&mut self, summary: &mut RewriteSummary, id: FieldId, outcome: Treatment) {
-        let k = id.0 as usize;
-        if k >= DENSE_FIELD_IDS {
-            *summary.fields.entry((id, outcome)).or_insert(0) += 1;
-            return;
-        }
-        if self.dense.len() <= k {
-            self.dense.resize(k + 1, [0; Treatment::ALL.len()]);
-        }
-        self.dense[k][outcome as usize] += 1;
-    }
-
-    /// `summary` with these counts added.
-    fn merged(&self, summary: &RewriteSummary) -> RewriteSummary {
-        let mut merged = summary.clone();
-        for (k, row) in self.dense.iter().enumerate() {
-            for (&outcome, &n) in Treatment::ALL.iter().zip(row) {
-                if n > 0 {
-                    let id = FieldId(u32::try_from(k).expect("below DENSE_FIELD_IDS"));
-                    *merged.fields.entry((id, outcome)).or_insert(0) += n;
-                }
-            }
-        }
-        merged
     }
 }
 
@@ -316,7 +230,6 @@ pub struct Rewriter {
     base: u64,
     poisoned: bool,
     summary: RewriteSummary,
-    counts: FieldCounts,
 }
 
 type Res<T> = Result<T, RewriteError>;
@@ -364,7 +277,6 @@ impl Rewriter {
             base: 0,
             poisoned: false,
             summary: RewriteSummary::default(),
-            counts: FieldCounts::default(),
         }
     }
 
@@ -378,8 +290,8 @@ impl Rewriter {
 
     /// The treatment counts so far (also after an error, for the audit
     /// record of a failed request).
-    pub fn summary(&self) -> RewriteSummary {
-        self.counts.merged(&self.summary)
+    pub fn summary(&self) -> &RewriteSummary {
+        &self.summary
     }
 
     /// Rewrites the next chunk, appending what is ready to `out`. On error
@@ -418,7 +330,7 @@ impl Rewriter {
         }
         r?;
         self.summary.bytes_out += (out.len() - mark) as u64;
-        Ok(self.summary())
+        Ok(self.summary.clone())
     }
 
     fn finish_inner(&mut self, out: &mut Vec<u8>) -> Res<()> {
@@ -836,8 +748,7 @@ impl Rewriter {
                     }
                     Decision::Transform(id) => match self.policy.container(id) {
                         ContainerAction::Drop => {
-                            self.counts
-                                .count(&mut self.summary, id, Treatment::ContainerDropped);
+                            self.summary.count(id, Treatment::ContainerDropped);
                             self.discard_pending();
                             if self.frames.is_empty() {
                                 out.extend_from_slice(b"null");
@@ -845,15 +756,13 @@ impl Rewriter {
                             Ctx::Skip
                         }
                         ContainerAction::Replace(json) => {
-                            self.counts
-                                .count(&mut self.summary, id, Treatment::ContainerReplaced);
+                            self.summary.count(id, Treatment::ContainerReplaced);
                             self.flush_pending(out);
                             out.extend_from_slice(json.as_bytes());
                             Ctx::Skip
                         }
                         ContainerAction::Descend => {
-                            self.counts
-                                .count(&mut self.summary, id, Treatment::ContainerDescended);
+                            self.summary.count(id, Treatment::ContainerDescended);
                             self.flush_pending(out);
                             out.push(open);
                             Ctx::Apply(id)
@@ -1293,6 +1202,8 @@ impl Rewriter {
             leaf,
         };
         self.replacement.clear();
+        // Room for a typical replacement from the first one on.
+        self.replacement.reserve(64);
         Ok(match buffered {
             Buffered::No => None,
             Buffered::Transform(id) => {
@@ -1300,8 +1211,7 @@ impl Rewriter {
                     .policy
                     .transform(id, path, value, &mut self.replacement)
                     .map_err(policy_error)?;
-                self.counts.count(
-                    &mut self.summary,
+                self.summary.count(
                     id,
                     match r {
                         Replacement::Keep => Treatment::Kept,

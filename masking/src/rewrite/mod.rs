@@ -86,13 +86,14 @@ mod engine;
 mod error;
 mod policy;
 mod scan;
+mod summary;
 
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod tests;
 
-pub use engine::{RewriteLimits, RewriteSummary, Rewriter, Treatment};
+pub use engine::{RewriteLimits, Rewriter};
 pub use error::RewriteError;
 pub use policy::{
     ContainerAction, Decision, FieldId, FieldPath, FieldPolicy, LookupState, Replacement,
@@ -100,3 +101,4 @@ pub use policy::{
 };
 #[cfg(test)]
 use policy::{PathSegment, Scalar};
+pub use summary::{RewriteSummary, Treatment};

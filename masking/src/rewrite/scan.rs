@@ -110,6 +110,7 @@ impl<'a> ChunkIndex<'a> {
 /// runtime dispatch.
 fn build_stops(chunk: &[u8], stops: &mut Vec<u64>) {
     stops.clear();
+    stops.reserve(chunk.len().div_ceil(64));
     let mut blocks = chunk.chunks_exact(64);
     for block in &mut blocks {
         stops.push(block_stops(block.try_into().expect("chunks_exact")));

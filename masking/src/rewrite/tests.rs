@@ -649,11 +649,11 @@ fn summary_counts_per_field_and_outcome() {
     let input = r#"[{"a":1,"d":2,"k":3},{"a":{"x":1},"d":[],"k":4}]"#;
     r.feed(input.as_bytes(), &mut out).unwrap();
     let s = r.finish(&mut out).unwrap();
-    assert_eq!(s.fields[&(FieldId(0), Treatment::Replaced)], 1);
-    assert_eq!(s.fields[&(FieldId(0), Treatment::ContainerReplaced)], 1);
-    assert_eq!(s.fields[&(FieldId(1), Treatment::Dropped)], 1);
-    assert_eq!(s.fields[&(FieldId(1), Treatment::ContainerDropped)], 1);
-    assert_eq!(s.fields[&(FieldId(2), Treatment::Kept)], 2);
+    assert_eq!(s.count_of(FieldId(0), Treatment::Replaced), 1);
+    assert_eq!(s.count_of(FieldId(0), Treatment::ContainerReplaced), 1);
+    assert_eq!(s.count_of(FieldId(1), Treatment::Dropped), 1);
+    assert_eq!(s.count_of(FieldId(1), Treatment::ContainerDropped), 1);
+    assert_eq!(s.count_of(FieldId(2), Treatment::Kept), 2);
     assert_eq!(s.documents, 1);
     assert_eq!(s.bytes_in, input.len() as u64);
     assert_eq!(s.bytes_out, out.len() as u64);

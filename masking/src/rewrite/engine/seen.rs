@@ -80,6 +80,9 @@ impl SeenNames {
             *set = Some(keys);
             return true;
         }
+        if self.names.capacity() == 0 {
+            self.names.reserve(LINEAR_NAMES);
+        }
         let at = self.text.len();
         if len > WHOLE_UP_TO {
             self.text.push_str(name);

@@ -1,0 +1,171 @@
+//! What a rewrite did, for the audit record: per-field treatment counts
+//! and byte and document totals, never values.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::policy::FieldId;
+
+/// What happened to a selected field, for the audit record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Treatment {
+    /// A scalar the policy kept as it was.
+    Kept,
+    /// A scalar the policy replaced.
+    Replaced,
+    /// A scalar the policy dropped.
+    Dropped,
+    /// A container dropped whole.
+    ContainerDropped,
+    /// A container replaced whole.
+    ContainerReplaced,
+    /// A container whose leaves got the field's action.
+    ContainerDescended,
+}
+
+impl Treatment {
+    /// Every treatment, in their order.
+    const ALL: [Treatment; 6] = [
+        Treatment::Kept,
+        Treatment::Replaced,
+        Treatment::Dropped,
+        Treatment::ContainerDropped,
+        Treatment::ContainerReplaced,
+        Treatment::ContainerDescended,
+    ];
+}
+
+/// Field ids below this are counted in a dense table (a map update per
+/// scalar would cost as much as a `redact`); others, in a map.
+const DENSE_FIELD_IDS: usize = 1024;
+
+/// Per-field treatment counts, never values.
+#[derive(Clone, Default)]
+pub struct RewriteSummary {
+    /// Counts of field ids below [`DENSE_FIELD_IDS`], by id and treatment.
+    dense: Vec<[u64; Treatment::ALL.len()]>,
+    /// Counts of the other field ids.
+    sparse: BTreeMap<(FieldId, Treatment), u64>,
+    /// Unclassified strings handed to the policy's scan.
+    pub unclassified_scanned: u64,
+    /// Of those, how many the policy replaced.
+    pub unclassified_replaced: u64,
+    /// Of those, how many the policy dropped.
+    pub unclassified_dropped: u64,
+    /// Complete documents (1 for a JSON body, one per record for NDJSON).
+    pub documents: u64,
+    /// Bytes read.
+    pub bytes_in: u64,
+    /// Bytes written.
+    pub bytes_out: u64,
+}
+
+impl RewriteSummary {
+    /// Counts one treatment of field `id`.
+    pub(super) fn count(&mut self, id: FieldId, outcome: Treatment) {
+        let k = id.0 as usize;
+        if k >= DENSE_FIELD_IDS {
+            *self.sparse.entry((id, outcome)).or_insert(0) += 1;
+            return;
+        }
+        if self.dense.len() <= k {
+            self.dense.resize(k + 1, [0; Treatment::ALL.len()]);
+        }
+        self.dense[k][outcome as usize] += 1;
+    }
+
+    /// How many times each field id had each outcome (those that happened,
+    /// ordered by field id, then treatment).
+    pub fn fields(&self) -> impl Iterator<Item = ((FieldId, Treatment), u64)> + '_ {
+        let dense = self.dense.iter().enumerate().flat_map(|(k, row)| {
+            let id = FieldId(u32::try_from(k).expect("below DENSE_FIELD_IDS"));
+            Treatment::ALL
+                .iter()
+                .zip(row)
+                .filter(|&(_, &n)| n > 0)
+                .map(move |(&t, &n)| ((id, t), n))
+        });
+        dense.chain(self.sparse.iter().map(|(&key, &n)| (key, n)))
+    }
+
+    /// How many times field `id` had `outcome`.
+    pub fn count_of(&self, id: FieldId, outcome: Treatment) -> u64 {
+        match self.dense.get(id.0 as usize) {
+            Some(row) => row[outcome as usize],
+            None => self.sparse.get(&(id, outcome)).copied().unwrap_or(0),
+        }
+    }
+
+    fn totals(&self) -> [u64; 6] {
+        [
+            self.unclassified_scanned,
+            self.unclassified_replaced,
+            self.unclassified_dropped,
+            self.documents,
+            self.bytes_in,
+            self.bytes_out,
+        ]
+    }
+}
+
+impl PartialEq for RewriteSummary {
+    fn eq(&self, other: &Self) -> bool {
+        self.totals() == other.totals() && self.fields().eq(other.fields())
+    }
+}
+
+impl Eq for RewriteSummary {}
+
+impl fmt::Debug for RewriteSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RewriteSummary")
+            .field("fields", &self.fields().collect::<Vec<_>>())
+            .field("unclassified_scanned", &self.unclassified_scanned)
+            .field("unclassified_replaced", &self.unclassified_replaced)
+            .field("unclassified_dropped", &self.unclassified_dropped)
+            .field("documents", &self.documents)
+            .field("bytes_in", &self.bytes_in)
+            .field("bytes_out", &self.bytes_out)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dense_and_sparse_ids_count_alike() {
+        let mut s = RewriteSummary::default();
+        let big = FieldId(u32::MAX);
+        for (id, t) in [
+            (FieldId(3), Treatment::Kept),
+            (big, Treatment::Dropped),
+            (FieldId(3), Treatment::Kept),
+            (FieldId(0), Treatment::ContainerDescended),
+            (big, Treatment::Dropped),
+        ] {
+            s.count(id, t);
+        }
+        assert_eq!(s.count_of(FieldId(3), Treatment::Kept), 2);
+        assert_eq!(s.count_of(FieldId(3), Treatment::Replaced), 0);
+        assert_eq!(s.count_of(big, Treatment::Dropped), 2);
+        assert_eq!(s.count_of(FieldId(7), Treatment::Kept), 0);
+        assert_eq!(
+            s.fields().collect::<Vec<_>>(),
+            [
+                ((FieldId(0), Treatment::ContainerDescended), 1),
+                ((FieldId(3), Treatment::Kept), 2),
+                ((big, Treatment::Dropped), 2),
+            ]
+        );
+        // Equal counts are equal summaries, however the table grew.
+        let mut t = RewriteSummary::default();
+        t.count(FieldId(5), Treatment::Kept);
+        assert_ne!(t, RewriteSummary::default());
+        let mut u = RewriteSummary::default();
+        u.dense.resize(9, [0; 6]);
+        assert_eq!(u, RewriteSummary::default());
+    }
+}
