@@ -36,7 +36,10 @@ struct Prefix<'a> {
 
 impl Rewriter {
     /// Takes the whole children of the current tracking container from `i`
-    /// on, and returns how far it got (`i` if it took nothing).
+    /// on, and returns how far it got (`i` if it took nothing). A child
+    /// that opens a container is entered (through the state machine's own
+    /// `start_container`), and a closing bracket leaves it, so one call
+    /// goes through a whole tree of tracking containers.
     pub(super) fn children_through(
         &mut self,
         input: &[u8],
@@ -44,15 +47,6 @@ impl Rewriter {
         i: usize,
         out: &mut Vec<u8>,
     ) -> Res<usize> {
-        let Some(f) = self.frames.last() else {
-            return Ok(i);
-        };
-        let is_obj = f.is_obj;
-        match f.ctx {
-            Ctx::Lookup if self.root.is_some() => {}
-            Ctx::Outside | Ctx::Apply(_) => {}
-            _ => return Ok(i),
-        }
         if !self.pending.is_empty() {
             return Ok(i);
         }
@@ -60,18 +54,23 @@ impl Rewriter {
         // `input[run..j]` is output not yet written: kept children and the
         // whitespace and commas between them are copied as one span.
         let mut run = i;
-        loop {
+        while let Some(is_obj) = self.tracking_container() {
             // Whitespace before a comma, or before the first child, is not
             // held back (nothing is pending): it is output as it is.
             let (comma_at, start) = match self.expect {
                 Expect::CommaOrClose | Expect::KeyOrClose | Expect::ValueOrClose => {
                     j = self.ws_end(input, j);
-                    if self.expect != Expect::CommaOrClose {
-                        (None, j)
-                    } else if input.get(j) == Some(&b',') {
-                        (Some(j), j + 1)
-                    } else {
-                        break;
+                    match input.get(j) {
+                        Some(b',') if self.expect == Expect::CommaOrClose => (Some(j), j + 1),
+                        Some(&b @ (b'}' | b']')) if (b == b'}') == is_obj => {
+                            out.extend_from_slice(&input[run..j]);
+                            self.close(is_obj, j, out)?;
+                            j += 1;
+                            run = j;
+                            continue;
+                        }
+                        _ if self.expect != Expect::CommaOrClose => (None, j),
+                        _ => break,
                     }
                 }
                 // After a comma the state machine took.
@@ -86,7 +85,7 @@ impl Rewriter {
                 break;
             };
             let Some((end, replacement)) = self.whole_child(input, index, &prefix)? else {
-                // The state machine goes on from the value.
+                // The state machine's state at the value.
                 out.extend_from_slice(&input[run..head]);
                 self.pending_comma = comma;
                 self.pending
@@ -97,7 +96,18 @@ impl Rewriter {
                     self.enter_member(name, name_end, decided)?;
                 }
                 self.expect = Expect::Value;
-                return Ok(prefix.value_at);
+                j = prefix.value_at;
+                run = j;
+                match input[j] {
+                    b @ (b'{' | b'[') => {
+                        self.start_container(b == b'{', j, out)?;
+                        j += 1;
+                        run = j;
+                        continue;
+                    }
+                    // A scalar cut by the chunk's end, or invalid.
+                    _ => break,
+                }
             };
             let f = self
                 .frames
@@ -130,6 +140,18 @@ impl Rewriter {
         }
         out.extend_from_slice(&input[run..j]);
         Ok(j)
+    }
+
+    /// Whether the current container is one this fast path takes (a
+    /// tracking container whose policy looks up step by step), and if so
+    /// whether it is an object.
+    fn tracking_container(&self) -> Option<bool> {
+        let f = self.frames.last()?;
+        match f.ctx {
+            Ctx::Lookup if self.root.is_some() => Some(f.is_obj),
+            Ctx::Outside | Ctx::Apply(_) => Some(f.is_obj),
+            _ => None,
+        }
     }
 
     /// Where the whitespace starting at `k` ends (an NDJSON newline ends it).
