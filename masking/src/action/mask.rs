@@ -186,19 +186,11 @@ const PHONE_SEPARATORS: u128 = ascii_set(b"+ -.()/");
 /// Keeps the last `keep` ASCII digits and the `separators` (an
 /// [`ascii_set`]); masks the rest.
 fn mask_digits(text: &str, keep: usize, separators: u128, mask_char: char, out: &mut String) {
-    // ASCII digits are single bytes in UTF-8.
-    let digits = text.bytes().filter(u8::is_ascii_digit).count();
-    let first_kept = if digits > keep {
-        digits - keep
-    } else {
-        usize::MAX
-    };
-    let mut seen = 0;
-    let mut keep_one = |c: char| {
+    // ASCII digits are single bytes in UTF-8: positions are byte offsets.
+    let kept_from = kept_digits_from(text.as_bytes(), keep);
+    let keep_at = |at: usize, c: char| {
         if c.is_ascii_digit() {
-            let keep_it = seen >= first_kept;
-            seen += 1;
-            keep_it
+            at >= kept_from
         } else {
             c.is_ascii() && separators >> (c as u32) & 1 != 0
         }
@@ -208,18 +200,47 @@ fn mask_digits(text: &str, keep: usize, separators: u128, mask_char: char, out: 
         // the block costs less than a `String::push` per character.
         let mask = mask_char as u8;
         let mut block = [0u8; 64];
-        for piece in text.as_bytes().chunks(block.len()) {
-            for (o, &b) in block.iter_mut().zip(piece) {
-                *o = if keep_one(char::from(b)) { b } else { mask };
+        for (n, piece) in text.as_bytes().chunks(block.len()).enumerate() {
+            for (k, (o, &b)) in block.iter_mut().zip(piece).enumerate() {
+                *o = if keep_at(n * 64 + k, char::from(b)) {
+                    b
+                } else {
+                    mask
+                };
             }
             out.push_str(std::str::from_utf8(&block[..piece.len()]).expect("ASCII in, ASCII out"));
         }
     } else {
         out.reserve(text.len() * mask_char.len_utf8());
         out.extend(
-            text.chars()
-                .map(|c| if keep_one(c) { c } else { mask_char }),
+            text.char_indices()
+                .map(|(at, c)| if keep_at(at, c) { c } else { mask_char }),
         );
+    }
+}
+
+/// The byte offset of the first of the last `keep` ASCII digits, or
+/// `usize::MAX` if there are no more than `keep` digits (then none is
+/// kept).
+fn kept_digits_from(bytes: &[u8], keep: usize) -> usize {
+    let mut digits = bytes
+        .iter()
+        .enumerate()
+        .rev()
+        .filter(|(_, b)| b.is_ascii_digit())
+        .map(|(at, _)| at);
+    let from = match keep {
+        0 => bytes.len(),
+        _ => match digits.nth(keep - 1) {
+            Some(at) => at,
+            None => return usize::MAX,
+        },
+    };
+    // Kept only if some digit comes before them.
+    if digits.next().is_some() {
+        from
+    } else {
+        usize::MAX
     }
 }
 
