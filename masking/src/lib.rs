@@ -35,7 +35,7 @@ pub use plan::{
     Rule, Unclassified, WritePlan,
 };
 pub use rewrite::{
-    ContainerAction, Decision, FieldId, FieldPath, FieldPolicy, LookupState, Replacement,
+    ContainerAction, Decision, FieldId, FieldPath, FieldPolicy, LookupState, MemberKey, Replacement,
     RewriteError, RewriteLimits, RewriteSummary, Rewriter, TransformError, Treatment,
 };
 pub use selector::{

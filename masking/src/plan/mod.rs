@@ -22,8 +22,8 @@ use crate::{
     detect::DetectorSet,
     keys::KeyProvider,
     rewrite::{
-        ContainerAction, Decision, FieldId, FieldPath, FieldPolicy, LookupState, Replacement,
-        TransformError,
+        ContainerAction, Decision, FieldId, FieldPath, FieldPolicy, LookupState, MemberKey,
+        Replacement, TransformError,
     },
     selector::{Lookup, MatchState, PathSegment, Selector, SelectorSet, normalized_path},
 };
@@ -346,6 +346,20 @@ impl FieldPolicy for BoundPlan {
             .step(MatchState::from_u32(parent.0), child)
             .to_u32();
         (self.plan.decisions[s as usize], LookupState(s))
+    }
+
+    #[inline]
+    fn lookup_member(
+        &self,
+        parent: LookupState,
+        name: &str,
+    ) -> (Decision, LookupState, Option<MemberKey>) {
+        let (s, key) = self
+            .plan
+            .selectors
+            .step_member(MatchState::from_u32(parent.0), name);
+        let s = s.to_u32();
+        (self.plan.decisions[s as usize], LookupState(s), key.map(MemberKey))
     }
 
     fn transform(

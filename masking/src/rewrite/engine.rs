@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use super::error::RewriteError;
 use super::policy::{
-    ContainerAction, Decision, FieldId, FieldPath, FieldPolicy, LookupState, PathSeg, PathSegment,
-    Replacement, Scalar,
+    ContainerAction, Decision, FieldId, FieldPath, FieldPolicy, LookupState, MemberKey, PathSeg,
+    PathSegment, Replacement, Scalar,
 };
 use super::scan::{self, ChunkIndex};
 use super::summary::{RewriteSummary, Treatment};
@@ -84,6 +84,9 @@ struct Frame {
     /// Where this object's classified member names start in the
     /// rewriter's [`SeenNames`] (while they are few).
     seen_from: usize,
+    /// This object's classified member names that have a [`MemberKey`]
+    /// below 64, as bits.
+    keys: u64,
     /// This object's classified member names once they are many.
     names: Option<HashSet<NameKey>>,
     names_bytes: usize,
@@ -153,6 +156,16 @@ enum Sink {
     /// The buffered scalar.
     Value,
     Discard,
+}
+
+/// What the policy (or the context) said about a child.
+#[derive(Clone, Copy, Debug)]
+struct Decided {
+    decision: Decision,
+    /// The child's step-by-step state.
+    state: LookupState,
+    /// The policy's key for a member's name, if it has one.
+    key: Option<MemberKey>,
 }
 
 /// Why the current scalar is buffered.
@@ -690,9 +703,9 @@ impl Rewriter {
                 let idx = f.next_index;
                 self.path.push(PathSeg::Index(idx));
                 match self.child_decision(PathSegment::Index(idx)) {
-                    Some((decision, state)) => {
-                        self.value_state = state;
-                        decision
+                    Some(d) => {
+                        self.value_state = d.state;
+                        d.decision
                     }
                     None => self.path_lookup(),
                 }
@@ -709,6 +722,7 @@ impl Rewriter {
             next_index: 0,
             state: self.value_state,
             seen_from: self.seen.mark(),
+            keys: 0,
             names: None,
             names_bytes: 0,
         }
@@ -947,54 +961,71 @@ impl Rewriter {
         self.enter_member(name, i, decided)
     }
 
-    /// The decision (and step-by-step state) for the child `seg` of the
-    /// current container, in a tracking context: the policy's, one step from
-    /// the container's state, in a `Lookup` container; the context's own in
-    /// the others. `None` in a `Lookup` container of a policy that decides
-    /// on whole paths (see [`enter_member`](Self::enter_member)).
-    fn child_decision(&self, seg: PathSegment<'_>) -> Option<(Decision, LookupState)> {
+    /// The decision for the child `seg` of the current container, in a
+    /// tracking context: the policy's, one step from the container's state,
+    /// in a `Lookup` container; the context's own in the others. `None` in a
+    /// `Lookup` container of a policy that decides on whole paths (see
+    /// [`enter_member`](Self::enter_member)).
+    fn child_decision(&self, seg: PathSegment<'_>) -> Option<Decided> {
         let f = self.frames.last()?;
-        Some(match f.ctx {
-            Ctx::Lookup if self.root.is_some() => self.policy.lookup_child(f.state, seg),
-            Ctx::Lookup => return None,
-            Ctx::Apply(id) => (Decision::Transform(id), LookupState(0)),
-            _ => (Decision::Outside, LookupState(0)),
+        let decided = |decision| Decided {
+            decision,
+            state: LookupState(0),
+            key: None,
+        };
+        Some(match (f.ctx, seg) {
+            (Ctx::Lookup, _) if self.root.is_none() => return None,
+            (Ctx::Lookup, PathSegment::Member(name)) => {
+                let (decision, state, key) = self.policy.lookup_member(f.state, name);
+                Decided {
+                    decision,
+                    state,
+                    key,
+                }
+            }
+            (Ctx::Lookup, seg) => {
+                let (decision, state) = self.policy.lookup_child(f.state, seg);
+                Decided {
+                    decision,
+                    state,
+                    key: None,
+                }
+            }
+            (Ctx::Apply(id), _) => decided(Decision::Transform(id)),
+            _ => decided(Decision::Outside),
         })
     }
 
     /// The member `name` (whose name ends at `i`) onto the path, with the
     /// decision for its value (`decided`, or, if `None`, the policy's on the
     /// whole path), and into the duplicate check if it is classified.
-    fn enter_member(
-        &mut self,
-        name: &str,
-        i: usize,
-        decided: Option<(Decision, LookupState)>,
-    ) -> Res<()> {
+    fn enter_member(&mut self, name: &str, i: usize, decided: Option<Decided>) -> Res<()> {
         let start = self.names.len();
         self.names.push_str(name);
         self.path.push(PathSeg::Member {
             start,
             end: self.names.len(),
         });
+        let mut key = None;
         self.member_decision = match decided {
-            Some((decision, state)) => {
-                self.member_state = state;
-                decision
+            Some(d) => {
+                self.member_state = d.state;
+                key = d.key;
+                d.decision
             }
             None => self.path_lookup(),
         };
         if self.top_ctx() == Some(Ctx::Lookup)
             && matches!(self.member_decision, Decision::Transform(_))
         {
-            self.track_classified(name, i)?;
+            self.track_classified(name, key, i)?;
         }
         Ok(())
     }
 
     /// Remembers the classified member name `name` (ending at `i`) of the
     /// current object; an error if the object already had it.
-    fn track_classified(&mut self, name: &str, i: usize) -> Res<()> {
+    fn track_classified(&mut self, name: &str, key: Option<MemberKey>, i: usize) -> Res<()> {
         let offset = self.base + i as u64;
         let limit = self.limits.max_tracked_name_bytes;
         let len = name.len();
@@ -1002,6 +1033,15 @@ impl Rewriter {
             .frames
             .last_mut()
             .expect("a member is inside an object");
+        // A name the policy has a small key for: one bit, nothing copied.
+        if let Some(MemberKey(k @ 0..64)) = key {
+            let bit = 1 << k;
+            if f.keys & bit != 0 {
+                return Err(RewriteError::DuplicateMember { offset });
+            }
+            f.keys |= bit;
+            return Ok(());
+        }
         if !self.seen.insert(f.seen_from, &mut f.names, name) {
             return Err(RewriteError::DuplicateMember { offset });
         }

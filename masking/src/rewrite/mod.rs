@@ -96,8 +96,8 @@ mod tests;
 pub use engine::{RewriteLimits, Rewriter};
 pub use error::RewriteError;
 pub use policy::{
-    ContainerAction, Decision, FieldId, FieldPath, FieldPolicy, LookupState, Replacement,
-    TransformError,
+    ContainerAction, Decision, FieldId, FieldPath, FieldPolicy, LookupState, MemberKey,
+    Replacement, TransformError,
 };
 #[cfg(test)]
 use policy::{PathSegment, Scalar};

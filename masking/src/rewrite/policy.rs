@@ -36,6 +36,12 @@ pub enum Decision {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct LookupState(pub u32);
 
+/// A number that stands for a member name in a policy's lookups (see
+/// [`FieldPolicy::lookup_member`]): equal names have equal keys, different
+/// names different keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MemberKey(pub u32);
+
 /// What to do with a container (object or array) selected by
 /// [`Decision::Transform`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -167,6 +173,22 @@ pub trait FieldPolicy: Send + Sync {
     fn lookup_child(&self, parent: LookupState, child: PathSegment<'_>) -> (Decision, LookupState) {
         let _ = (parent, child);
         panic!("FieldPolicy::lookup_root answered but lookup_child is not implemented")
+    }
+
+    /// [`lookup_child`](Self::lookup_child) for the member `name`, with a
+    /// [`MemberKey`] for the name if the policy has one (e.g. the index of a
+    /// name its selectors spell out): the rewriter then checks a classified
+    /// member for duplicates by its key rather than by its name. Equal names
+    /// must get equal keys and different names different keys. The default
+    /// gives none. Only called when [`lookup_root`](Self::lookup_root) gave
+    /// `Some`.
+    fn lookup_member(
+        &self,
+        parent: LookupState,
+        name: &str,
+    ) -> (Decision, LookupState, Option<MemberKey>) {
+        let (decision, state) = self.lookup_child(parent, PathSegment::Member(name));
+        (decision, state, None)
     }
 
     /// Transforms a scalar selected by `Transform(id)` (or a leaf of a

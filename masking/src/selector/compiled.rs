@@ -333,18 +333,28 @@ impl Compiled {
         self.verdicts[state.0 as usize]
     }
 
+    /// The state of the member `name` of a value in `state`, and the
+    /// name's class if the set spells the name out and `state` needed it
+    /// (a number below the count of spelled-out names, the same for equal
+    /// names and different for different ones).
+    #[inline]
+    pub(super) fn step_member(&self, state: MatchState, name: &str) -> (MatchState, Option<u32>) {
+        let s = state.0 as usize;
+        let spelled = if self.names_matter[s] {
+            self.names.get(name)
+        } else {
+            None
+        };
+        let class = spelled.unwrap_or(self.other_name);
+        (MatchState(self.next[s * self.classes + class as usize]), spelled)
+    }
+
     /// The state of a child at `seg` of a value in `state`.
     #[inline]
     pub(super) fn step(&self, state: MatchState, seg: PathSegment<'_>) -> MatchState {
         let s = state.0 as usize;
         let class = match seg {
-            PathSegment::Member(name) => {
-                if self.names_matter[s] {
-                    self.names.get(name).unwrap_or(self.other_name)
-                } else {
-                    self.other_name
-                }
-            }
+            PathSegment::Member(name) => return self.step_member(state, name).0,
             PathSegment::Index(j) => {
                 let k = if j < self.index_table.len() {
                     j

@@ -320,6 +320,18 @@ impl<T> SelectorSet<T> {
         self.automaton().step(state, seg)
     }
 
+    /// [`step`](Self::step) to the member `name`, with the name's index
+    /// among the names the set spells out when the step looked it up (equal
+    /// for equal names, different for different ones), e.g. for a
+    /// duplicate check by number.
+    ///
+    /// # Panics
+    /// If the set has no automaton (`start` returned `None`).
+    #[inline]
+    pub fn step_member(&self, state: MatchState, name: &str) -> (MatchState, Option<u32>) {
+        self.automaton().step_member(state, name)
+    }
+
     /// What the set says about the value in `state`: the same as
     /// [`lookup`](Self::lookup) on the path that led to it.
     ///

@@ -21,7 +21,7 @@
 use std::borrow::Cow;
 
 use super::{Buffered, Ctx, Expect, MAX_PENDING_WS, Res, Rewriter, is_ws};
-use crate::rewrite::policy::{Decision, LookupState, PathSegment, Replacement, Scalar};
+use crate::rewrite::policy::{Decision, PathSegment, Replacement, Scalar};
 use crate::rewrite::scan::{self, ChunkIndex};
 
 /// The start of a child: its member name (with the offset past its closing
@@ -243,9 +243,8 @@ impl Rewriter {
             Some((name, _)) => PathSegment::Member(name),
             None => PathSegment::Index(f.next_index),
         };
-        let (decision, _) = self
-            .child_decision(seg)
-            .unwrap_or((Decision::Outside, LookupState(0)));
+        let decided = self.child_decision(seg);
+        let decision = decided.map_or(Decision::Outside, |d| d.decision);
         let buffered = match decision {
             Decision::Transform(id) => Buffered::Transform(id),
             _ if is_str && self.scan => Buffered::Unclassified,
@@ -271,7 +270,7 @@ impl Rewriter {
             if let (Some((name, name_end)), Buffered::Transform(_)) = (prefix.name, buffered)
                 && self.top_ctx() == Some(Ctx::Lookup)
             {
-                self.track_classified(name, name_end)?;
+                self.track_classified(name, decided.and_then(|d| d.key), name_end)?;
             }
             let value = match text {
                 Some(text) => Scalar::Str(Cow::Borrowed(text)),
