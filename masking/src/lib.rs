@@ -35,8 +35,8 @@ pub use plan::{
     Rule, Unclassified, WritePlan,
 };
 pub use rewrite::{
-    ContainerAction, Decision, FieldId, FieldPath, FieldPolicy, LookupState, MemberKey, Replacement,
-    RewriteError, RewriteLimits, RewriteSummary, Rewriter, TransformError, Treatment,
+    ContainerAction, Decision, FieldId, FieldPath, FieldPolicy, LookupState, MemberKey,
+    Replacement, RewriteError, RewriteLimits, RewriteSummary, Rewriter, TransformError, Treatment,
 };
 pub use selector::{
     Lookup, MAX_SEGMENTS, MatchState, PathSegment, Selector, SelectorError, SelectorErrorKind,

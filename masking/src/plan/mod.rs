@@ -359,7 +359,11 @@ impl FieldPolicy for BoundPlan {
             .selectors
             .step_member(MatchState::from_u32(parent.0), name);
         let s = s.to_u32();
-        (self.plan.decisions[s as usize], LookupState(s), key.map(MemberKey))
+        (
+            self.plan.decisions[s as usize],
+            LookupState(s),
+            key.map(MemberKey),
+        )
     }
 
     fn transform(

@@ -22,6 +22,13 @@ use seen::{NameKey, SeenNames};
 /// JSON, and deterministic: it depends on byte counts, not on chunking).
 const MAX_PENDING_WS: usize = 4096;
 
+/// A chunk is indexed and tokenized this many bytes at a time: the
+/// window's stop bitmap (one bit per byte) lives on the stack, and the
+/// window stays in the L1 cache from its index to its last token. A token
+/// cut by a window's end is resumed by the state machine, as one cut by a
+/// chunk's end is.
+const WINDOW: usize = 16384;
+
 /// Bounds on what the rewriter buffers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RewriteLimits {
@@ -237,9 +244,6 @@ pub struct Rewriter {
 
     /// Where a transform writes its replacement (reused).
     replacement: String,
-    /// The stop bitmap of the chunk being read (see [`ChunkIndex`]), its
-    /// allocation kept from chunk to chunk.
-    stops: Vec<u64>,
     base: u64,
     poisoned: bool,
     summary: RewriteSummary,
@@ -286,7 +290,6 @@ impl Rewriter {
             buffered: Buffered::No,
             val_raw: Vec::new(),
             replacement: String::new(),
-            stops: Vec::new(),
             base: 0,
             poisoned: false,
             summary: RewriteSummary::default(),
@@ -316,7 +319,6 @@ impl Rewriter {
         let mark = out.len();
         match self.run(input, out) {
             Ok(()) => {
-                self.base += input.len() as u64;
                 self.summary.bytes_in += input.len() as u64;
                 self.summary.bytes_out += (out.len() - mark) as u64;
                 Ok(())
@@ -374,10 +376,24 @@ impl Rewriter {
     }
 
     fn run(&mut self, input: &[u8], out: &mut Vec<u8>) -> Res<()> {
-        let mut stops = std::mem::take(&mut self.stops);
-        let r = self.run_indexed(input, ChunkIndex::new(input, &mut stops), out);
-        self.stops = stops;
-        r
+        let mut stops = [0; WINDOW / 64];
+        let mut rest = input;
+        while !rest.is_empty() {
+            let mut end = rest.len().min(WINDOW);
+            // A window ends before a character's continuation bytes (up to
+            // three: past them the bytes are invalid anyway, and the
+            // tokenizer says so).
+            for _ in 0..3 {
+                if end < rest.len() && rest[end] & 0xC0 == 0x80 {
+                    end -= 1;
+                }
+            }
+            let (window, tail) = rest.split_at(end);
+            self.run_indexed(window, ChunkIndex::new(window, &mut stops), out)?;
+            self.base += window.len() as u64;
+            rest = tail;
+        }
+        Ok(())
     }
 
     fn run_indexed(&mut self, input: &[u8], index: ChunkIndex<'_>, out: &mut Vec<u8>) -> Res<()> {

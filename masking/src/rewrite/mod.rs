@@ -66,7 +66,8 @@
 //!   scans (`max_value_bytes`); an unclassified string that is not scanned,
 //!   and everything under `Pass`, streams through unbuffered;
 //! - one frame per open container (`max_depth`) and the current path;
-//! - the chunk's stop bitmap (one bit per byte of the chunk being fed);
+//! - the stop bitmap of the window being tokenized (one bit per byte, 2 KiB
+//!   on the stack);
 //! - classified member names of the open objects, for the duplicate check
 //!   (`max_tracked_name_bytes`).
 //!

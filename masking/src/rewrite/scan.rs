@@ -35,9 +35,9 @@ pub(super) struct ChunkIndex<'a> {
 }
 
 impl<'a> ChunkIndex<'a> {
-    /// Indexes `chunk`, with its stop bitmap built in `stops` (a buffer kept
-    /// from chunk to chunk).
-    pub(super) fn new(chunk: &'a [u8], stops: &'a mut Vec<u64>) -> Self {
+    /// Indexes `chunk`, with its stop bitmap built in `stops` (at least
+    /// one word per 64 bytes of the chunk).
+    pub(super) fn new(chunk: &'a [u8], stops: &'a mut [u64]) -> Self {
         let from = chunk
             .iter()
             .take(3)
@@ -54,7 +54,7 @@ impl<'a> ChunkIndex<'a> {
         };
         // After the UTF-8 check, which brings the chunk into the cache at
         // memory speed.
-        build_stops(chunk, stops);
+        let stops = build_stops(chunk, stops);
         Self { from, text, stops }
     }
 
@@ -99,8 +99,8 @@ impl<'a> ChunkIndex<'a> {
     }
 }
 
-/// Fills `stops` with the bitmap of the bytes of `chunk` that end plain
-/// string content.
+/// Fills the start of `stops` with the bitmap of the bytes of `chunk` that
+/// end plain string content, and returns that part.
 ///
 /// Hand-written: `memchr` searches for up to three given bytes, one match
 /// at a time, and cannot take a range (the control characters); this marks
@@ -108,20 +108,20 @@ impl<'a> ChunkIndex<'a> {
 /// that the compiler makes it SIMD compares (x86-64's baseline SSE2), and
 /// each 8 flags are packed into a byte with one multiply: no `unsafe`, no
 /// runtime dispatch.
-fn build_stops(chunk: &[u8], stops: &mut Vec<u64>) {
-    stops.clear();
-    stops.reserve(chunk.len().div_ceil(64));
+fn build_stops<'a>(chunk: &[u8], stops: &'a mut [u64]) -> &'a [u64] {
+    let stops = &mut stops[..chunk.len().div_ceil(64)];
     let mut blocks = chunk.chunks_exact(64);
-    for block in &mut blocks {
-        stops.push(block_stops(block.try_into().expect("chunks_exact")));
+    for (word, block) in stops.iter_mut().zip(&mut blocks) {
+        *word = block_stops(block.try_into().expect("chunks_exact"));
     }
     let tail = blocks.remainder();
     if !tail.is_empty() {
         // Padded with a byte that is no stop.
         let mut block = [b'a'; 64];
         block[..tail.len()].copy_from_slice(tail);
-        stops.push(block_stops(&block));
+        stops[chunk.len() / 64] = block_stops(&block);
     }
+    stops
 }
 
 #[inline]
@@ -282,7 +282,7 @@ mod tests {
             (b"\"a\xc3\"", None),
             (b"\"\xc3\\n\xa9\"", None),
         ] {
-            let mut stops = Vec::new();
+            let mut stops = vec![0; text.len().div_ceil(64)];
             let index = ChunkIndex::new(text, &mut stops);
             assert_eq!(
                 string_end(text, 0, index),
@@ -340,7 +340,7 @@ mod tests {
                 .iter()
                 .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
                 .map(|k| from + k);
-            let mut stops = Vec::new();
+            let mut stops = vec![0; s.len().div_ceil(64)];
             proptest::prop_assert_eq!(ChunkIndex::new(&s, &mut stops).next_stop(from), naive);
         }
 
@@ -349,7 +349,7 @@ mod tests {
             s in proptest::collection::vec(proptest::sample::select(
                 b"a\"\x80\xbf\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xff".to_vec()), 0..40),
         ) {
-            let mut stops = Vec::new();
+            let mut stops = vec![0; s.len().div_ceil(64)];
             let span = ChunkIndex::new(&s, &mut stops);
             // Every run between two ASCII bytes (or the ends) inside the span
             // must be valid by itself.
@@ -380,7 +380,7 @@ mod tests {
             input.push(b'"');
             input.extend(std::iter::repeat_n(b' ', pad));
             let serde_ok = |s: &[u8]| serde_json::from_slice::<String>(s).is_ok();
-            let mut stops = Vec::new();
+            let mut stops = vec![0; input.len().div_ceil(64)];
             match string_end(&input, 0, ChunkIndex::new(&input, &mut stops)) {
                 Some((end, escaped)) => {
                     proptest::prop_assert!(serde_ok(&input[..end]));

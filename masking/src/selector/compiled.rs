@@ -346,7 +346,10 @@ impl Compiled {
             None
         };
         let class = spelled.unwrap_or(self.other_name);
-        (MatchState(self.next[s * self.classes + class as usize]), spelled)
+        (
+            MatchState(self.next[s * self.classes + class as usize]),
+            spelled,
+        )
     }
 
     /// The state of a child at `seg` of a value in `state`.
