@@ -49,10 +49,7 @@ pub enum MaskPreset {
 
 impl Mask {
     pub(super) fn validate(&self) -> Result<(), ActionError> {
-        let c = match self {
-            Mask::Chars { mask_char, .. } | Mask::Preset { mask_char, .. } => *mask_char,
-        };
-        if c.is_control() {
+        if self.mask_char().is_control() {
             return Err(ActionError::InvalidParameter {
                 action: "mask",
                 reason: "mask_char must not be a control character".into(),
@@ -93,8 +90,24 @@ impl Mask {
         out
     }
 
+    fn mask_char(&self) -> char {
+        match self {
+            Mask::Chars { mask_char, .. } | Mask::Preset { mask_char, .. } => *mask_char,
+        }
+    }
+
     /// Appends the masked text to `out`.
     fn mask_into(&self, text: &str, out: &mut String) {
+        let mask_char = self.mask_char();
+        if text.is_ascii() && mask_char.is_ascii() && text.len() <= ASCII_BLOCK {
+            // Byte for byte into a block on the stack: one UTF-8 check of
+            // the block costs less than a `String::push` per character.
+            let mut block = [0u8; ASCII_BLOCK];
+            let masked = &mut block[..text.len()];
+            self.mask_ascii(text.as_bytes(), mask_char as u8, masked);
+            out.push_str(std::str::from_utf8(masked).expect("ASCII in, ASCII out"));
+            return;
+        }
         match *self {
             Mask::Chars {
                 keep_first,
@@ -120,6 +133,76 @@ impl Mask {
                 mask_char,
             } => mask_digits(text, 2, PHONE_SEPARATORS, mask_char, out),
         }
+    }
+}
+
+impl Mask {
+    /// [`mask_into`](Self::mask_into) for ASCII text and mask character,
+    /// where a character is a byte: writes the masked bytes into `into`
+    /// (as long as `text`).
+    fn mask_ascii(&self, text: &[u8], mask: u8, into: &mut [u8]) {
+        match *self {
+            Mask::Chars {
+                keep_first,
+                keep_last,
+                ..
+            } => keep_ends(text, keep_first, keep_last, mask, into),
+            Mask::Preset {
+                preset: MaskPreset::Email,
+                ..
+            } => match text.iter().rposition(|&b| b == b'@') {
+                Some(at) => {
+                    keep_ends(&text[..at], 1, 0, mask, &mut into[..at]);
+                    into[at..].copy_from_slice(&text[at..]);
+                }
+                None => into.fill(mask),
+            },
+            Mask::Preset {
+                preset: MaskPreset::Card,
+                ..
+            } => keep_digits(text, 4, CARD_SEPARATORS, mask, into),
+            Mask::Preset {
+                preset: MaskPreset::Phone,
+                ..
+            } => keep_digits(text, 2, PHONE_SEPARATORS, mask, into),
+        }
+    }
+}
+
+/// Longest ASCII text masked byte for byte on the stack.
+const ASCII_BLOCK: usize = 128;
+
+/// [`mask_chars`] on bytes.
+fn keep_ends(text: &[u8], keep_first: usize, keep_last: usize, mask: u8, into: &mut [u8]) {
+    let n = text.len();
+    if keep_first.saturating_add(keep_last) >= n {
+        into.fill(mask);
+        return;
+    }
+    into[..keep_first].copy_from_slice(&text[..keep_first]);
+    into[keep_first..n - keep_last].fill(mask);
+    into[n - keep_last..].copy_from_slice(&text[n - keep_last..]);
+}
+
+/// [`mask_digits`] on bytes.
+fn keep_digits(text: &[u8], keep: usize, separators: u128, mask: u8, into: &mut [u8]) {
+    let kept_from = kept_digits_from(text, keep);
+    for (at, (o, &b)) in into.iter_mut().zip(text).enumerate() {
+        *o = if digit_preset_keeps(char::from(b), at, kept_from, separators) {
+            b
+        } else {
+            mask
+        };
+    }
+}
+
+/// Whether a digit preset keeps `c`, at byte offset `at`: a digit from
+/// `kept_from` on ([`kept_digits_from`]), or one of the `separators`.
+fn digit_preset_keeps(c: char, at: usize, kept_from: usize, separators: u128) -> bool {
+    if c.is_ascii_digit() {
+        at >= kept_from
+    } else {
+        c.is_ascii() && separators >> (c as u32) & 1 != 0
     }
 }
 
@@ -188,35 +271,14 @@ const PHONE_SEPARATORS: u128 = ascii_set(b"+ -.()/");
 fn mask_digits(text: &str, keep: usize, separators: u128, mask_char: char, out: &mut String) {
     // ASCII digits are single bytes in UTF-8: positions are byte offsets.
     let kept_from = kept_digits_from(text.as_bytes(), keep);
-    let keep_at = |at: usize, c: char| {
-        if c.is_ascii_digit() {
-            at >= kept_from
+    out.reserve(text.len() * mask_char.len_utf8());
+    out.extend(text.char_indices().map(|(at, c)| {
+        if digit_preset_keeps(c, at, kept_from, separators) {
+            c
         } else {
-            c.is_ascii() && separators >> (c as u32) & 1 != 0
+            mask_char
         }
-    };
-    if text.is_ascii() && mask_char.is_ascii() {
-        // One byte in, one byte out, a block at a time: one UTF-8 check of
-        // the block costs less than a `String::push` per character.
-        let mask = mask_char as u8;
-        let mut block = [0u8; 64];
-        for (n, piece) in text.as_bytes().chunks(block.len()).enumerate() {
-            for (k, (o, &b)) in block.iter_mut().zip(piece).enumerate() {
-                *o = if keep_at(n * 64 + k, char::from(b)) {
-                    b
-                } else {
-                    mask
-                };
-            }
-            out.push_str(std::str::from_utf8(&block[..piece.len()]).expect("ASCII in, ASCII out"));
-        }
-    } else {
-        out.reserve(text.len() * mask_char.len_utf8());
-        out.extend(
-            text.char_indices()
-                .map(|(at, c)| if keep_at(at, c) { c } else { mask_char }),
-        );
-    }
+    }));
 }
 
 /// The byte offset of the first of the last `keep` ASCII digits, or
