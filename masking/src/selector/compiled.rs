@@ -337,7 +337,7 @@ impl Compiled {
     /// name's class if the set spells the name out and `state` needed it
     /// (a number below the count of spelled-out names, the same for equal
     /// names and different for different ones).
-    #[inline]
+    #[inline(always)]
     pub(super) fn step_member(&self, state: MatchState, name: &str) -> (MatchState, Option<u32>) {
         let s = state.0 as usize;
         let spelled = if self.names_matter[s] {
