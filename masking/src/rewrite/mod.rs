@@ -25,26 +25,37 @@
 //! `Pass` (unclassified, copied through) or `Skip` (inside a dropped or
 //! replaced container: validated, not emitted).
 //!
-//! Each chunk is first indexed in one pass (`scan::ChunkIndex`): its UTF-8
-//! is checked whole with `simdutf8`, and a bitmap marks the bytes that end
-//! plain string content (`"`, `\`, control characters). Finding a string's
-//! end is then a bit scan, its runs need no UTF-8 check of their own, and a
-//! member name or value lying whole in the chunk is handed to the policy as
-//! a `&str` slice of the chunk, without a copy.
+//! A chunk is taken 16 KiB at a time (a window), each window first indexed
+//! in one pass (`scan::ChunkIndex`): its UTF-8 is checked whole with
+//! `simdutf8`, and a bitmap (on the stack) marks the bytes that end plain
+//! string content (`"`, `\`, control characters). Finding a string's end
+//! is then a bit scan, its runs need no UTF-8 check of their own, and a
+//! member name or value lying whole in the window is handed to the policy
+//! as a `&str` slice of it, without a copy.
 //!
-//! Fast paths sit on top of the state machine: a token (member name,
-//! string, number, literal) that lies whole in the chunk is validated and
-//! copied (or buffered) in one go, and inside a `Pass` or `Skip` subtree
-//! whole runs of tokens are validated and copied with one copy per chunk.
-//! They only ever accept valid tokens: a token cut by the chunk's end, or
-//! anything invalid, goes to the state machine, which resumes it or
-//! reports the error, so output and errors do not depend on which path ran.
+//! Fast paths sit on top of the state machine:
+//! - in a `Lookup`, `Outside` or `Apply` container (`engine::children`),
+//!   a whole child (separator, name, colon, scalar value) is decided before
+//!   anything is emitted: kept children, and the whitespace and commas
+//!   between them, are copied as one span of the window; a transformed
+//!   child is its prefix and the replacement; a dropped child nothing. The
+//!   path enters and leaves nested containers there too;
+//! - inside a `Pass` or `Skip` subtree, whole runs of tokens are validated
+//!   and copied with one copy per window;
+//! - elsewhere a token that lies whole in the window is validated and
+//!   copied (or buffered) in one go.
+//!
+//! They only ever accept valid tokens: a token cut by the window's or the
+//! chunk's end, or anything invalid, goes to the state machine, which
+//! resumes it or reports the error, so output and errors do not depend on
+//! which path ran (the chunking property tests hold them to that).
 //!
 //! A policy that can ([`FieldPolicy::lookup_root`], e.g. a compiled plan)
 //! is asked step by step: each container frame keeps the policy's
 //! [`LookupState`], and a child's decision is one
-//! [`FieldPolicy::lookup_child`] from its parent's state, not a walk of the
-//! whole path.
+//! [`FieldPolicy::lookup_child`] (or [`FieldPolicy::lookup_member`]) from
+//! its parent's state, not a walk of the whole path. A member the policy
+//! knows by a small [`MemberKey`] is checked for duplicates by one bit.
 //!
 //! In a context where children may be dropped, the separator before a child
 //! is deferred: the comma is held as a flag, and what follows it (whitespace,
