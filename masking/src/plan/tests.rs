@@ -4,7 +4,7 @@ use super::*;
 use crate::{
     action::{Mask, MaskPreset},
     keys::LocalKeyring,
-    rewrite::{RewriteLimits, Rewriter},
+    rewrite::{RewriteError, RewriteLimits, Rewriter},
 };
 
 fn rule(name: &str, roles: &[&str], purposes: &[&str], actions: &[(&str, Action)]) -> Rule {
@@ -392,6 +392,80 @@ mod stepping {
             let stepped = rewrite(Arc::new(bound), &doc);
             let whole = rewrite(Arc::new(WholePaths(plan.for_consumer("c", keys))), &doc);
             prop_assert_eq!(stepped, whole);
+        }
+    }
+}
+
+/// Rewrites `doc` under a plan of `paths` (every class redacted), fed in
+/// chunks of `chunk` bytes.
+fn rewrite_chunked(paths: &[&str], doc: &str, chunk: usize) -> Result<String, RewriteError> {
+    let classification = Classification {
+        product: "customers".into(),
+        fields: paths
+            .iter()
+            .map(|p| ClassifiedField {
+                selector: Selector::parse(p).unwrap(),
+                class: "secret".into(),
+                stored_encrypted: false,
+            })
+            .collect(),
+        unclassified: Unclassified::Pass,
+    };
+    let policy = Policy::new(vec![rule("default", &[], &[], &[(ANY_CLASS, redact())])]).unwrap();
+    let rule = policy.select(&[], None);
+    let plan = Arc::new(
+        Plan::compile(
+            &classification,
+            &policy,
+            rule,
+            Arc::new(DetectorSet::new(Vec::new())),
+            &[],
+        )
+        .unwrap(),
+    );
+    let keys: Arc<dyn KeyProvider> = Arc::new(LocalKeyring::random().unwrap());
+    let mut rewriter = Rewriter::new(
+        Arc::new(plan.for_consumer("sam", keys)),
+        RewriteLimits::default(),
+    );
+    let mut out = Vec::new();
+    for piece in doc.as_bytes().chunks(chunk) {
+        rewriter.feed(piece, &mut out)?;
+    }
+    rewriter.finish(&mut out)?;
+    Ok(String::from_utf8(out).unwrap())
+}
+
+#[test]
+fn duplicate_classified_members_are_refused_through_a_compiled_plan() {
+    // A name the selectors spell out is checked by its key, a name only a
+    // wildcard classifies by the name itself; whole in one chunk (the
+    // whole-children path) and byte by byte (the state machine).
+    let paths = ["$.items[*].email", "$.items[*].extra.*", "$..ip"];
+    for chunk in [usize::MAX, 1, 7] {
+        let dup = |doc: &str| {
+            matches!(
+                rewrite_chunked(&paths, doc, chunk),
+                Err(RewriteError::DuplicateMember { .. })
+            )
+        };
+        assert!(dup(
+            r#"{"items":[{"email":"a@x.io","id":1,"email":"b@x.io"}]}"#
+        ));
+        assert!(dup(r#"{"items":[{"extra":{"k":"1","j":2,"k":"2"}}]}"#));
+        assert!(dup(r#"{"x":{"ip":"10.0.0.1","ip":"10.0.0.2"}}"#));
+        // Escaped, the same name.
+        assert!(dup(
+            r#"{"items":[{"email":"a@x.io","em\u0061il":"b@x.io"}]}"#
+        ));
+        for fine in [
+            r#"{"items":[{"email":"a@x.io"},{"email":"b@x.io"}]}"#,
+            r#"{"items":[{"extra":{"k":"1","j":"2"}},{"extra":{"k":"3"}}]}"#,
+            r#"{"items":[{"n":1,"n":2,"email":"a@x.io"}]}"#,
+            r#"{"x":{"ip":"10.0.0.1","y":{"ip":"10.0.0.2"}}}"#,
+        ] {
+            let out = rewrite_chunked(&paths, fine, chunk).unwrap();
+            assert!(!out.contains("x.io") && !out.contains("10.0.0"), "{out}");
         }
     }
 }
