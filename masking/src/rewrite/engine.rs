@@ -1241,6 +1241,7 @@ impl Rewriter {
     /// `leaf`, if the value's own segment is not on it); a
     /// [`Replacement::Json`] is in `self.replacement`. Counted in the
     /// summary.
+    #[inline(always)]
     fn treat(
         &mut self,
         buffered: Buffered,
