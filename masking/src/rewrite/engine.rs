@@ -244,6 +244,8 @@ pub struct Rewriter {
 
     /// Where a transform writes its replacement (reused).
     replacement: String,
+    /// A whole escaped string value, decoded for the policy (reused).
+    decoded: String,
     base: u64,
     poisoned: bool,
     summary: RewriteSummary,
@@ -290,6 +292,7 @@ impl Rewriter {
             buffered: Buffered::No,
             val_raw: Vec::new(),
             replacement: String::new(),
+            decoded: String::new(),
             base: 0,
             poisoned: false,
             summary: RewriteSummary::default(),

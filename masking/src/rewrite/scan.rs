@@ -193,6 +193,43 @@ fn escape_end(input: &[u8], at: usize) -> Option<usize> {
     }
 }
 
+/// Appends the decoded contents of a string token to `into`: `content` is
+/// what lies between its quotes. `None` (with `into` partly written) if an
+/// escape is not valid; the whole-token paths only call it on tokens
+/// [`string_end`] accepted, so that is a fallback, never an answer.
+pub(super) fn unescape_into(content: &str, into: &mut String) -> Option<()> {
+    let mut rest = content;
+    while let Some(k) = rest.find('\\') {
+        into.push_str(&rest[..k]);
+        let escape = &rest.as_bytes()[k..];
+        let used = escape_end(escape, 0)?;
+        let ch = match escape[1] {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            _ => {
+                let unit = u32::from(hex4(&escape[2..6])?);
+                let code = if used == 12 {
+                    let low = u32::from(hex4(&escape[8..12])?);
+                    0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
+                } else {
+                    unit
+                };
+                char::from_u32(code)?
+            }
+        };
+        into.push(ch);
+        rest = &rest[k + used..];
+    }
+    into.push_str(rest);
+    Some(())
+}
+
 fn hex4(digits: &[u8]) -> Option<u16> {
     digits.iter().try_fold(0u16, |acc, &b| {
         let d = match b {
@@ -385,6 +422,12 @@ mod tests {
                 Some((end, escaped)) => {
                     proptest::prop_assert!(serde_ok(&input[..end]));
                     proptest::prop_assert_eq!(escaped, input[..end].contains(&b'\\'));
+                    // And its decoded contents are serde_json's.
+                    let content = std::str::from_utf8(&input[1..end - 1]).unwrap();
+                    let mut decoded = String::new();
+                    proptest::prop_assert!(unescape_into(content, &mut decoded).is_some());
+                    let serde: String = serde_json::from_slice(&input[..end]).unwrap();
+                    proptest::prop_assert_eq!(decoded, serde);
                 }
                 None => proptest::prop_assert!(!serde_ok(&input[..body.len() + 2])),
             }

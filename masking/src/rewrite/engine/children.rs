@@ -254,16 +254,27 @@ impl Rewriter {
         let replacement = if buffered == Buffered::No {
             Replacement::Keep
         } else {
-            // A string is handed over as the chunk's text: one to decode,
-            // or over the limit, is the state machine's.
+            // A string is handed over as the window's text, or decoded
+            // into a buffer the rewriter keeps; one over the limit is the
+            // state machine's (which says so).
+            let mut decoded = None;
             let text = if is_str {
-                if escaped || raw.len() > self.limits.max_value_bytes {
+                if raw.len() > self.limits.max_value_bytes {
                     return Ok(None);
                 }
-                match index.text(at + 1, end - 1) {
-                    Some(text) => Some(text),
-                    None => return Ok(None),
+                let Some(content) = index.text(at + 1, end - 1) else {
+                    return Ok(None);
+                };
+                if escaped {
+                    let mut buf = std::mem::take(&mut self.decoded);
+                    buf.clear();
+                    if scan::unescape_into(content, &mut buf).is_none() {
+                        self.decoded = buf;
+                        return Ok(None);
+                    }
+                    decoded = Some(buf);
                 }
+                Some(content)
             } else {
                 None
             };
@@ -272,14 +283,19 @@ impl Rewriter {
             {
                 self.track_classified(name, decided.and_then(|d| d.key), name_end)?;
             }
-            let value = match text {
-                Some(text) => Scalar::Str(Cow::Borrowed(text)),
-                None => {
+            let value = match (&decoded, text) {
+                (Some(buf), _) => Scalar::Str(Cow::Borrowed(buf.as_str())),
+                (None, Some(text)) => Scalar::Str(Cow::Borrowed(text)),
+                (None, None) => {
                     self.check_value_len(raw.len(), end)?;
                     self.raw_scalar(raw, end)?
                 }
             };
-            let r = self.treat(buffered, end, value, Some(seg))?;
+            let r = self.treat(buffered, end, value, Some(seg));
+            if let Some(buf) = decoded {
+                self.decoded = buf;
+            }
+            let r = r?;
             r.unwrap_or(Replacement::Keep)
         };
         Ok(Some((end, replacement)))
