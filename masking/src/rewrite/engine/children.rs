@@ -20,9 +20,20 @@
 
 use std::borrow::Cow;
 
-use super::{Buffered, Ctx, Expect, MAX_PENDING_WS, Res, Rewriter, is_ws};
+use super::{Buffered, Ctx, Expect, MAX_PENDING_WS, PathSeg, Res, Rewriter, is_ws};
 use crate::rewrite::policy::{Decision, PathSegment, Replacement, Scalar};
 use crate::rewrite::scan::{self, ChunkIndex};
+
+/// Where a child's separator is: whether it has a comma, and whether that
+/// comma is in the window (at `head`; the prefix after it starts at
+/// `start`) or was taken by the state machine before.
+#[derive(Clone, Copy)]
+struct Separator {
+    comma: bool,
+    in_window: bool,
+    head: usize,
+    start: usize,
+}
 
 /// The start of a child: its member name (with the offset past its closing
 /// quote) for an object's, and where its value starts.
@@ -84,6 +95,16 @@ impl Rewriter {
             let Some(prefix) = self.child_prefix(input, index, start, is_obj) else {
                 break;
             };
+            let sep = Separator {
+                comma,
+                in_window: comma_at.is_some(),
+                head,
+                start,
+            };
+            if let Some(at) = self.open_child(input, &prefix, sep, &mut run, out) {
+                j = at;
+                continue;
+            }
             let Some((end, replacement)) = self.whole_child(input, index, &prefix)? else {
                 // The state machine's state at the value.
                 out.extend_from_slice(&input[run..head]);
@@ -109,30 +130,21 @@ impl Rewriter {
                     _ => break,
                 }
             };
-            let f = self
-                .frames
-                .last_mut()
-                .expect("a child is inside a container");
             if replacement == Replacement::Drop {
                 out.extend_from_slice(&input[run..head]);
                 run = end;
             } else {
-                if comma && !f.emitted_any {
-                    // Nothing before it was kept: no comma.
-                    out.extend_from_slice(&input[run..head]);
-                    run = start;
-                } else if comma && comma_at.is_none() {
-                    out.extend_from_slice(&input[run..start]);
-                    out.push(b',');
-                    run = start;
-                }
+                self.keep_separator(input, sep, &mut run, out);
                 if replacement == Replacement::Json {
                     out.extend_from_slice(&input[run..prefix.value_at]);
                     out.extend_from_slice(self.replacement.as_bytes());
                     run = end;
                 }
-                f.emitted_any = true;
             }
+            let f = self
+                .frames
+                .last_mut()
+                .expect("a child is inside a container");
             f.next_index += 1;
             self.pending_comma = false;
             self.expect = Expect::CommaOrClose;
@@ -140,6 +152,83 @@ impl Rewriter {
         }
         out.extend_from_slice(&input[run..j]);
         Ok(j)
+    }
+
+    /// A kept child's separator: its comma is output only if an earlier
+    /// child of the container was. `input[*run..]` is output not yet
+    /// written; afterwards the child's prefix continues it.
+    fn keep_separator(&mut self, input: &[u8], sep: Separator, run: &mut usize, out: &mut Vec<u8>) {
+        let f = self
+            .frames
+            .last_mut()
+            .expect("a child is inside a container");
+        if sep.comma && !f.emitted_any {
+            // Nothing before it was kept: no comma.
+            out.extend_from_slice(&input[*run..sep.head]);
+            *run = sep.start;
+        } else if sep.comma && !sep.in_window {
+            out.extend_from_slice(&input[*run..sep.start]);
+            out.push(b',');
+            *run = sep.start;
+        }
+        f.emitted_any = true;
+    }
+
+    /// A child whose value is an object or array that the policy descends
+    /// into, or leaves alone: opened here (the frame pushed as
+    /// `start_container` would), and the offset past its bracket returned.
+    /// `None`, with nothing done, for one selected (its action decides) or
+    /// past the depth limit: the state machine takes those.
+    fn open_child(
+        &mut self,
+        input: &[u8],
+        prefix: &Prefix<'_>,
+        sep: Separator,
+        run: &mut usize,
+        out: &mut Vec<u8>,
+    ) -> Option<usize> {
+        let at = prefix.value_at;
+        let is_obj = match input[at] {
+            b'{' => true,
+            b'[' => false,
+            _ => return None,
+        };
+        if self.frames.len() >= self.limits.max_depth {
+            return None;
+        }
+        let index = self.frames.last()?.next_index;
+        let seg = match prefix.name {
+            Some((name, _)) => PathSegment::Member(name),
+            None => PathSegment::Index(index),
+        };
+        let decided = self.child_decision(seg)?;
+        let ctx = match decided.decision {
+            Decision::Descend => Ctx::Lookup,
+            Decision::Outside if self.scan => Ctx::Outside,
+            Decision::Outside => Ctx::Pass,
+            Decision::Transform(_) => return None,
+        };
+        self.keep_separator(input, sep, run, out);
+        self.path.push(match seg {
+            PathSegment::Member(name) => {
+                let start = self.names.len();
+                self.names.push_str(name);
+                PathSeg::Member {
+                    start,
+                    end: self.names.len(),
+                }
+            }
+            PathSegment::Index(index) => PathSeg::Index(index),
+        });
+        self.value_state = decided.state;
+        self.frames.push(self.new_frame(is_obj, ctx));
+        self.pending_comma = false;
+        self.expect = if is_obj {
+            Expect::KeyOrClose
+        } else {
+            Expect::ValueOrClose
+        };
+        Some(at + 1)
     }
 
     /// Whether the current container is one this fast path takes (a
