@@ -175,6 +175,23 @@ struct Decided {
     key: Option<MemberKey>,
 }
 
+/// A whole string value's contents (see `Rewriter::whole_text`).
+enum WholeText<'a> {
+    /// As they are in the window: no escapes.
+    Window(&'a str),
+    /// Decoded, in the rewriter's buffer.
+    Decoded(String),
+}
+
+impl WholeText<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            WholeText::Window(text) => text,
+            WholeText::Decoded(buf) => buf,
+        }
+    }
+}
+
 /// Why the current scalar is buffered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Buffered {
@@ -244,7 +261,8 @@ pub struct Rewriter {
 
     /// Where a transform writes its replacement (reused).
     replacement: String,
-    /// A whole escaped string value, decoded for the policy (reused).
+    /// A whole escaped string value, decoded for the policy (reused; see
+    /// `whole_text`).
     decoded: String,
     base: u64,
     poisoned: bool,
@@ -451,12 +469,7 @@ impl Rewriter {
         let mut expect = self.expect;
         let mut j = i;
         loop {
-            while j < n && matches!(input[j], b' ' | b'\t' | b'\r' | b'\n') {
-                if input[j] == b'\n' && self.ndjson {
-                    break;
-                }
-                j += 1;
-            }
+            j = self.ws_end(input, j);
             if j == n {
                 break;
             }
@@ -539,6 +552,18 @@ impl Rewriter {
         j
     }
 
+    /// Where the whitespace starting at `k` ends (an NDJSON newline ends it).
+    #[inline]
+    fn ws_end(&self, input: &[u8], mut k: usize) -> usize {
+        if input.get(k).is_some_and(|&b| b > b' ') {
+            return k;
+        }
+        while k < input.len() && is_ws(input[k]) && !(self.ndjson && input[k] == b'\n') {
+            k += 1;
+        }
+        k
+    }
+
     fn top_ctx(&self) -> Option<Ctx> {
         self.frames.last().map(|f| f.ctx)
     }
@@ -557,10 +582,7 @@ impl Rewriter {
             if b == b'\n' && self.ndjson {
                 return self.ndjson_newline(i, out);
             }
-            let mut j = i + 1;
-            while j < input.len() && is_ws(input[j]) && !(self.ndjson && input[j] == b'\n') {
-                j += 1;
-            }
+            let j = self.ws_end(input, i + 1);
             self.write_ws(&input[i..j], out);
             return Ok(j);
         }
@@ -720,7 +742,7 @@ impl Rewriter {
             }
             Some(f) => {
                 let idx = f.next_index;
-                self.path.push(PathSeg::Index(idx));
+                self.push_path(PathSegment::Index(idx));
                 match self.child_decision(PathSegment::Index(idx)) {
                     Some(d) => {
                         self.value_state = d.state;
@@ -850,9 +872,10 @@ impl Rewriter {
 
     /// The fast path for a string value (its sink already chosen by
     /// `start_scalar`) that lies whole in the chunk: one copy, or none when
-    /// it is to be transformed, then the scalar's end. `None` (nothing done)
-    /// when the string is cut by the chunk's end, invalid, over the value
-    /// limit, or escaped and to be decoded: the state machine takes it then.
+    /// it is to be transformed (an escaped one is decoded in one pass), then
+    /// the scalar's end. `None` (nothing done) when the string is cut by the
+    /// chunk's end, invalid, or over the value limit: the state machine
+    /// takes it then.
     fn whole_string(
         &mut self,
         input: &[u8],
@@ -866,19 +889,55 @@ impl Rewriter {
         match self.val_sink {
             Sink::Out => out.extend_from_slice(&input[i..end]),
             Sink::Value => {
-                if escaped || end - i > self.limits.max_value_bytes {
-                    return Ok(None);
-                }
-                let Some(text) = index.text(i + 1, end - 1) else {
+                let Some(text) = self.whole_text(index, i, end, escaped) else {
                     return Ok(None);
                 };
-                self.scalar_done(out, end, &input[i..end], Scalar::Str(Cow::Borrowed(text)))?;
+                let value = Scalar::Str(Cow::Borrowed(text.as_str()));
+                let r = self.scalar_done(out, end, &input[i..end], value);
+                self.give_back(text);
+                r?;
                 return Ok(Some(end));
             }
             Sink::Pending | Sink::Discard => {}
         }
         self.scalar_done(out, end, &[], Scalar::Null)?;
         Ok(Some(end))
+    }
+
+    /// The contents of the string token `input[at..end]`, lying whole in
+    /// the window, as the policy is handed them: the window's text, or,
+    /// when `escaped`, decoded into the rewriter's reused buffer (to be
+    /// handed back with [`give_back`](Self::give_back)). `None` for a token
+    /// the state machine must take: over the value limit (it reports
+    /// that), or outside the window's UTF-8 span.
+    fn whole_text<'a>(
+        &mut self,
+        index: ChunkIndex<'a>,
+        at: usize,
+        end: usize,
+        escaped: bool,
+    ) -> Option<WholeText<'a>> {
+        if end - at > self.limits.max_value_bytes {
+            return None;
+        }
+        let content = index.text(at + 1, end - 1)?;
+        if !escaped {
+            return Some(WholeText::Window(content));
+        }
+        let mut buf = std::mem::take(&mut self.decoded);
+        buf.clear();
+        if scan::unescape_into(content, &mut buf).is_none() {
+            self.decoded = buf;
+            return None;
+        }
+        Some(WholeText::Decoded(buf))
+    }
+
+    /// Keeps a decoded value's buffer for the next one.
+    fn give_back(&mut self, text: WholeText<'_>) {
+        if let WholeText::Decoded(buf) = text {
+            self.decoded = buf;
+        }
     }
 
     /// A number or literal that lies whole in the chunk.
@@ -1019,12 +1078,7 @@ impl Rewriter {
     /// decision for its value (`decided`, or, if `None`, the policy's on the
     /// whole path), and into the duplicate check if it is classified.
     fn enter_member(&mut self, name: &str, i: usize, decided: Option<Decided>) -> Res<()> {
-        let start = self.names.len();
-        self.names.push_str(name);
-        self.path.push(PathSeg::Member {
-            start,
-            end: self.names.len(),
-        });
+        self.push_path(PathSegment::Member(name));
         let mut key = None;
         self.member_decision = match decided {
             Some(d) => {
@@ -1040,6 +1094,21 @@ impl Rewriter {
             self.track_classified(name, key, i)?;
         }
         Ok(())
+    }
+
+    /// `seg` onto the path (a member's name copied into `names`).
+    fn push_path(&mut self, seg: PathSegment<'_>) {
+        self.path.push(match seg {
+            PathSegment::Member(name) => {
+                let start = self.names.len();
+                self.names.push_str(name);
+                PathSeg::Member {
+                    start,
+                    end: self.names.len(),
+                }
+            }
+            PathSegment::Index(index) => PathSeg::Index(index),
+        });
     }
 
     /// Remembers the classified member name `name` (ending at `i`) of the

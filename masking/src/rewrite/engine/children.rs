@@ -11,16 +11,20 @@
 //! prefix and the replacement, a dropped one not at all. The child's own
 //! segment is handed to the policy beside the path, never pushed on it.
 //!
+//! A child whose value opens an object or array the policy descends into
+//! (or leaves alone) is entered here too, and a closing bracket leaves it,
+//! so one call goes through a whole tree of tracking containers.
+//!
 //! Like the other fast paths it accepts a subset of what the state machine
 //! accepts and gives the same bytes: a child it does not take whole (a
-//! container value, a token cut by the chunk's end, an escaped string to be
-//! decoded, anything invalid, a long run of whitespace) is handed over after
+//! selected container, a token cut by the window's end, a value over the
+//! limit, anything invalid, a long run of whitespace) is handed over after
 //! its prefix, in the state the state machine would be in at the value, or
 //! before it, untouched.
 
 use std::borrow::Cow;
 
-use super::{Buffered, Ctx, Expect, MAX_PENDING_WS, PathSeg, Res, Rewriter, is_ws};
+use super::{Buffered, Ctx, Expect, MAX_PENDING_WS, Res, Rewriter};
 use crate::rewrite::policy::{Decision, PathSegment, Replacement, Scalar};
 use crate::rewrite::scan::{self, ChunkIndex};
 
@@ -47,10 +51,7 @@ struct Prefix<'a> {
 
 impl Rewriter {
     /// Takes the whole children of the current tracking container from `i`
-    /// on, and returns how far it got (`i` if it took nothing). A child
-    /// that opens a container is entered (through the state machine's own
-    /// `start_container`), and a closing bracket leaves it, so one call
-    /// goes through a whole tree of tracking containers.
+    /// on, and returns how far it got (`i` if it took nothing).
     pub(super) fn children_through(
         &mut self,
         input: &[u8],
@@ -209,17 +210,7 @@ impl Rewriter {
             Decision::Transform(_) => return None,
         };
         self.keep_separator(input, sep, run, out);
-        self.path.push(match seg {
-            PathSegment::Member(name) => {
-                let start = self.names.len();
-                self.names.push_str(name);
-                PathSeg::Member {
-                    start,
-                    end: self.names.len(),
-                }
-            }
-            PathSegment::Index(index) => PathSeg::Index(index),
-        });
+        self.push_path(seg);
         self.value_state = decided.state;
         self.frames.push(self.new_frame(is_obj, ctx));
         self.pending_comma = false;
@@ -241,18 +232,6 @@ impl Rewriter {
             Ctx::Outside | Ctx::Apply(_) => Some(f.is_obj),
             _ => None,
         }
-    }
-
-    /// Where the whitespace starting at `k` ends (an NDJSON newline ends it).
-    #[inline]
-    fn ws_end(&self, input: &[u8], mut k: usize) -> usize {
-        if input.get(k).is_some_and(|&b| b > b' ') {
-            return k;
-        }
-        while k < input.len() && is_ws(input[k]) && !(self.ndjson && input[k] == b'\n') {
-            k += 1;
-        }
-        k
     }
 
     /// The prefix of the child starting at `start` (after its comma, if
@@ -343,46 +322,28 @@ impl Rewriter {
         let replacement = if buffered == Buffered::No {
             Replacement::Keep
         } else {
-            // A string is handed over as the window's text, or decoded
-            // into a buffer the rewriter keeps; one over the limit is the
-            // state machine's (which says so).
-            let mut decoded = None;
-            let text = if is_str {
-                if raw.len() > self.limits.max_value_bytes {
-                    return Ok(None);
-                }
-                let Some(content) = index.text(at + 1, end - 1) else {
-                    return Ok(None);
-                };
-                if escaped {
-                    let mut buf = std::mem::take(&mut self.decoded);
-                    buf.clear();
-                    if scan::unescape_into(content, &mut buf).is_none() {
-                        self.decoded = buf;
-                        return Ok(None);
-                    }
-                    decoded = Some(buf);
-                }
-                Some(content)
-            } else {
-                None
+            let text = match is_str {
+                true => match self.whole_text(index, at, end, escaped) {
+                    Some(text) => Some(text),
+                    None => return Ok(None),
+                },
+                false => None,
             };
             if let (Some((name, name_end)), Buffered::Transform(_)) = (prefix.name, buffered)
                 && self.top_ctx() == Some(Ctx::Lookup)
             {
                 self.track_classified(name, decided.and_then(|d| d.key), name_end)?;
             }
-            let value = match (&decoded, text) {
-                (Some(buf), _) => Scalar::Str(Cow::Borrowed(buf.as_str())),
-                (None, Some(text)) => Scalar::Str(Cow::Borrowed(text)),
-                (None, None) => {
+            let value = match &text {
+                Some(text) => Scalar::Str(Cow::Borrowed(text.as_str())),
+                None => {
                     self.check_value_len(raw.len(), end)?;
                     self.raw_scalar(raw, end)?
                 }
             };
             let r = self.treat(buffered, end, value, Some(seg));
-            if let Some(buf) = decoded {
-                self.decoded = buf;
+            if let Some(text) = text {
+                self.give_back(text);
             }
             let r = r?;
             r.unwrap_or(Replacement::Keep)
