@@ -3,7 +3,7 @@
 //! Each worker accepts on its own socket bound with `SO_REUSEPORT`, so the
 //! kernel spreads new connections across workers and no two threads ever
 //! contend for one accept queue (nginx's `reuseport`). `SO_REUSEPORT` would
-//! also let a second gateway process silently share the port; a plain probe
+//! also let a second gateway process silently share a fixed port; a plain probe
 //! bind first makes an address that is already in use fail loudly instead.
 
 use std::net::{SocketAddr, TcpListener};
@@ -22,8 +22,18 @@ pub(super) fn bind_for_workers(
     if count == 1 {
         return Ok(vec![listen(address, false)?]);
     }
-    let port = TcpListener::bind(address)?.local_addr()?.port();
-    let address = SocketAddr::new(address.ip(), port);
+    if address.port() == 0 {
+        // The first worker's socket takes a free port and holds it while
+        // the others join: a probe dropped before they bind would leave a
+        // window in which another process can take the port.
+        let first = listen(address, true)?;
+        let address = first.local_addr()?;
+        return std::iter::once(Ok(first))
+            .chain((1..count).map(|_| listen(address, true)))
+            .collect();
+    }
+    // A fixed port: the probe makes one already in use fail loudly.
+    drop(TcpListener::bind(address)?);
     (0..count).map(|_| listen(address, true)).collect()
 }
 
