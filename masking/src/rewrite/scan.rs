@@ -8,7 +8,7 @@
 //! So a fast path accepts a subset of what the state machine accepts, and
 //! both give the same output.
 
-use crate::action::needs_json_escape;
+use wide::u8x16;
 
 /// What is learned about a chunk in one pass before it is tokenized:
 ///
@@ -124,15 +124,19 @@ fn build_stops<'a>(chunk: &[u8], stops: &'a mut [u64]) -> &'a [u64] {
     stops
 }
 
+/// The stops of a 64-byte block, 16 bytes to a vector compare: `wide`
+/// gives safe SIMD on every target (SSE2 on x86-64, NEON on aarch64) where
+/// the portable form below compiled to one multiply per eight bytes.
 #[inline]
 fn block_stops(block: &[u8; 64]) -> u64 {
-    let flags = block.map(|b| u8::from(needs_json_escape(b)));
+    let quote = u8x16::splat(b'"');
+    let backslash = u8x16::splat(b'\\');
+    let last_control = u8x16::splat(0x1f);
     let mut mask = 0;
-    for (k, eight) in flags.chunks_exact(8).enumerate() {
-        let eight = u64::from_le_bytes(eight.try_into().expect("chunks_exact"));
-        // Bytes of 0 or 1: the multiply gathers flag `i` into bit `56 + i`
-        // with nothing else reaching the top byte.
-        mask |= (eight.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * k);
+    for (k, lanes) in block.chunks_exact(16).enumerate() {
+        let v = u8x16::new(lanes.try_into().expect("chunks_exact"));
+        let stops = v.simd_eq(quote) | v.simd_eq(backslash) | v.min(last_control).simd_eq(v);
+        mask |= u64::from(stops.to_bitmask()) << (16 * k);
     }
     mask
 }
@@ -298,6 +302,7 @@ pub(super) fn literal_end(input: &[u8], at: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::action::needs_json_escape;
 
     #[test]
     fn strings() {
@@ -354,6 +359,19 @@ mod tests {
                 "{}",
                 String::from_utf8_lossy(text)
             );
+        }
+    }
+
+    #[test]
+    fn block_stops_are_the_bytes_json_escapes() {
+        // Every byte value in every lane of the block.
+        for b in 0..=u8::MAX {
+            for at in 0..64 {
+                let mut block = [b'a'; 64];
+                block[at] = b;
+                let expected = u64::from(needs_json_escape(b)) << at;
+                assert_eq!(block_stops(&block), expected, "byte {b:#04x} at {at}");
+            }
         }
     }
 
