@@ -8,7 +8,7 @@
 //! So a fast path accepts a subset of what the state machine accepts, and
 //! both give the same output.
 
-use wide::u8x16;
+use crate::action::json_escape_lanes;
 
 /// What is learned about a chunk in one pass before it is tokenized:
 ///
@@ -124,18 +124,12 @@ fn build_stops<'a>(chunk: &[u8], stops: &'a mut [u64]) -> &'a [u64] {
     stops
 }
 
-/// The stops of a 64-byte block, 16 bytes to a vector compare: `wide`
-/// gives safe SIMD on every target (SSE2 on x86-64, NEON on aarch64) where
-/// the portable form below compiled to one multiply per eight bytes.
+/// The stops of a 64-byte block, sixteen bytes to a vector compare.
 #[inline]
 fn block_stops(block: &[u8; 64]) -> u64 {
-    let quote = u8x16::splat(b'"');
-    let backslash = u8x16::splat(b'\\');
-    let last_control = u8x16::splat(0x1f);
     let mut mask = 0;
     for (k, lanes) in block.chunks_exact(16).enumerate() {
-        let v = u8x16::new(lanes.try_into().expect("chunks_exact"));
-        let stops = v.simd_eq(quote) | v.simd_eq(backslash) | v.min(last_control).simd_eq(v);
+        let stops = json_escape_lanes(lanes.try_into().expect("chunks_exact"));
         mask |= u64::from(stops.to_bitmask()) << (16 * k);
     }
     mask

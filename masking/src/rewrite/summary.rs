@@ -63,15 +63,24 @@ pub struct RewriteSummary {
 
 impl RewriteSummary {
     /// Counts one treatment of field `id`.
+    #[inline]
     pub(super) fn count(&mut self, id: FieldId, outcome: Treatment) {
+        match self.dense.get_mut(id.0 as usize) {
+            Some(counts) => counts[outcome as usize] += 1,
+            None => self.count_outside_table(id, outcome),
+        }
+    }
+
+    /// [`count`](Self::count) of an id past the dense table: it grows the
+    /// table, or counts in the map.
+    #[cold]
+    fn count_outside_table(&mut self, id: FieldId, outcome: Treatment) {
         let k = id.0 as usize;
         if k >= DENSE_FIELD_IDS {
             *self.sparse.entry((id, outcome)).or_insert(0) += 1;
             return;
         }
-        if self.dense.len() <= k {
-            self.dense.resize(k + 1, [0; Treatment::ALL.len()]);
-        }
+        self.dense.resize(k + 1, [0; Treatment::ALL.len()]);
         self.dense[k][outcome as usize] += 1;
     }
 
