@@ -95,7 +95,11 @@ struct Frame {
     /// below 64, as bits.
     keys: u64,
     /// This object's classified member names once they are many.
-    names: Option<HashSet<NameKey>>,
+    #[allow(
+        clippy::box_collection,
+        reason = "boxed to keep frames small: one is moved on every push and pop"
+    )]
+    names: Option<Box<HashSet<NameKey>>>,
     names_bytes: usize,
 }
 
@@ -910,6 +914,7 @@ impl Rewriter {
     /// handed back with [`give_back`](Self::give_back)). `None` for a token
     /// the state machine must take: over the value limit (it reports
     /// that), or outside the window's UTF-8 span.
+    #[inline(always)]
     fn whole_text<'a>(
         &mut self,
         index: ChunkIndex<'a>,
@@ -924,6 +929,12 @@ impl Rewriter {
         if !escaped {
             return Some(WholeText::Window(content));
         }
+        self.decode_escaped(content)
+    }
+
+    /// [`whole_text`](Self::whole_text) of an escaped string: `content`
+    /// decoded into the reused buffer.
+    fn decode_escaped<'a>(&mut self, content: &str) -> Option<WholeText<'a>> {
         let mut buf = std::mem::take(&mut self.decoded);
         buf.clear();
         if scan::unescape_into(content, &mut buf).is_none() {

@@ -101,13 +101,21 @@ impl NameClasses {
         if same_len.is_empty() {
             return None;
         }
+        if name.len() > WHOLE_UP_TO {
+            return Self::get_long(same_len, name);
+        }
         let (head, tail) = head_tail(name.as_bytes());
         same_len
             .iter()
-            .find(|n| {
-                n.head == head && n.tail == tail && (name.len() <= WHOLE_UP_TO || *n.name == *name)
-            })
+            .find(|n| n.head == head && n.tail == tail)
             .map(|n| n.class)
+    }
+
+    /// [`get`](Self::get) of a name longer than its words: compared in
+    /// full, out of line (so the common lookup keeps its registers).
+    #[inline(never)]
+    fn get_long(same_len: &[NameClass], name: &str) -> Option<u32> {
+        same_len.iter().find(|n| *n.name == *name).map(|n| n.class)
     }
 
     fn insert(&mut self, name: &str, class: u32) {

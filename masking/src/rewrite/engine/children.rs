@@ -158,6 +158,7 @@ impl Rewriter {
     /// A kept child's separator: its comma is output only if an earlier
     /// child of the container was. `input[*run..]` is output not yet
     /// written; afterwards the child's prefix continues it.
+    #[inline(always)]
     fn keep_separator(&mut self, input: &[u8], sep: Separator, run: &mut usize, out: &mut Vec<u8>) {
         let f = self
             .frames

@@ -54,10 +54,14 @@ impl SeenNames {
 
     /// Adds `name` to the object whose names start at `from` (or are in
     /// `set`, once many): `false` if the object already had it.
+    #[allow(
+        clippy::box_collection,
+        reason = "a frame's set, boxed to keep frames small"
+    )]
     pub(super) fn insert(
         &mut self,
         from: usize,
-        set: &mut Option<HashSet<NameKey>>,
+        set: &mut Option<Box<HashSet<NameKey>>>,
         name: &str,
     ) -> bool {
         if let Some(set) = set {
@@ -77,7 +81,7 @@ impl SeenNames {
         if mine.len() >= LINEAR_NAMES {
             let mut keys: HashSet<NameKey> = mine.iter().map(|s| self.key(s)).collect();
             keys.insert(self.key_of(name));
-            *set = Some(keys);
+            *set = Some(Box::new(keys));
             return true;
         }
         if self.names.capacity() == 0 {
