@@ -211,13 +211,11 @@ fn keep_ends(text: &[u8], keep_first: usize, keep_last: usize, mask: u8, into: &
 fn keep_digits(text: &[u8], keep: usize, separators: &AsciiSet, mask: u8, into: &mut [u8]) {
     let kept_from = kept_digits_from(text, keep);
     for (at, (o, &b)) in into.iter_mut().zip(text).enumerate() {
-        // `digit_preset_keeps`, on bytes.
-        let keeps = if b.is_ascii_digit() {
-            at >= kept_from
+        *o = if digit_preset_keeps(char::from(b), at, kept_from, separators) {
+            b
         } else {
-            separators[usize::from(b & 0x7f)]
+            mask
         };
-        *o = if keeps { b } else { mask };
     }
 }
 
