@@ -469,3 +469,33 @@ fn duplicate_classified_members_are_refused_through_a_compiled_plan() {
         }
     }
 }
+
+#[test]
+fn members_moving_between_records_keep_their_own_decisions() {
+    // The rewriter remembers the answer for a member by its object's state
+    // and its position: records whose members trade places, go missing or
+    // change names must each get their own.
+    let paths = ["$.items[*].email", "$.items[*].address.zip"];
+    let doc = r#"{"items":[
+        {"email":"a@x.io","id":1,"address":{"zip":"111","city":"A"}},
+        {"id":2,"email":"b@x.io","address":{"city":"B","zip":"222"}},
+        {"phone":"keep1","id":3,"address":{"zip":"333"}},
+        {"email":"c@x.io","idx":4,"address":{"zap":"keep2","zip":"444"}}]}"#;
+    for chunk in [usize::MAX, 1, 5] {
+        let out = rewrite_chunked(&paths, doc, chunk).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let items = value["items"].as_array().unwrap();
+        for item in items {
+            if let Some(email) = item.get("email") {
+                assert!(email.is_null(), "{out}");
+            }
+            assert!(item["address"]["zip"].is_null(), "{out}");
+        }
+        assert_eq!(items[0]["id"], 1);
+        assert_eq!(items[1]["id"], 2);
+        assert_eq!(items[2]["phone"], "keep1");
+        assert_eq!(items[3]["idx"], 4);
+        assert_eq!(items[3]["address"]["zap"], "keep2");
+        assert_eq!(items[0]["address"]["city"], "A");
+    }
+}

@@ -13,8 +13,10 @@ use super::scan::{self, ChunkIndex};
 use super::summary::{RewriteSummary, Treatment};
 
 mod children;
+mod memo;
 mod seen;
 
+use memo::MemberMemo;
 use seen::{NameKey, SeenNames};
 
 /// Whitespace after a deferred comma is held back at most this much; beyond
@@ -232,6 +234,8 @@ pub struct Rewriter {
     seg_buf: Vec<PathSegment<'static>>,
     /// Classified member names of the open objects (duplicate check).
     seen: SeenNames,
+    /// The policy's answers for member names, by position.
+    member_memo: MemberMemo,
     /// Bytes of classified member names remembered, all open objects.
     tracked_bytes: usize,
 
@@ -294,6 +298,7 @@ impl Rewriter {
             names: String::new(),
             seg_buf: Vec::new(),
             seen: SeenNames::default(),
+            member_memo: MemberMemo::default(),
             tracked_bytes: 0,
             pending: Vec::new(),
             pending_comma: false,
@@ -1055,7 +1060,7 @@ impl Rewriter {
     /// in a `Lookup` container; the context's own in the others. `None` in a
     /// `Lookup` container of a policy that decides on whole paths (see
     /// [`enter_member`](Self::enter_member)).
-    fn child_decision(&self, seg: PathSegment<'_>) -> Option<Decided> {
+    fn child_decision(&mut self, seg: PathSegment<'_>) -> Option<Decided> {
         let f = self.frames.last()?;
         let decided = |decision| Decided {
             decision,
@@ -1065,12 +1070,16 @@ impl Rewriter {
         Some(match (f.ctx, seg) {
             (Ctx::Lookup, _) if self.root.is_none() => return None,
             (Ctx::Lookup, PathSegment::Member(name)) => {
-                let (decision, state, key) = self.policy.lookup_member(f.state, name);
-                Decided {
-                    decision,
-                    state,
-                    key,
-                }
+                let (parent, index) = (f.state, f.next_index);
+                let policy = &self.policy;
+                self.member_memo.decide(parent, index, name, || {
+                    let (decision, state, key) = policy.lookup_member(parent, name);
+                    Decided {
+                        decision,
+                        state,
+                        key,
+                    }
+                })
             }
             (Ctx::Lookup, seg) => {
                 let (decision, state) = self.policy.lookup_child(f.state, seg);

@@ -54,8 +54,11 @@
 //! is asked step by step: each container frame keeps the policy's
 //! [`LookupState`], and a child's decision is one
 //! [`FieldPolicy::lookup_child`] (or [`FieldPolicy::lookup_member`]) from
-//! its parent's state, not a walk of the whole path. A member the policy
-//! knows by a small [`MemberKey`] is checked for duplicates by one bit.
+//! its parent's state, not a walk of the whole path. The answers for member
+//! names are remembered by the object's state and the member's position
+//! (`engine::memo`): records that repeat their members in order are
+//! answered by a comparison of the name's words. A member the policy knows
+//! by a small [`MemberKey`] is checked for duplicates by one bit.
 //!
 //! In a context where children may be dropped, the separator before a child
 //! is deferred: the comma is held as a flag, and what follows it (whitespace,
@@ -80,7 +83,8 @@
 //! - the stop bitmap of the window being tokenized (one bit per byte, 2 KiB
 //!   on the stack);
 //! - classified member names of the open objects, for the duplicate check
-//!   (`max_tracked_name_bytes`).
+//!   (`max_tracked_name_bytes`);
+//! - 64 remembered member-name answers (about 3 KiB).
 //!
 //! Nothing grows with the size of the body.
 //!

@@ -1,0 +1,170 @@
+//! The policy's answers for member names, remembered by where they were
+//! asked.
+//!
+//! The records of a response mostly repeat their members in the same order,
+//! so the k-th member of the next object in the same lookup state is most
+//! often the same name as before: its answer is then one comparison away
+//! instead of a lookup through the policy. A member is remembered in the
+//! slot of its object's state and its position, over what was there.
+//!
+//! Only names up to [`WHOLE_UP_TO`] bytes are remembered: their length and
+//! words ([`head_tail`]) are the whole name, so equal words mean the same
+//! name. A policy is deterministic (see [`FieldPolicy`]), so a remembered
+//! answer is the answer.
+//!
+//! [`FieldPolicy`]: crate::rewrite::FieldPolicy
+
+use super::Decided;
+use crate::rewrite::policy::LookupState;
+use crate::words::{WHOLE_UP_TO, head_tail};
+
+/// Remembered answers: enough for the members of a few record shapes.
+const SLOTS: usize = 64;
+
+/// One remembered answer: for the member named by `len`, `head` and `tail`
+/// of an object in lookup state `state`.
+#[derive(Clone, Copy)]
+struct Slot {
+    state: u32,
+    /// `u32::MAX` in a slot never filled (no name is that long).
+    len: u32,
+    head: u64,
+    tail: u64,
+    decided: Decided,
+}
+
+/// The remembered answers of one rewrite (empty until the first member).
+#[derive(Default)]
+pub(super) struct MemberMemo {
+    slots: Vec<Slot>,
+}
+
+impl MemberMemo {
+    /// The answer for the member `name` at position `index` of an object in
+    /// state `parent`: the remembered one, or `lookup`'s (then remembered).
+    #[inline]
+    pub(super) fn decide(
+        &mut self,
+        parent: LookupState,
+        index: usize,
+        name: &str,
+        lookup: impl FnOnce() -> Decided,
+    ) -> Decided {
+        if name.len() > WHOLE_UP_TO {
+            return lookup();
+        }
+        if self.slots.is_empty() {
+            self.slots = vec![Slot::EMPTY; SLOTS];
+        }
+        let (head, tail) = head_tail(name.as_bytes());
+        let len = name.len() as u32;
+        // The state's run of slots starts at a scattered place (Fibonacci
+        // hashing: states are small numbers, often multiples of each other).
+        let first = (parent.0.wrapping_mul(0x9E37_79B9) >> 26) as usize;
+        let at = first.wrapping_add(index) % SLOTS;
+        let slot = &mut self.slots[at];
+        if slot.state == parent.0 && slot.len == len && slot.head == head && slot.tail == tail {
+            return slot.decided;
+        }
+        let decided = lookup();
+        *slot = Slot {
+            state: parent.0,
+            len,
+            head,
+            tail,
+            decided,
+        };
+        decided
+    }
+}
+
+impl Slot {
+    const EMPTY: Slot = Slot {
+        state: 0,
+        len: u32::MAX,
+        head: 0,
+        tail: 0,
+        decided: Decided {
+            decision: crate::rewrite::policy::Decision::Outside,
+            state: LookupState(0),
+            key: None,
+        },
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+    use crate::rewrite::policy::{Decision, FieldId, MemberKey};
+
+    fn answer(n: u32) -> Decided {
+        Decided {
+            decision: Decision::Transform(FieldId(n)),
+            state: LookupState(n + 100),
+            key: Some(MemberKey(n)),
+        }
+    }
+
+    /// Asks the memo, with a lookup that answers `n` and counts its calls.
+    fn ask(
+        memo: &mut MemberMemo,
+        calls: &Cell<u32>,
+        state: u32,
+        index: usize,
+        name: &str,
+        n: u32,
+    ) -> u32 {
+        let d = memo.decide(LookupState(state), index, name, || {
+            calls.set(calls.get() + 1);
+            answer(n)
+        });
+        match d.decision {
+            Decision::Transform(FieldId(got)) => {
+                assert_eq!(d.state, LookupState(got + 100));
+                assert_eq!(d.key, Some(MemberKey(got)));
+                got
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_same_member_in_the_same_place_is_answered_once() {
+        let (mut memo, calls) = (MemberMemo::default(), Cell::new(0));
+        assert_eq!(ask(&mut memo, &calls, 4, 2, "email", 1), 1);
+        // The next record: remembered (the lookup would say 9, and is not asked).
+        assert_eq!(ask(&mut memo, &calls, 4, 2, "email", 9), 1);
+        assert_eq!(calls.get(), 1);
+    }
+
+    #[test]
+    fn anything_else_is_looked_up_and_replaces_what_was_remembered() {
+        let (mut memo, calls) = (MemberMemo::default(), Cell::new(0));
+        ask(&mut memo, &calls, 4, 2, "email", 1);
+        // Another name in the same place: looked up, and remembered there.
+        assert_eq!(ask(&mut memo, &calls, 4, 2, "phone", 2), 2);
+        assert_eq!(ask(&mut memo, &calls, 4, 2, "phone", 0), 2);
+        assert_eq!(ask(&mut memo, &calls, 4, 2, "email", 3), 3);
+        assert_eq!(calls.get(), 3);
+        // The same name in another state or place, names that differ only in
+        // length or in a middle byte: each looked up.
+        assert_eq!(ask(&mut memo, &calls, 5, 2, "email", 4), 4);
+        assert_eq!(ask(&mut memo, &calls, 4, 3, "email", 5), 5);
+        assert_eq!(ask(&mut memo, &calls, 7, 0, "abcdefghijklmnop", 6), 6);
+        assert_eq!(ask(&mut memo, &calls, 7, 0, "abcdefghXjklmnop", 7), 7);
+        assert_eq!(ask(&mut memo, &calls, 8, 0, "a", 8), 8);
+        assert_eq!(ask(&mut memo, &calls, 8, 0, "a\0", 9), 9);
+        assert_eq!(calls.get(), 9);
+    }
+
+    #[test]
+    fn long_names_are_always_looked_up() {
+        let (mut memo, calls) = (MemberMemo::default(), Cell::new(0));
+        let long = "a_member_name_longer_than_its_words";
+        assert_eq!(ask(&mut memo, &calls, 1, 0, long, 1), 1);
+        assert_eq!(ask(&mut memo, &calls, 1, 0, long, 2), 2);
+        assert_eq!(calls.get(), 2);
+    }
+}
