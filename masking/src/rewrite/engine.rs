@@ -1060,6 +1060,7 @@ impl Rewriter {
     /// in a `Lookup` container; the context's own in the others. `None` in a
     /// `Lookup` container of a policy that decides on whole paths (see
     /// [`enter_member`](Self::enter_member)).
+    #[inline(always)]
     fn child_decision(&mut self, seg: PathSegment<'_>) -> Option<Decided> {
         let f = self.frames.last()?;
         let decided = |decision| Decided {
@@ -1071,15 +1072,17 @@ impl Rewriter {
             (Ctx::Lookup, _) if self.root.is_none() => return None,
             (Ctx::Lookup, PathSegment::Member(name)) => {
                 let (parent, index) = (f.state, f.next_index);
-                let policy = &self.policy;
-                self.member_memo.decide(parent, index, name, || {
-                    let (decision, state, key) = policy.lookup_member(parent, name);
-                    Decided {
-                        decision,
-                        state,
-                        key,
-                    }
-                })
+                if let Some(decided) = self.member_memo.remembered(parent, index, name) {
+                    return Some(decided);
+                }
+                let (decision, state, key) = self.policy.lookup_member(parent, name);
+                let decided = Decided {
+                    decision,
+                    state,
+                    key,
+                };
+                self.member_memo.remember(parent, index, name, decided);
+                decided
             }
             (Ctx::Lookup, seg) => {
                 let (decision, state) = self.policy.lookup_child(f.state, seg);

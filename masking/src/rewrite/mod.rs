@@ -84,7 +84,8 @@
 //!   on the stack);
 //! - classified member names of the open objects, for the duplicate check
 //!   (`max_tracked_name_bytes`);
-//! - 64 remembered member-name answers (about 3 KiB).
+//! - 64 remembered member-name answers (about 3 KiB, made after the first
+//!   32 members).
 //!
 //! Nothing grows with the size of the body.
 //!

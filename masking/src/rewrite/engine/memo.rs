@@ -21,6 +21,11 @@ use crate::words::{WHOLE_UP_TO, head_tail};
 /// Remembered answers: enough for the members of a few record shapes.
 const SLOTS: usize = 64;
 
+/// Members looked up before the table is made: a small body (a record or
+/// two) does not pay for it. The crate's tests warm up after two, so that
+/// their small documents go through the table too.
+const WARM_UP: u32 = if cfg!(test) { 2 } else { 32 };
+
 /// One remembered answer: for the member named by `len`, `head` and `tail`
 /// of an object in lookup state `state`.
 #[derive(Clone, Copy)]
@@ -33,49 +38,78 @@ struct Slot {
     decided: Decided,
 }
 
-/// The remembered answers of one rewrite (empty until the first member).
+/// The remembered answers of one rewrite (none until [`WARM_UP`] members
+/// were looked up).
 #[derive(Default)]
 pub(super) struct MemberMemo {
     slots: Vec<Slot>,
+    looked_up: u32,
 }
 
 impl MemberMemo {
-    /// The answer for the member `name` at position `index` of an object in
-    /// state `parent`: the remembered one, or `lookup`'s (then remembered).
+    /// The policy's answer for the member `name` at position `index` of an
+    /// object in state `parent`, if it is remembered.
     #[inline]
-    pub(super) fn decide(
+    pub(super) fn remembered(
+        &self,
+        parent: LookupState,
+        index: usize,
+        name: &str,
+    ) -> Option<Decided> {
+        if name.len() > WHOLE_UP_TO || self.slots.is_empty() {
+            return None;
+        }
+        let (head, tail) = head_tail(name.as_bytes());
+        let slot = &self.slots[slot_of(parent, index)];
+        (slot.state == parent.0
+            && slot.len == name.len() as u32
+            && slot.head == head
+            && slot.tail == tail)
+            .then_some(slot.decided)
+    }
+
+    /// Remembers the policy's answer for a member (once past the warm-up).
+    #[inline]
+    pub(super) fn remember(
         &mut self,
         parent: LookupState,
         index: usize,
         name: &str,
-        lookup: impl FnOnce() -> Decided,
-    ) -> Decided {
+        decided: Decided,
+    ) {
+        if self.slots.is_empty() && self.looked_up < WARM_UP {
+            self.looked_up += 1;
+            return;
+        }
+        self.store(parent, index, name, decided);
+    }
+
+    #[inline(never)]
+    fn store(&mut self, parent: LookupState, index: usize, name: &str, decided: Decided) {
         if name.len() > WHOLE_UP_TO {
-            return lookup();
+            return;
         }
         if self.slots.is_empty() {
             self.slots = vec![Slot::EMPTY; SLOTS];
         }
         let (head, tail) = head_tail(name.as_bytes());
-        let len = name.len() as u32;
-        // The state's run of slots starts at a scattered place (Fibonacci
-        // hashing: states are small numbers, often multiples of each other).
-        let first = (parent.0.wrapping_mul(0x9E37_79B9) >> 26) as usize;
-        let at = first.wrapping_add(index) % SLOTS;
-        let slot = &mut self.slots[at];
-        if slot.state == parent.0 && slot.len == len && slot.head == head && slot.tail == tail {
-            return slot.decided;
-        }
-        let decided = lookup();
-        *slot = Slot {
+        self.slots[slot_of(parent, index)] = Slot {
             state: parent.0,
-            len,
+            len: name.len() as u32,
             head,
             tail,
             decided,
         };
-        decided
     }
+}
+
+/// Where the member at `index` of an object in state `parent` is
+/// remembered: the state's run of slots starts at a scattered place
+/// (Fibonacci hashing: states are small numbers, often multiples of each
+/// other).
+fn slot_of(parent: LookupState, index: usize) -> usize {
+    let first = (parent.0.wrapping_mul(0x9E37_79B9) >> 26) as usize;
+    first.wrapping_add(index) % SLOTS
 }
 
 impl Slot {
@@ -107,7 +141,8 @@ mod tests {
         }
     }
 
-    /// Asks the memo, with a lookup that answers `n` and counts its calls.
+    /// Asks the memo as the rewriter does, with a lookup that answers `n`
+    /// and counts its calls.
     fn ask(
         memo: &mut MemberMemo,
         calls: &Cell<u32>,
@@ -116,8 +151,10 @@ mod tests {
         name: &str,
         n: u32,
     ) -> u32 {
-        let d = memo.decide(LookupState(state), index, name, || {
+        let (parent, name) = (LookupState(state), name);
+        let d = memo.remembered(parent, index, name).unwrap_or_else(|| {
             calls.set(calls.get() + 1);
+            memo.remember(parent, index, name, answer(n));
             answer(n)
         });
         match d.decision {
@@ -130,9 +167,33 @@ mod tests {
         }
     }
 
+    /// A memo past its warm-up.
+    fn warmed() -> MemberMemo {
+        let mut memo = MemberMemo::default();
+        for k in 0..WARM_UP {
+            memo.remember(LookupState(k), 0, "warm", answer(0));
+        }
+        assert!(memo.slots.is_empty());
+        memo
+    }
+
+    #[test]
+    fn a_small_body_remembers_nothing() {
+        let (mut memo, calls) = (MemberMemo::default(), Cell::new(0));
+        for _ in 0..WARM_UP {
+            assert_eq!(ask(&mut memo, &calls, 4, 2, "email", 1), 1);
+        }
+        assert_eq!(calls.get(), WARM_UP);
+        assert!(memo.slots.is_empty());
+        // Past it, answers are remembered.
+        assert_eq!(ask(&mut memo, &calls, 4, 2, "email", 1), 1);
+        assert_eq!(ask(&mut memo, &calls, 4, 2, "email", 1), 1);
+        assert_eq!(calls.get(), WARM_UP + 1);
+    }
+
     #[test]
     fn the_same_member_in_the_same_place_is_answered_once() {
-        let (mut memo, calls) = (MemberMemo::default(), Cell::new(0));
+        let (mut memo, calls) = (warmed(), Cell::new(0));
         assert_eq!(ask(&mut memo, &calls, 4, 2, "email", 1), 1);
         // The next record: remembered (the lookup would say 9, and is not asked).
         assert_eq!(ask(&mut memo, &calls, 4, 2, "email", 9), 1);
@@ -141,7 +202,7 @@ mod tests {
 
     #[test]
     fn anything_else_is_looked_up_and_replaces_what_was_remembered() {
-        let (mut memo, calls) = (MemberMemo::default(), Cell::new(0));
+        let (mut memo, calls) = (warmed(), Cell::new(0));
         ask(&mut memo, &calls, 4, 2, "email", 1);
         // Another name in the same place: looked up, and remembered there.
         assert_eq!(ask(&mut memo, &calls, 4, 2, "phone", 2), 2);
@@ -161,7 +222,7 @@ mod tests {
 
     #[test]
     fn long_names_are_always_looked_up() {
-        let (mut memo, calls) = (MemberMemo::default(), Cell::new(0));
+        let (mut memo, calls) = (warmed(), Cell::new(0));
         let long = "a_member_name_longer_than_its_words";
         assert_eq!(ask(&mut memo, &calls, 1, 0, long, 1), 1);
         assert_eq!(ask(&mut memo, &calls, 1, 0, long, 2), 2);
