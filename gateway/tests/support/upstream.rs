@@ -105,12 +105,6 @@ impl Upstream {
         H: Fn(Seen) -> F + Send + Sync + 'static,
         F: Future<Output = Response<TestBody>> + Send + 'static,
     {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the upstream");
-        let addr = listener
-            .local_addr()
-            .expect("a bound socket has an address");
         let seen = Arc::new(Mutex::new(Vec::new()));
         let (arrived, arrivals) = watch::channel(0usize);
         let state = Arc::new(State {
@@ -119,31 +113,27 @@ impl Upstream {
             arrived,
         });
         let is_tls = tls.is_some();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let state = state.clone();
-                let tls = tls.clone();
-                tokio::spawn(async move {
-                    match tls {
-                        None => serve(TokioIo::new(stream), state, None).await,
-                        Some(acceptor) => {
-                            if let Ok(stream) = acceptor.accept(stream).await {
-                                let peer = stream
-                                    .get_ref()
-                                    .1
-                                    .peer_certificates()
-                                    .and_then(|chain| chain.first())
-                                    .map(|leaf| leaf.to_vec());
-                                serve(TokioIo::new(stream), state, peer).await;
-                            }
+        let (addr, task) = accept_each("upstream", move |stream| {
+            let state = state.clone();
+            let tls = tls.clone();
+            async move {
+                match tls {
+                    None => serve(TokioIo::new(stream), state, None).await,
+                    Some(acceptor) => {
+                        if let Ok(stream) = acceptor.accept(stream).await {
+                            let peer = stream
+                                .get_ref()
+                                .1
+                                .peer_certificates()
+                                .and_then(|chain| chain.first())
+                                .map(|leaf| leaf.to_vec());
+                            serve(TokioIo::new(stream), state, peer).await;
                         }
                     }
-                });
+                }
             }
-        });
+        })
+        .await;
         Self {
             addr,
             tls: is_tls,
@@ -251,22 +241,12 @@ impl RawUpstream {
         H: Fn(TcpStream) -> F + Send + Sync + 'static,
         F: Future<Output = ()> + Send + 'static,
     {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the raw upstream");
-        let addr = listener
-            .local_addr()
-            .expect("a bound socket has an address");
         let (count, accepted) = watch::channel(0usize);
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                count.send_modify(|n| *n += 1);
-                tokio::spawn(on_connection(stream));
-            }
-        });
+        let (addr, task) = accept_each("raw upstream", move |stream| {
+            count.send_modify(|n| *n += 1);
+            on_connection(stream)
+        })
+        .await;
         Self {
             addr,
             accepted,
@@ -316,48 +296,38 @@ impl StoringUpstream {
     pub async fn start() -> Self {
         use http_body_util::BodyExt;
 
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the upstream");
-        let addr = listener
-            .local_addr()
-            .expect("a bound socket has an address");
         let stored: Arc<Mutex<bytes::Bytes>> = Arc::default();
         let keep = stored.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let keep = keep.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-                        let keep = keep.clone();
-                        async move {
-                            if request.method() == Method::POST {
-                                let body = request
-                                    .into_body()
-                                    .collect()
-                                    .await
-                                    .map(|b| b.to_bytes())
-                                    .unwrap_or_default();
-                                *keep.lock().expect("not poisoned") = body;
-                            }
-                            let body = keep.lock().expect("not poisoned").clone();
-                            let mut response = Response::new(body::full(body));
-                            response.headers_mut().insert(
-                                http::header::CONTENT_TYPE,
-                                http::HeaderValue::from_static("application/json"),
-                            );
-                            Ok::<_, Infallible>(response)
+        let (addr, task) = accept_each("upstream", move |stream| {
+            let keep = keep.clone();
+            async move {
+                let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+                    let keep = keep.clone();
+                    async move {
+                        if request.method() == Method::POST {
+                            let body = request
+                                .into_body()
+                                .collect()
+                                .await
+                                .map(|b| b.to_bytes())
+                                .unwrap_or_default();
+                            *keep.lock().expect("not poisoned") = body;
                         }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
+                        let body = keep.lock().expect("not poisoned").clone();
+                        let mut response = Response::new(body::full(body));
+                        response.headers_mut().insert(
+                            http::header::CONTENT_TYPE,
+                            http::HeaderValue::from_static("application/json"),
+                        );
+                        Ok::<_, Infallible>(response)
+                    }
                 });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
             }
-        });
+        })
+        .await;
         Self { addr, stored, task }
     }
 
@@ -409,4 +379,29 @@ impl Drop for StoringUpstream {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// Binds an ephemeral loopback port for `what` and runs `on_connection`,
+/// in a task of its own, for each connection accepted there: the accept
+/// loop of every server here. Returns the address and the loop's task.
+async fn accept_each<H, F>(what: &str, on_connection: H) -> (SocketAddr, JoinHandle<()>)
+where
+    H: Fn(TcpStream) -> F + Send + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("bind the {what}: {e}"));
+    let addr = listener
+        .local_addr()
+        .expect("a bound socket has an address");
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            tokio::spawn(on_connection(stream));
+        }
+    });
+    (addr, task)
 }
