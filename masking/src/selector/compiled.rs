@@ -19,7 +19,7 @@
 use std::collections::HashMap;
 
 use super::{PathSegment, Sel, Selector};
-use crate::words::{WHOLE_UP_TO, head_tail};
+use crate::words::Words;
 
 /// Most automaton states built for one set.
 pub(super) const MAX_STATES: usize = 4096;
@@ -84,12 +84,11 @@ struct NameClasses {
     by_len: Vec<Vec<NameClass>>,
 }
 
-/// A spelled-out name: compared by its words ([`head_tail`]), and in full
-/// only when it is longer than those.
+/// A spelled-out name: compared by its [`Words`], and in full only when it
+/// is longer than those.
 #[derive(Debug, Clone)]
 struct NameClass {
-    head: u64,
-    tail: u64,
+    words: Words,
     name: Box<str>,
     class: u32,
 }
@@ -101,14 +100,11 @@ impl NameClasses {
         if same_len.is_empty() {
             return None;
         }
-        if name.len() > WHOLE_UP_TO {
+        let words = Words::of(name.as_bytes());
+        if !words.whole() {
             return Self::get_long(same_len, name);
         }
-        let (head, tail) = head_tail(name.as_bytes());
-        same_len
-            .iter()
-            .find(|n| n.head == head && n.tail == tail)
-            .map(|n| n.class)
+        same_len.iter().find(|n| n.words == words).map(|n| n.class)
     }
 
     /// [`get`](Self::get) of a name longer than its words: compared in
@@ -122,10 +118,8 @@ impl NameClasses {
         if self.by_len.len() <= name.len() {
             self.by_len.resize_with(name.len() + 1, Vec::new);
         }
-        let (head, tail) = head_tail(name.as_bytes());
         self.by_len[name.len()].push(NameClass {
-            head,
-            tail,
+            words: Words::of(name.as_bytes()),
             name: name.into(),
             class,
         });

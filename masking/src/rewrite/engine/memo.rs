@@ -7,16 +7,15 @@
 //! instead of a lookup through the policy. A member is remembered in the
 //! slot of its object's state and its position, over what was there.
 //!
-//! Only names up to [`WHOLE_UP_TO`] bytes are remembered: their length and
-//! words ([`head_tail`]) are the whole name, so equal words mean the same
-//! name. A policy is deterministic (see [`FieldPolicy`]), so a remembered
+//! Only names whose [`Words`] are the whole name (up to 16 bytes) are
+//! remembered, so equal words mean the same name. A policy is deterministic (see [`FieldPolicy`]), so a remembered
 //! answer is the answer.
 //!
 //! [`FieldPolicy`]: crate::rewrite::FieldPolicy
 
 use super::Decided;
 use crate::rewrite::policy::LookupState;
-use crate::words::{WHOLE_UP_TO, head_tail};
+use crate::words::Words;
 
 /// Remembered answers: enough for the members of a few record shapes.
 const SLOTS: usize = 64;
@@ -26,15 +25,12 @@ const SLOTS: usize = 64;
 /// their small documents go through the table too.
 const WARM_UP: u32 = if cfg!(test) { 2 } else { 32 };
 
-/// One remembered answer: for the member named by `len`, `head` and `tail`
-/// of an object in lookup state `state`.
+/// One remembered answer: for the member named by `words` of an object in
+/// lookup state `state`; `None` in a slot never filled.
 #[derive(Clone, Copy)]
 struct Slot {
     state: u32,
-    /// `u32::MAX` in a slot never filled (no name is that long).
-    len: u32,
-    head: u64,
-    tail: u64,
+    words: Option<Words>,
     decided: Decided,
 }
 
@@ -56,15 +52,12 @@ impl MemberMemo {
         index: usize,
         name: &str,
     ) -> Option<Decided> {
-        if name.len() > WHOLE_UP_TO || self.slots.is_empty() {
+        if self.slots.is_empty() {
             return None;
         }
-        let (head, tail) = head_tail(name.as_bytes());
+        let words = Words::of(name.as_bytes());
         let slot = &self.slots[slot_of(parent, index)];
-        (slot.state == parent.0
-            && slot.len == name.len() as u32
-            && slot.head == head
-            && slot.tail == tail)
+        (words.whole() && slot.state == parent.0 && slot.words == Some(words))
             .then_some(slot.decided)
     }
 
@@ -86,18 +79,16 @@ impl MemberMemo {
 
     #[inline(never)]
     fn store(&mut self, parent: LookupState, index: usize, name: &str, decided: Decided) {
-        if name.len() > WHOLE_UP_TO {
+        let words = Words::of(name.as_bytes());
+        if !words.whole() {
             return;
         }
         if self.slots.is_empty() {
             self.slots = vec![Slot::EMPTY; SLOTS];
         }
-        let (head, tail) = head_tail(name.as_bytes());
         self.slots[slot_of(parent, index)] = Slot {
             state: parent.0,
-            len: name.len() as u32,
-            head,
-            tail,
+            words: Some(words),
             decided,
         };
     }
@@ -115,9 +106,7 @@ fn slot_of(parent: LookupState, index: usize) -> usize {
 impl Slot {
     const EMPTY: Slot = Slot {
         state: 0,
-        len: u32::MAX,
-        head: 0,
-        tail: 0,
+        words: None,
         decided: Decided {
             decision: crate::rewrite::policy::Decision::Outside,
             state: LookupState(0),

@@ -13,7 +13,7 @@
 
 use std::collections::HashSet;
 
-use crate::words::{WHOLE_UP_TO, head_tail};
+use crate::words::Words;
 
 /// An object's classified member names are checked by a linear scan up to
 /// this many.
@@ -22,19 +22,16 @@ const LINEAR_NAMES: usize = 16;
 /// A member name as the check knows it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(super) enum NameKey {
-    /// Length, first 8 and last 8 bytes ([`head_tail`]): the whole name
-    /// when it is at most [`WHOLE_UP_TO`] bytes long.
-    Short(usize, u64, u64),
+    /// A name whose [`Words`] are the whole name.
+    Short(Words),
     Long(Box<str>),
 }
 
-/// One name on the shared stack: its key, and for a long name where its
+/// One name on the shared stack: its words, and for a long name where its
 /// copy starts in the stack's text.
 #[derive(Clone, Copy, Debug)]
 struct Seen {
-    len: usize,
-    head: u64,
-    tail: u64,
+    words: Words,
     at: usize,
 }
 
@@ -67,14 +64,10 @@ impl SeenNames {
         if let Some(set) = set {
             return set.insert(self.key_of(name));
         }
-        let (head, tail) = head_tail(name.as_bytes());
-        let len = name.len();
+        let words = Words::of(name.as_bytes());
         let mine = &self.names[from..];
         if mine.iter().any(|s| {
-            s.len == len
-                && s.head == head
-                && s.tail == tail
-                && (len <= WHOLE_UP_TO || self.text[s.at..s.at + len] == *name)
+            s.words == words && (words.whole() || self.text[s.at..s.at + name.len()] == *name)
         }) {
             return false;
         }
@@ -88,15 +81,10 @@ impl SeenNames {
             self.names.reserve(LINEAR_NAMES);
         }
         let at = self.text.len();
-        if len > WHOLE_UP_TO {
+        if !words.whole() {
             self.text.push_str(name);
         }
-        self.names.push(Seen {
-            len,
-            head,
-            tail,
-            at,
-        });
+        self.names.push(Seen { words, at });
         true
     }
 
@@ -109,17 +97,17 @@ impl SeenNames {
     }
 
     fn key(&self, s: &Seen) -> NameKey {
-        if s.len <= WHOLE_UP_TO {
-            NameKey::Short(s.len, s.head, s.tail)
+        if s.words.whole() {
+            NameKey::Short(s.words)
         } else {
-            NameKey::Long(self.text[s.at..s.at + s.len].into())
+            NameKey::Long(self.text[s.at..s.at + s.words.len()].into())
         }
     }
 
     fn key_of(&self, name: &str) -> NameKey {
-        if name.len() <= WHOLE_UP_TO {
-            let (head, tail) = head_tail(name.as_bytes());
-            NameKey::Short(name.len(), head, tail)
+        let words = Words::of(name.as_bytes());
+        if words.whole() {
+            NameKey::Short(words)
         } else {
             NameKey::Long(name.into())
         }
