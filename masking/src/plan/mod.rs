@@ -259,6 +259,14 @@ impl Plan {
             keys,
         }
     }
+
+    /// The decision at automaton state `s`, and `s` as the rewriter keeps
+    /// it.
+    #[inline]
+    fn at_state(&self, s: MatchState) -> (Decision, LookupState) {
+        let s = s.to_u32();
+        (self.decisions[s as usize], LookupState(s))
+    }
 }
 
 /// A plan bound to one caller: what the rewriter is given.
@@ -331,21 +339,13 @@ impl FieldPolicy for BoundPlan {
     }
 
     fn lookup_root(&self) -> Option<(Decision, LookupState)> {
-        let s = self.plan.selectors.start()?;
-        Some((
-            self.plan.decisions[s.to_u32() as usize],
-            LookupState(s.to_u32()),
-        ))
+        Some(self.plan.at_state(self.plan.selectors.start()?))
     }
 
     #[inline]
     fn lookup_child(&self, parent: LookupState, child: PathSegment<'_>) -> (Decision, LookupState) {
-        let s = self
-            .plan
-            .selectors
-            .step(MatchState::from_u32(parent.0), child)
-            .to_u32();
-        (self.plan.decisions[s as usize], LookupState(s))
+        let parent = MatchState::from_u32(parent.0);
+        self.plan.at_state(self.plan.selectors.step(parent, child))
     }
 
     #[inline]
@@ -354,16 +354,10 @@ impl FieldPolicy for BoundPlan {
         parent: LookupState,
         name: &str,
     ) -> (Decision, LookupState, Option<MemberKey>) {
-        let (s, key) = self
-            .plan
-            .selectors
-            .step_member(MatchState::from_u32(parent.0), name);
-        let s = s.to_u32();
-        (
-            self.plan.decisions[s as usize],
-            LookupState(s),
-            key.map(MemberKey),
-        )
+        let parent = MatchState::from_u32(parent.0);
+        let (s, key) = self.plan.selectors.step_member(parent, name);
+        let (decision, state) = self.plan.at_state(s);
+        (decision, state, key.map(MemberKey))
     }
 
     fn transform(

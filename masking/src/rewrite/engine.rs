@@ -1063,7 +1063,7 @@ impl Rewriter {
     #[inline(always)]
     fn child_decision(&mut self, seg: PathSegment<'_>) -> Option<Decided> {
         let f = self.frames.last()?;
-        let decided = |decision| Decided {
+        let by_context = |decision| Decided {
             decision,
             state: LookupState(0),
             key: None,
@@ -1092,8 +1092,8 @@ impl Rewriter {
                     key: None,
                 }
             }
-            (Ctx::Apply(id), _) => decided(Decision::Transform(id)),
-            _ => decided(Decision::Outside),
+            (Ctx::Apply(id), _) => by_context(Decision::Transform(id)),
+            _ => by_context(Decision::Outside),
         })
     }
 
