@@ -1,7 +1,7 @@
 //! `maskgate demo`, the embedded default, end to end: the real binary, its
 //! files, the sample product through the gateway, and a clean Ctrl-C.
 
-mod support;
+use crate::support;
 
 use support::{DemoProcess, assert_gateway_error, client};
 

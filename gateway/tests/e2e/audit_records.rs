@@ -4,7 +4,7 @@
 //! reason, statuses, field treatments) and nothing it must not hold (the
 //! canary test). The log verifies after shutdown.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -10,7 +10,7 @@
 //! until it is up; bad claims are refused with a Bearer challenge; roles,
 //! methods and purposes decide access; API keys.
 
-mod support;
+use crate::support;
 
 use std::{collections::BTreeMap, time::Duration};
 

@@ -1,7 +1,7 @@
 //! Limits and timeouts: what the gateway refuses from clients, and how it
 //! answers when the upstream is slow, unreachable or breaks the connection.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

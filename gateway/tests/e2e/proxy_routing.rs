@@ -1,7 +1,7 @@
 //! Routing: which product a request reaches, and the path and query the
 //! upstream receives.
 
-mod support;
+use crate::support;
 
 use support::{
     PLAINTEXT_GATEWAY, TestGateway, Upstream, assert_gateway_error, body, client, product,

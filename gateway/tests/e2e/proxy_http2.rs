@@ -2,7 +2,7 @@
 //! knowledge in plaintext, h2 to the upstream, and many concurrent streams
 //! on one connection.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! Header hygiene between client and upstream: hop-by-hop headers,
 //! forwarding headers, `Host`, and request ids.
 
-mod support;
+use crate::support;
 
 use http::Request;
 use support::{

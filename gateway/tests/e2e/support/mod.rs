@@ -3,14 +3,9 @@
 //! certificates, and for authentication a JWKS server, an ES256 token
 //! signer and the attack suite's token forge. Every server binds
 //! `127.0.0.1:0`.
-//!
-//! Each test binary compiles this module and uses a different subset of it,
-//! hence the relaxed lints below.
 
-// Each test file uses only some of the helpers and re-exports.
-#![allow(dead_code, unused_imports)]
-// `pub` here means "for the test files"; the module itself is private to
-// each test binary, so nothing is reachable from outside anyway.
+// `pub` here means "for the test modules"; the test binary is a crate of its
+// own, so nothing is reachable from outside anyway.
 #![allow(unreachable_pub)]
 
 pub mod audit;

@@ -6,7 +6,7 @@
 //! Verifying credentials (the authentication layer) is wired separately;
 //! here no request has an authenticated caller.
 
-mod support;
+use crate::support;
 
 use support::{
     PLAINTEXT_GATEWAY, TestCa, TestGateway, Upstream, assert_gateway_error, client, product,

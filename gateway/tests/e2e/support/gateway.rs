@@ -51,11 +51,6 @@ impl TestGateway {
         self.listen[0]
     }
 
-    /// Every listener's address, in configuration order.
-    pub fn addrs(&self) -> &[SocketAddr] {
-        &self.listen
-    }
-
     /// `http://ADDR{path}` on the first listener.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr())

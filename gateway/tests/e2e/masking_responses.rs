@@ -2,7 +2,7 @@
 //! its view, no classified value leaves in the clear (whatever the
 //! chunking), and anything that cannot be protected is blocked.
 
-mod support;
+use crate::support;
 
 use bytes::Bytes;
 use http::Response;

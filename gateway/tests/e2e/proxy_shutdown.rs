@@ -3,7 +3,7 @@
 //! In-process through `Gateway::run`'s shutdown future, and with the real
 //! binary on SIGTERM.
 
-mod support;
+use crate::support;
 
 use http::StatusCode;
 use support::{

@@ -2,7 +2,7 @@
 //! applies to new requests (on open connections too), an invalid one is
 //! refused and the running one stays; SIGHUP does it for `maskgate serve`.
 
-mod support;
+use crate::support;
 
 use http::Response;
 use maskgate::ReloadError;

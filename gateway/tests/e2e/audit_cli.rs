@@ -3,7 +3,7 @@
 //! `hash`, and `report`, whose page is rendered by a real headless
 //! Chromium: its charts are drawn and their figures match the log.
 
-mod support;
+use crate::support;
 
 use std::{collections::BTreeMap, path::Path, process::Command};
 

@@ -5,7 +5,7 @@
 //! wrong-EKU certificates end the handshake; a good certificate whose
 //! subject is not registered (and no default roles) is refused with 401.
 
-mod support;
+use crate::support;
 
 use support::{
     ClientCertFlaw, Es256Key, TestCa, TestGateway, Upstream, assert_gateway_error, client, jwt,

@@ -11,7 +11,7 @@
 //! token) must be refused; the gateway must go on serving, and the loopback
 //! listener the `jku` and `x5u` point at must see no connection at all.
 
-mod support;
+use crate::support;
 
 use std::fmt::Write as _;
 

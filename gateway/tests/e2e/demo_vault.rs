@@ -1,7 +1,7 @@
 //! `maskgate demo --vault`: the same demo with its secrets and keys from a
 //! real OpenBao dev server and PostgreSQL that it starts and stops itself.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! test time, TLS 1.2 and 1.3, `min_version`), and HTTPS to upstreams
 //! trusting the product's own CA.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

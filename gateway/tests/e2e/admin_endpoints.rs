@@ -1,7 +1,7 @@
 //! The admin listener: health, readiness, Prometheus metrics, and its own
 //! JSON errors.
 
-mod support;
+use crate::support;
 
 use support::{PLAINTEXT_GATEWAY, TestGateway, Upstream, body, client, product};
 

@@ -4,7 +4,7 @@
 //! the upstream, transit data keys for stored-encrypted fields, and what
 //! happens when OpenBao becomes unreachable.
 
-mod support;
+use crate::support;
 
 use std::{
     net::SocketAddr,

@@ -35,8 +35,6 @@ use super::{
 /// What an upstream received: the request head and how much body.
 #[derive(Debug, Clone)]
 pub struct Seen {
-    /// The request method.
-    pub method: Method,
     /// The request target as received (origin form over HTTP/1.1).
     pub uri: Uri,
     /// The protocol the request came over.
@@ -207,7 +205,6 @@ where
                 Err((n, _)) => (n, false),
             };
             let seen = Seen {
-                method: parts.method,
                 uri: parts.uri,
                 version: parts.version,
                 headers: parts.headers,

@@ -1,7 +1,7 @@
 //! Streaming: bodies far larger than any buffer pass through the real
 //! binary with flat memory, byte for byte.
 
-mod support;
+use crate::support;
 
 use http::Request;
 use support::{ChildGateway, Upstream, body, client};

@@ -4,7 +4,7 @@
 //! records written; SIGTERM to the real binary ends the log with its final
 //! checkpoint, records of in-flight requests included.
 
-mod support;
+use crate::support;
 
 use std::{
     io::Write,

@@ -41,11 +41,6 @@ impl Es256Key {
         }
     }
 
-    /// The key id.
-    pub fn kid(&self) -> &str {
-        &self.kid
-    }
-
     /// The public key as a JWK (`kty` EC, `crv` P-256, with `kid`, `alg`
     /// and `use`).
     pub fn jwk(&self) -> Value {
