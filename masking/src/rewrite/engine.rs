@@ -31,6 +31,11 @@ const MAX_PENDING_WS: usize = 4096;
 /// chunk's end is.
 const WINDOW: usize = 16384;
 
+/// A chunk up to this size is indexed in a stop bitmap of its own size:
+/// zeroing the whole window's bitmap (2 KiB) cost a 1 KB body about 1% of
+/// its instructions.
+const SMALL_CHUNK: usize = 2048;
+
 /// Bounds on what the rewriter buffers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RewriteLimits {
@@ -406,10 +411,20 @@ impl Rewriter {
     }
 
     fn run(&mut self, input: &[u8], out: &mut Vec<u8>) -> Res<()> {
-        let mut stops = [0; WINDOW / 64];
+        if input.len() <= SMALL_CHUNK {
+            self.run_windows(input, &mut [0; SMALL_CHUNK / 64], out)
+        } else {
+            self.run_windows(input, &mut [0; WINDOW / 64], out)
+        }
+    }
+
+    /// Indexes and tokenizes `input` a window at a time, each window as
+    /// many bytes as `stops` has bits.
+    fn run_windows(&mut self, input: &[u8], stops: &mut [u64], out: &mut Vec<u8>) -> Res<()> {
+        let window_len = stops.len() * 64;
         let mut rest = input;
         while !rest.is_empty() {
-            let mut end = rest.len().min(WINDOW);
+            let mut end = rest.len().min(window_len);
             // A window ends before a character's continuation bytes (up to
             // three: past them the bytes are invalid anyway, and the
             // tokenizer says so).
@@ -419,7 +434,7 @@ impl Rewriter {
                 }
             }
             let (window, tail) = rest.split_at(end);
-            self.run_indexed(window, ChunkIndex::new(window, &mut stops), out)?;
+            self.run_indexed(window, ChunkIndex::new(window, stops), out)?;
             self.base += window.len() as u64;
             rest = tail;
         }

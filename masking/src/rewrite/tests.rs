@@ -667,3 +667,30 @@ fn huge_whitespace_after_a_deferred_comma_stays_valid() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v, serde_json::json!({"a":1,"c":3}));
 }
+
+/// A chunk larger than a window is indexed and tokenized a window at a
+/// time. Whatever a window's end cuts (a multi-byte character, an escape,
+/// a member name, a classified value, a number), the output is the one
+/// that small chunks (a window each) give.
+#[test]
+fn tokens_cut_by_a_window_end_come_out_as_from_small_chunks() {
+    let policy: Arc<dyn FieldPolicy> = Arc::new(TestPolicy::new(&[
+        ("*.secret", Act::Redact),
+        ("*.gone", Act::Drop),
+    ]));
+    let record = r#"{"name":"Zoë \"Ω\" 😀","secret":"s3cr3t-é","n":-12.5e3,"gone":[1,{"x":"\u00e9"}],"ok":true}"#;
+    let limits = RewriteLimits::default();
+    // The window's end falls at every offset of a record.
+    for pad in 0..record.len() {
+        let input = format!("[{}{}]", " ".repeat(pad), vec![record; 300].join(","));
+        let whole = run_chunks(&policy, false, limits, &[input.as_bytes()]).unwrap();
+        let pieces: Vec<&[u8]> = input.as_bytes().chunks(1000).collect();
+        let small = run_chunks(&policy, false, limits, &pieces).unwrap();
+        assert_eq!(whole, small, "padding {pad}");
+        let v: serde_json::Value = serde_json::from_slice(&whole).unwrap();
+        assert_eq!(v.as_array().map(Vec::len), Some(300));
+        assert_eq!(v[299]["secret"], "[R]");
+        assert_eq!(v[299]["name"], "Zoë \"Ω\" 😀");
+        assert!(v[0].get("gone").is_none());
+    }
+}
