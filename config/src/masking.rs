@@ -26,17 +26,21 @@ pub const BUILT_IN_CLASSES: [&str; 10] = [
     "free_text",
 ];
 
-/// `[[class]]`: a data class beyond the built-in ones.
+/// `[[class]]`: a data class beyond the built-in ones, or a built-in class
+/// given a pattern to find it in free text.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct DataClass {
     /// The class name, as classifications and policies use it: lowercase
-    /// ASCII letters, digits and `_`; not a built-in class.
+    /// ASCII letters, digits and `_`. A built-in class is declared only with
+    /// a `pattern` (its built-in detector, if it has one, keeps running).
     pub name: String,
     /// A regular expression that finds values of this class in free text
     /// (for products whose unclassified fields are `detect`ed). Linear-time
-    /// syntax only (no look-around, no back-references).
+    /// syntax only (no look-around, no back-references); a group named
+    /// `value` makes the rest of the match context: only the group is the
+    /// finding.
     #[serde(default)]
     pub pattern: Option<String>,
     /// A check a match must also pass (default none).

@@ -72,6 +72,7 @@ pub(super) fn check(config: &Config, problems: &mut Problems) {
 /// Checks `[[class]]`; returns every known class name.
 fn check_classes(config: &Config, problems: &mut Problems) -> BTreeSet<String> {
     let mut known: BTreeSet<String> = BUILT_IN_CLASSES.iter().map(|c| (*c).to_owned()).collect();
+    let mut declared = HashSet::new();
     for (i, class) in config.classes.iter().enumerate() {
         let path = join(&join_index("class", i), "name");
         let name = &class.name;
@@ -81,10 +82,20 @@ fn check_classes(config: &Config, problems: &mut Problems) -> BTreeSet<String> {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         {
             problems.push(path, "a class name is lowercase letters, digits and `_`");
-        } else if BUILT_IN_CLASSES.contains(&name.as_str()) {
-            problems.push(path, format!("{name:?} is a built-in class"));
-        } else if !known.insert(name.clone()) {
+        } else if !declared.insert(name.as_str()) {
             problems.push(path, format!("class {name:?} is declared twice"));
+        } else if BUILT_IN_CLASSES.contains(&name.as_str()) {
+            // A built-in class is declared only to detect it in free text.
+            if class.pattern.is_none() {
+                problems.push(
+                    path,
+                    format!(
+                        "{name:?} is a built-in class: declare it only to give it a `pattern` that finds it in free text"
+                    ),
+                );
+            }
+        } else {
+            known.insert(name.clone());
         }
     }
     known

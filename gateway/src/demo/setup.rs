@@ -389,8 +389,18 @@ class = "postal_code"
 [product.masking]
 unclassified = "detect"
 
+# A class of the product's own, with a pattern that finds it in free text:
+# a street (number first or last, as each country writes it), with its
+# postal code and city when they follow.
 [[class]]
 name = "street_address"
+pattern = '\b(?:[0-9]{{1,4}} (?:(?:rue|avenue|boulevard|allée)(?: de la| des| du| de)? \p{{Lu}}\p{{Ll}}+(?: \p{{Lu}}\p{{Ll}}+)?|(?:\p{{Lu}}\p{{Ll}}+ )+(?:Street|Road|Lane|Avenue|Drive))|(?:\p{{Lu}}\p{{Ll}}+(?:straße|weg|straat|gracht|laan)|(?:Calle|Plaza|Paseo)(?: de| del)? \p{{Lu}}\p{{Ll}}+) [0-9]{{1,4}})(?:, (?:[0-9]{{4,5}}|[0-9]{{4}} [A-Z]{{2}}|[A-Z]{{1,2}}[0-9]{{1,2}} [0-9][A-Z]{{2}}) \p{{Lu}}\p{{Ll}}+(?: \p{{Lu}}\p{{Ll}}+)?)?'
+
+# A built-in class given a pattern: a date is a birth date where the text
+# says so. Only the `value` group is the finding; "Born" stays.
+[[class]]
+name = "birth_date"
+pattern = '\b(?:[Bb]orn|[Dd]ate of birth:?|DOB:?) (?P<value>(?:19|20)[0-9]{{2}}-[0-9]{{2}}-[0-9]{{2}})\b'
 
 # The policy, owned by the security team: for each role (and purpose),
 # what each class becomes. The first matching rule wins.

@@ -103,9 +103,10 @@ pub(super) fn detectors(config: &Config) -> Result<DetectorSet, Problem> {
     Ok(set)
 }
 
-/// The classes detectors can report.
+/// The classes detectors can report, each once (a built-in class with a
+/// pattern of its own may also have a built-in detector).
 pub(super) fn detected_classes(config: &Config) -> Vec<String> {
-    BUILTIN_DETECTED_CLASSES
+    let mut classes: Vec<String> = BUILTIN_DETECTED_CLASSES
         .into_iter()
         .map(str::to_owned)
         .chain(
@@ -115,7 +116,10 @@ pub(super) fn detected_classes(config: &Config) -> Vec<String> {
                 .filter(|c| c.pattern.is_some())
                 .map(|c| c.name.clone()),
         )
-        .collect()
+        .collect();
+    classes.sort_unstable();
+    classes.dedup();
+    classes
 }
 
 fn action(class: &str, spec: &ActionSpec, today: Date) -> Action {

@@ -174,6 +174,54 @@ async fn demo_serves_customers_through_the_gateway() {
         );
     }
 
+    // Notes that repeat a customer's street (with postal code and city) or
+    // birth date: the demo's own patterns find them, so support, who gets
+    // no street and only the birth year, sees neither in the notes, and the
+    // analyst, who gets postal prefixes, not the postal code either.
+    let analyst = bearer(&info, "analyst");
+    let everyone = client::send(
+        &http,
+        client::get(&format!("{}/customers?limit=1000", info.upstream)),
+    )
+    .await
+    .json();
+    let (mut streets, mut births) = (0, 0);
+    for (role, token) in [("support", &support), ("analyst", &analyst)] {
+        let view = client::send(
+            &http,
+            with_header(
+                client::get(&format!("{customers}?limit=1000")),
+                "authorization",
+                token,
+            ),
+        )
+        .await
+        .json();
+        let items = view["items"].as_array().unwrap();
+        for clear in everyone["items"].as_array().unwrap() {
+            let notes = clear["notes"].as_str().unwrap();
+            let address = &clear["address"];
+            let mut hidden = vec![
+                address["street"].as_str().unwrap(),
+                clear["birth_date"].as_str().unwrap(),
+            ];
+            if role == "analyst" {
+                hidden.push(address["postal_code"].as_str().unwrap());
+            }
+            let seen = items.iter().find(|item| item["id"] == clear["id"]).unwrap();
+            for value in hidden.into_iter().filter(|v| notes.contains(v)) {
+                streets += usize::from(value == address["street"]);
+                births += usize::from(value == clear["birth_date"]);
+                let shown = seen["notes"].as_str().unwrap();
+                assert!(!shown.contains(value), "{role}: {value} in {shown:?}");
+            }
+        }
+    }
+    assert!(
+        streets > 20 && births > 20,
+        "the sample's notes repeat streets and birth dates ({streets}, {births})"
+    );
+
     let nowhere = client::send(&http, client::get(&format!("{}/nowhere", info.gateway))).await;
     assert_gateway_error(&nowhere, 404, "no_route");
 
@@ -183,7 +231,7 @@ async fn demo_serves_customers_through_the_gateway() {
     assert!(
         metrics
             .text()
-            .contains(r#"maskgate_requests_total{product="customers",status="200"} 4"#),
+            .contains(r#"maskgate_requests_total{product="customers",status="200"} 6"#),
         "{}",
         metrics.text()
     );
@@ -261,7 +309,7 @@ async fn demo_serves_customers_through_the_gateway() {
     ]);
     let out = String::from_utf8_lossy(&verified.stdout);
     assert!(verified.status.success(), "{out}");
-    assert!(out.contains(" 7 record(s)"), "{out}");
+    assert!(out.contains(" 9 record(s)"), "{out}");
     let reveals = maskgate(&[
         "audit",
         "query",

@@ -67,15 +67,23 @@ pub enum DetectError {
     },
 }
 
-/// A detector for a custom class: every non-overlapping match of a regex
-/// (leftmost-first, as the `regex` crate finds them) that passes the
-/// optional [`Validator`].
+/// A detector for a class given by a pattern: every non-overlapping match
+/// of a regex (leftmost-first, as the `regex` crate finds them) that passes
+/// the optional [`Validator`].
 ///
 /// No token-boundary rule is added: write `\b` in the pattern where wanted.
+///
+/// **Context.** A pattern with a group named `value` reports only that
+/// group: `[Bb]orn (?P<value>[0-9]{4}-[0-9]{2}-[0-9]{2})` finds the date
+/// after "born" and leaves the word in the text (the `regex` crate has no
+/// look-behind; this is how a pattern states context). The validator
+/// checks the group.
 #[derive(Debug, Clone)]
 pub struct RegexDetector {
     class: Arc<str>,
     re: Regex,
+    /// The index of the group named `value`, if the pattern has one.
+    value_group: Option<usize>,
     validator: Option<Validator>,
 }
 
@@ -106,13 +114,27 @@ impl RegexDetector {
                 class: class.to_owned(),
             });
         }
+        let value_group = re
+            .capture_names()
+            .position(|name| name == Some(VALUE_GROUP));
         Ok(Self {
             class: class.into(),
             re,
+            value_group,
             validator,
         })
     }
+
+    fn report(&self, value: regex::Match<'_>, out: &mut Vec<Finding>) {
+        if !value.is_empty() && self.validator.is_none_or(|v| v.check(value.as_str())) {
+            out.push(Finding::new(value.start(), value.end(), self.class.clone()));
+        }
+    }
 }
+
+/// The name of the group that is the finding, when a pattern has context
+/// around it (see [`RegexDetector`]).
+const VALUE_GROUP: &str = "value";
 
 impl Detector for RegexDetector {
     fn class(&self) -> &str {
@@ -120,13 +142,13 @@ impl Detector for RegexDetector {
     }
 
     fn find(&self, text: &str, out: &mut Vec<Finding>) {
-        for m in self.re.find_iter(text) {
-            if m.is_empty() {
-                continue;
-            }
-            if self.validator.is_none_or(|v| v.check(m.as_str())) {
-                out.push(Finding::new(m.start(), m.end(), self.class.clone()));
-            }
+        match self.value_group {
+            None => self.re.find_iter(text).for_each(|m| self.report(m, out)),
+            Some(group) => self
+                .re
+                .captures_iter(text)
+                .filter_map(|c| c.get(group))
+                .for_each(|m| self.report(m, out)),
         }
     }
 }
@@ -155,6 +177,32 @@ mod tests {
             found(&d, "DE89370400440532013000 DE89370400440532013001"),
             ["DE89370400440532013000"]
         );
+    }
+
+    #[test]
+    fn a_value_group_is_the_finding_and_the_rest_is_context() {
+        let d = RegexDetector::new(
+            "birth_date",
+            r"\b[Bb]orn (?P<value>[0-9]{4}-[0-9]{2}-[0-9]{2})\b",
+            None,
+        )
+        .unwrap();
+        let text = "Born 1985-01-11; opened 2024-05-08, born 1990-12-31.";
+        assert_eq!(found(&d, text), ["1985-01-11", "1990-12-31"]);
+        // Other groups are context too, and the validator checks the value.
+        let d = RegexDetector::new(
+            "card",
+            r"(card|Card) (?P<value>[0-9]{16})",
+            Some(Validator::Luhn),
+        )
+        .unwrap();
+        assert_eq!(
+            found(&d, "card 4111111111111111, card 4111111111111112"),
+            ["4111111111111111"]
+        );
+        // A value group that did not take part in a match reports nothing.
+        let d = RegexDetector::new("x", r"id:(?P<value>[0-9]+)|ref", None).unwrap();
+        assert_eq!(found(&d, "ref id:42"), ["42"]);
     }
 
     #[test]

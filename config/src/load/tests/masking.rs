@@ -149,6 +149,48 @@ actions = { email = { action = "generalize", to = "bucket" }, phone = { action =
 }
 
 #[test]
+fn a_built_in_class_is_declared_only_to_give_it_a_pattern() {
+    let with_pattern = r#"
+[[class]]
+name = "birth_date"
+pattern = "[Bb]orn (?P<value>[0-9]{4}-[0-9]{2}-[0-9]{2})"
+
+[[class]]
+name = "loyalty_id"
+pattern = "LOY-[0-9]{8}"
+"#;
+    let config = parse(&with_masking(FIELDS, &format!("{POLICIES}{with_pattern}")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.classes.len(), 2);
+    assert_eq!(config.classes[0].name, "birth_date");
+
+    let refused = r#"
+[[class]]
+name = "postal_code"
+
+[[class]]
+name = "birth_date"
+pattern = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+[[class]]
+name = "birth_date"
+pattern = "born [0-9]{4}"
+"#;
+    let lines = error_lines(&with_masking(FIELDS, &format!("{POLICIES}{refused}")));
+    for expected in [
+        "class[0].name: \"postal_code\" is a built-in class: declare it only to give it a `pattern`",
+        "class[2].name: class \"birth_date\" is declared twice",
+    ] {
+        assert!(
+            lines.iter().any(|line| line.contains(expected)),
+            "missing {expected:?} in:\n{}",
+            lines.join("\n")
+        );
+    }
+    assert_eq!(lines.len(), 2, "{}", lines.join("\n"));
+}
+
+#[test]
 fn shadowed_rules_and_missing_policies_are_refused() {
     let shadowed = with_masking(
         FIELDS,
