@@ -6,7 +6,7 @@ use std::{fmt::Write as _, path::PathBuf, process::ExitCode, sync::Arc};
 
 use clap::Args;
 use maskgate_config::Config;
-use maskgate_masking::{RewriteLimits, Rewriter, Treatment};
+use maskgate_masking::{Plan, RewriteLimits, Rewriter, Treatment, Unclassified};
 
 use crate::protect::Protection;
 
@@ -100,6 +100,7 @@ fn explain(args: &Explain) -> Result<String, String> {
             }
         );
     }
+    write_unclassified(&mut out, &plan);
     let Some(sample) = args.sample.as_ref().filter(|_| !args.plan) else {
         return Ok(out);
     };
@@ -138,6 +139,27 @@ fn explain(args: &Explain) -> Result<String, String> {
         String::from_utf8_lossy(&rewritten)
     );
     Ok(out)
+}
+
+/// What becomes of the fields no selector names: for `detect`, the action
+/// each class found in free text gets.
+fn write_unclassified(out: &mut String, plan: &Plan) {
+    let _ = match plan.unclassified() {
+        Unclassified::Detect => writeln!(
+            out,
+            "  unclassified fields: detect (strings are scanned; a value found in them gets its class's action)"
+        ),
+        Unclassified::Deny => writeln!(out, "  unclassified fields: deny (dropped)"),
+        _ => writeln!(out, "  unclassified fields: pass (unchanged)"),
+    };
+    for (class, action) in plan.detected() {
+        let _ = writeln!(
+            out,
+            "  {:<32} {class:<14} -> {}",
+            "  found in text",
+            action.name()
+        );
+    }
 }
 
 fn treatment_name(treatment: Treatment) -> &'static str {

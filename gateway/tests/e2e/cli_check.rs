@@ -295,6 +295,17 @@ actions = { "*" = { action = "redact" } }
     );
     assert!(support.contains(r#""card_number":null"#), "{support}");
     assert!(!support.contains("4111"), "{support}");
+    // Unclassified fields are `detect`ed by default: what a value found in
+    // free text becomes, class by class, under the caller's rule.
+    assert!(support.contains("unclassified fields: detect"), "{support}");
+    let found = |class: &str, action: &str| {
+        support.lines().any(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            words == ["found", "in", "text", class, "->", action]
+        })
+    };
+    assert!(found("email", "mask"), "{support}");
+    assert!(found("card_number", "redact"), "{support}");
     let other = run("analyst");
     assert!(other.contains("rule \"everyone\""), "{other}");
     assert!(other.contains(r#""email":null"#), "{other}");

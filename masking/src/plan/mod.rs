@@ -250,6 +250,19 @@ impl Plan {
         &self.fields
     }
 
+    /// What happens to values no selector classifies.
+    pub fn unclassified(&self) -> Unclassified {
+        self.unclassified
+    }
+
+    /// In `detect` mode, the action a value found in free text gets, by its
+    /// class, in class order (empty in the other modes).
+    pub fn detected(&self) -> impl Iterator<Item = (&str, &Action)> {
+        self.detected
+            .iter()
+            .map(|(class, action)| (class.as_str(), action))
+    }
+
     /// Binds the plan to a caller and keys: the [`FieldPolicy`] for one
     /// request.
     pub fn for_consumer(self: &Arc<Self>, consumer: &str, keys: Arc<dyn KeyProvider>) -> BoundPlan {
