@@ -2,10 +2,10 @@
 //! bound to a consumer, as the gateway binds it): the selector automaton's
 //! step lookups, the member memo, the mask presets, keyed pseudonyms,
 //! generalization and the detectors on unclassified strings all run on
-//! arbitrary bytes. It never panics; one chunk and two chunks give the
-//! same outcome and the same bytes; an accepted document rewrites to valid
-//! JSON in which every `secret` member is `null` and no `drop` member is
-//! left.
+//! arbitrary bytes, as JSON or NDJSON. It never panics; one chunk and two
+//! chunks give the same outcome and the same bytes; an accepted document
+//! (each record of one) rewrites to valid JSON in which every `secret`
+//! member is `null` and no `drop` member is left.
 #![no_main]
 
 use std::sync::{Arc, LazyLock};
@@ -103,8 +103,12 @@ static POLICY: LazyLock<Arc<dyn FieldPolicy>> = LazyLock::new(|| {
     Arc::new(Arc::new(plan).for_consumer("fuzz", Arc::new(keys)))
 });
 
-fn rewrite(chunks: &[&[u8]]) -> Option<Vec<u8>> {
-    let mut rewriter = Rewriter::new(POLICY.clone(), RewriteLimits::default());
+fn rewrite(ndjson: bool, chunks: &[&[u8]]) -> Option<Vec<u8>> {
+    let mut rewriter = if ndjson {
+        Rewriter::ndjson(POLICY.clone(), RewriteLimits::default())
+    } else {
+        Rewriter::new(POLICY.clone(), RewriteLimits::default())
+    };
     let mut out = Vec::new();
     for chunk in chunks {
         rewriter.feed(chunk, &mut out).ok()?;
@@ -117,17 +121,28 @@ fuzz_target!(|data: &[u8]| {
     let Some((&split, body)) = data.split_first() else {
         return;
     };
-    let at = (usize::from(split) * 17) % (body.len() + 1);
-    let whole = rewrite(&[body]);
-    let split = rewrite(&[&body[..at], &body[at..]]);
-    assert_eq!(whole, split, "the split at {at} changed the outcome");
+    // The low bit: JSON or NDJSON; the rest: where the body is cut.
+    let ndjson = split & 1 == 1;
+    let at = (usize::from(split >> 1) * 37) % (body.len() + 1);
+    let whole = rewrite(ndjson, &[body]);
+    let split = rewrite(ndjson, &[&body[..at], &body[at..]]);
+    assert_eq!(whole, split, "the cut at {at} changed the outcome");
     let Some(out) = whole else {
         return;
     };
-    if let Some(value) = maskgate_fuzz::rewritten_json(&out) {
-        assert!(
-            !maskgate_fuzz::unprotected(&value, None),
-            "a secret or drop member survived"
-        );
+    let records: Vec<&[u8]> = if ndjson {
+        out.split(|&b| b == b'\n')
+            .filter(|r| !r.iter().all(u8::is_ascii_whitespace))
+            .collect()
+    } else {
+        vec![&out]
+    };
+    for record in records {
+        if let Some(value) = maskgate_fuzz::rewritten_json(record) {
+            assert!(
+                !maskgate_fuzz::unprotected(&value, None),
+                "a secret or drop member survived"
+            );
+        }
     }
 });
