@@ -20,7 +20,8 @@ import sys
 
 # wrk prints durations with these units (src/units.c: us, ms, s, m, h).
 UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
-PROXIES = ("nginx", "maskgate")
+# "masked": maskgate with a masking plan on the product (run.sh --masked).
+PROXIES = ("nginx", "maskgate", "masked")
 
 
 def duration_ms(text):
@@ -106,6 +107,21 @@ def cmd_round(args):
     return 0
 
 
+def ratio_line(medians, a, b):
+    """`a`'s medians over `b`'s, or why there are none."""
+    if a not in medians or b not in medians:
+        missing = [p for p in (a, b) if p not in medians]
+        return f"ratio {a}/{b}: n/a (no usable rounds for {', '.join(missing)})"
+    x, y = medians[a], medians[b]
+    line = (
+        f"ratio {a}/{b}: throughput {x['rps'] / y['rps']:.2f}x, "
+        f"p50 {x['p50'] / y['p50']:.2f}x, p99 {x['p99'] / y['p99']:.2f}x"
+    )
+    if "cpu_us" in x and "cpu_us" in y and y["cpu_us"] > 0:
+        line += f", cpu/req {x['cpu_us'] / y['cpu_us']:.2f}x"
+    return line
+
+
 def cmd_summary(args):
     directory = args[0]
     rounds = {proxy: [] for proxy in PROXIES}
@@ -159,18 +175,10 @@ def cmd_summary(args):
             f"{proxy:<10} {m['rps']:>10.0f} {fmt_ms(m['p50']):>9} "
             f"{fmt_ms(m['p99']):>9} {fmt_cpu(m):>11} {rss:>9}"
         )
-    if "nginx" in medians and "maskgate" in medians:
-        n, g = medians["nginx"], medians["maskgate"]
-        line = (
-            f"ratio maskgate/nginx: throughput {g['rps'] / n['rps']:.2f}x, "
-            f"p50 {g['p50'] / n['p50']:.2f}x, p99 {g['p99'] / n['p99']:.2f}x"
-        )
-        if "cpu_us" in n and "cpu_us" in g and n["cpu_us"] > 0:
-            line += f", cpu/req {g['cpu_us'] / n['cpu_us']:.2f}x"
-        print(line)
-    else:
-        missing = [p for p in PROXIES if p not in medians]
-        print(f"ratio maskgate/nginx: n/a (no usable rounds for {', '.join(missing)})")
+    ran = {proxy for _, _, proxy in entries}
+    for a, b in (("maskgate", "nginx"), ("masked", "maskgate"), ("masked", "nginx")):
+        if {a, b} <= ran or (a, b) == ("maskgate", "nginx"):
+            print(ratio_line(medians, a, b))
     return status
 
 

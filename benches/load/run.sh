@@ -4,7 +4,8 @@
 #
 # Usage: benches/load/run.sh [--duration 10s] [--connections 64] [--threads 2]
 #            [--rounds 3] [--warmup 3s] [--path /products/customers]
-#            [--only nginx|maskgate] [--no-build] [--keep]
+#            [--only nginx|maskgate] [--masked] [--no-build] [--keep]
+#   --masked also runs "masked": maskgate with a masking plan on the product.
 set -euo pipefail
 
 duration=10s
@@ -14,11 +15,12 @@ rounds=3
 warmup=3s
 path=/products/customers
 only=
+masked=0
 build=1
 keep=0
 
 usage() {
-    sed -n '2,7s/^# \{0,1\}//p' "$0"
+    sed -n '2,8s/^# \{0,1\}//p' "$0"
     exit "${1:-0}"
 }
 
@@ -31,6 +33,7 @@ while [[ $# -gt 0 ]]; do
     --warmup) warmup=$2; shift 2 ;;
     --path) path=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
+    --masked) masked=1; shift ;;
     --no-build) build=0; shift ;;
     --keep) keep=1; shift ;;
     -h | --help) usage 0 ;;
@@ -43,6 +46,7 @@ case "$only" in
 nginx | maskgate) proxies=("$only") ;;
 *) echo "run.sh: --only takes nginx or maskgate, not '$only'" >&2; exit 2 ;;
 esac
+if [[ $masked -eq 1 ]]; then proxies+=(masked); fi
 if ! [[ $rounds =~ ^[1-9][0-9]*$ ]]; then
     echo "run.sh: --rounds must be a positive integer" >&2
     exit 2
@@ -195,7 +199,7 @@ log "upstream   http://$upstream_addr (pid $upstream_pid)"
 curl -sf -o "$tmp/expected.body" "http://$upstream_addr$path" ||
     die "upstream does not answer 200 on $path"
 
-read -r nginx_port maskgate_port admin_port <<<"$(free_ports 3)"
+read -r nginx_port maskgate_port admin_port masked_port masked_admin_port <<<"$(free_ports 5)"
 declare -A proxy_pid proxy_url
 
 # --- nginx -------------------------------------------------------------------
@@ -256,17 +260,20 @@ EOF
 
 # --- maskgate ----------------------------------------------------------------
 
-start_maskgate() {
+# One maskgate process: NAME PORT ADMIN_PORT, with the product's masking
+# (classification and policies, TOML) read from stdin.
+start_gateway() {
+    local name=$1 port=$2 admin=$3 conf=$tmp/$1.toml
     [[ -x $maskgate_bin ]] || die "$maskgate_bin not built"
-    local conf=$tmp/maskgate.toml
-    cat >"$conf" <<EOF
+    {
+        cat <<EOF
 [server]
 [[server.listener]]
-address = "127.0.0.1:$maskgate_port"
+address = "127.0.0.1:$port"
 plaintext = true
 
 [admin]
-address = "127.0.0.1:$admin_port"
+address = "127.0.0.1:$admin"
 
 [[product]]
 name = "bench"
@@ -275,13 +282,61 @@ path_prefix = "/products"
 [product.upstream]
 url = "http://127.0.0.1:$upstream_port"
 EOF
-    "$maskgate_bin" serve --config "$conf" >"$tmp/maskgate.log" 2>&1 &
-    proxy_pid[maskgate]=$!
-    pids+=("${proxy_pid[maskgate]}")
-    proxy_url[maskgate]=http://127.0.0.1:$maskgate_port$path
-    wait_ready maskgate "${proxy_pid[maskgate]}" "$tmp/maskgate.log" \
-        "http://127.0.0.1:$admin_port/readyz" "${proxy_url[maskgate]}"
-    log "maskgate   http://127.0.0.1:$maskgate_port (pid ${proxy_pid[maskgate]}, admin 127.0.0.1:$admin_port)"
+        cat
+    } >"$conf"
+    "$maskgate_bin" serve --config "$conf" >"$tmp/$name.log" 2>&1 &
+    proxy_pid[$name]=$!
+    pids+=("${proxy_pid[$name]}")
+    proxy_url[$name]=http://127.0.0.1:$port$path
+    wait_ready "$name" "${proxy_pid[$name]}" "$tmp/$name.log" \
+        "http://127.0.0.1:$admin/readyz" "${proxy_url[$name]}"
+    log "$(printf '%-10s' "$name") http://127.0.0.1:$port (pid ${proxy_pid[$name]}, admin 127.0.0.1:$admin)"
+}
+
+# The proxy path alone: no authentication, no masking.
+start_maskgate() {
+    start_gateway maskgate "$maskgate_port" "$admin_port" </dev/null
+}
+
+# The same with a masking plan: every personal field of the records
+# classified, no caller roles (so the default rule applies), the notes
+# scanned by the detectors (the products' default).
+start_masked() {
+    start_gateway masked "$masked_port" "$masked_admin_port" <<'EOF'
+
+[[product.field]]
+path = "$.customers[*].name"
+class = "person_name"
+
+[[product.field]]
+path = "$.customers[*].email"
+class = "email"
+
+[[product.field]]
+path = "$.customers[*].phone"
+class = "phone"
+
+[[product.field]]
+path = "$.customers[*].birth_date"
+class = "birth_date"
+
+[[product.field]]
+path = "$.customers[*].iban"
+class = "iban"
+
+[[product.field]]
+path = "$.customers[*].card_number"
+class = "card_number"
+
+[[product.field]]
+path = "$..postal_code"
+class = "postal_code"
+
+[[policy]]
+name = "default"
+default = true
+actions = { email = { action = "mask", preset = "email" }, phone = { action = "mask", preset = "phone" }, card_number = { action = "mask", preset = "card" }, birth_date = { action = "generalize", to = "year" }, postal_code = { action = "generalize", to = "prefix", keep = 2 }, "*" = { action = "redact", with = "[REDACTED]" } }
+EOF
 }
 
 for proxy in "${proxies[@]}"; do
@@ -290,8 +345,29 @@ done
 
 # --- never benchmark an error page -----------------------------------------
 
+# A masked body holds the upstream's records, each personal value replaced.
+masked_body_ok() {
+    python3 - "$tmp/expected.body" "$1" <<'EOF'
+import json, sys
+clear = json.load(open(sys.argv[1]))["customers"]
+masked = json.load(open(sys.argv[2]))["customers"]
+assert len(masked) == len(clear)
+for c, m in zip(clear, masked):
+    for field in ("name", "email", "phone", "birth_date", "iban", "card_number"):
+        assert m[field] != c[field], field
+    assert m["id"] == c["id"] and m["notes"] == c["notes"]
+EOF
+}
+
 for proxy in "${proxies[@]}"; do
     code=$(curl -s -o "$tmp/$proxy.body" -w '%{http_code}' "${proxy_url[$proxy]}" || true)
+    if [[ $proxy == masked ]]; then
+        if [[ $code != 200 ]] || ! masked_body_ok "$tmp/$proxy.body"; then
+            head -c 600 "$tmp/$proxy.body" >&2 || true
+            die "masked does not return the upstream's records masked on $path"
+        fi
+        continue
+    fi
     if [[ $code != 200 ]] || ! cmp -s "$tmp/expected.body" "$tmp/$proxy.body"; then
         echo "---- $proxy answered $code with:" >&2
         head -c 600 "$tmp/$proxy.body" >&2 || true
@@ -327,10 +403,9 @@ fi
 for round in $(seq "$rounds"); do
     # Alternate who goes first, so a drift of the machine over the run does not
     # always favour the same proxy.
-    order=("${proxies[@]}")
-    if [[ ${#proxies[@]} -eq 2 && $((round % 2)) -eq 0 ]]; then
-        order=("${proxies[1]}" "${proxies[0]}")
-    fi
+    # Rotated by one each round.
+    shift_by=$(((round - 1) % ${#proxies[@]}))
+    order=("${proxies[@]:shift_by}" "${proxies[@]:0:shift_by}")
     for proxy in "${order[@]}"; do
         out=$tmp/r$round-$proxy.wrk
         run_wrk "$proxy" "$duration" "$out"
