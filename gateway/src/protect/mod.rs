@@ -197,8 +197,10 @@ impl Protection {
     }
 
     /// The response, rewritten for `caller` with `purpose`, or the reason it
-    /// cannot be delivered; the rewrite's counts go to `facts` (audit). Reads the start of the body: an error there is
-    /// still answered with a 502 instead of a broken stream.
+    /// cannot be delivered; the rewrite's counts go to `facts` (audit).
+    /// Reads the start of the body (all of a small one) before the head:
+    /// an error there is still answered with a 502 instead of a broken
+    /// stream.
     pub(crate) async fn response(
         &self,
         index: usize,
@@ -235,6 +237,18 @@ impl Protection {
                 return Err(refuse("the product answered with a body that is not JSON"));
             }
         };
+        // A masked view is the caller's own.
+        parts.headers.remove(header::ETAG);
+        parts.headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+        if http_body::Body::is_end_stream(&body) {
+            // No body (the answer to a HEAD): nothing to rewrite, and the
+            // product's length would be its clear body's.
+            parts.headers.remove(header::CONTENT_LENGTH);
+            return Ok(Response::from_parts(parts, body));
+        }
         let roles: &[String] = caller.map_or(&[], |c| &c.roles);
         let rule = policy.select_index(roles, purpose.map(|p| &*p.0));
         let consumer = caller.map_or("-", |c| &c.subject);
@@ -251,14 +265,21 @@ impl Protection {
                 product: product.to_owned(),
             });
         }
-        // The body changes length; a masked view is the caller's own.
-        parts.headers.remove(header::CONTENT_LENGTH);
-        parts.headers.remove(header::ETAG);
-        parts.headers.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("private, no-store"),
-        );
-        Ok(Response::from_parts(parts, body::boxed(rewritten)))
+        // The body changes length: known if it is rewritten whole already,
+        // streamed (chunked, or in HTTP/2 frames) otherwise.
+        let body = match rewritten.take_whole() {
+            Some(whole) => {
+                parts
+                    .headers
+                    .insert(header::CONTENT_LENGTH, HeaderValue::from(whole.len()));
+                body::full(whole)
+            }
+            None => {
+                parts.headers.remove(header::CONTENT_LENGTH);
+                body::boxed(rewritten)
+            }
+        };
+        Ok(Response::from_parts(parts, body))
     }
 }
 

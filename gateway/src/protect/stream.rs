@@ -6,6 +6,13 @@
 //! chunk, an HTTP/2 stream reset), so the client sees a broken transfer,
 //! never a truncated body that looks complete.
 //!
+//! Before the response head goes out, [`RewriteBody::prime`] rewrites up
+//! to the first output, then whatever the product has sent already, up to
+//! [`WHOLE_BODY`] of output. A body that ends within that (a small
+//! response, the common case) goes out whole with its exact
+//! `Content-Length` ([`RewriteBody::take_whole`]), and any failure in it is
+//! a 502 rather than a broken transfer.
+//!
 //! An audited response's rewriter reports its per-field counts (or its
 //! failure) to the request's [`AuditFacts`] when it ends, fails or is
 //! dropped.
@@ -17,6 +24,7 @@ use std::{
 };
 
 use bytes::Bytes;
+use futures_util::FutureExt;
 use http_body::{Body as HttpBody, Frame};
 use http_body_util::BodyExt;
 use maskgate_masking::{Plan, Rewriter};
@@ -26,12 +34,18 @@ use crate::{
     body::{Body, BoxError},
 };
 
+/// The most rewritten output held back before the response head: a body
+/// whose rewrite ends within it goes out whole, with its length.
+pub(crate) const WHOLE_BODY: usize = 64 * 1024;
+
 /// See the module docs.
 pub(crate) struct RewriteBody {
     inner: Body,
     rewriter: Rewriter,
     /// Output not yet sent.
-    pending: Option<Bytes>,
+    pending: Vec<u8>,
+    /// The product's trailers, read while priming: sent after `pending`.
+    trailers: Option<Frame<Bytes>>,
     done: bool,
     /// Where to report the counts, and the plan that names the fields.
     audit: Option<(AuditFacts, Arc<Plan>)>,
@@ -42,7 +56,8 @@ impl RewriteBody {
         Self {
             inner,
             rewriter,
-            pending: None,
+            pending: Vec::new(),
+            trailers: None,
             done: false,
             audit: None,
         }
@@ -66,46 +81,76 @@ impl RewriteBody {
     }
 
     /// Reads until the rewriter has output (or the body ends), so that an
-    /// invalid start of body is found before the response head is sent.
+    /// invalid start of body is found before the response head is sent;
+    /// then what the product has sent already, while the output stays
+    /// under [`WHOLE_BODY`], so that a small body is rewritten whole.
     pub(crate) async fn prime(&mut self) -> Result<(), BoxError> {
-        while self.pending.is_none() && !self.done {
+        while self.pending.is_empty() && !self.done && self.trailers.is_none() {
             match self.inner.frame().await {
-                Some(Ok(frame)) => {
-                    if let Ok(data) = frame.into_data() {
-                        self.feed(&data)?;
-                    }
-                }
+                Some(Ok(frame)) => self.take(frame)?,
                 Some(Err(error)) => return Err(error),
                 None => self.finish()?,
+            }
+        }
+        while !self.done && self.trailers.is_none() && self.pending.len() < WHOLE_BODY {
+            match self.inner.frame().now_or_never() {
+                Some(Some(Ok(frame))) => self.take(frame)?,
+                Some(Some(Err(error))) => return Err(error),
+                Some(None) => self.finish()?,
+                // Not arrived yet: the rest streams.
+                None => break,
             }
         }
         Ok(())
     }
 
-    fn feed(&mut self, data: &[u8]) -> Result<(), BoxError> {
-        let mut out = Vec::with_capacity(data.len() + 64);
-        if let Err(error) = self.rewriter.feed(data, &mut out) {
-            self.report(true);
-            return Err(error.into());
+    /// The whole rewritten body, if the product's body has ended and been
+    /// rewritten to its end (after [`prime`](Self::prime)); its counts are
+    /// reported already.
+    pub(crate) fn take_whole(&mut self) -> Option<Bytes> {
+        (self.done && self.trailers.is_none())
+            .then(|| Bytes::from(std::mem::take(&mut self.pending)))
+    }
+
+    fn take(&mut self, frame: Frame<Bytes>) -> Result<(), BoxError> {
+        match frame.into_data() {
+            Ok(data) => self.feed(&data),
+            Err(trailers) => {
+                self.trailers = Some(trailers);
+                Ok(())
+            }
         }
-        if !out.is_empty() {
-            self.pending = Some(Bytes::from(out));
+    }
+
+    /// Feeds one data frame; when it was the body's last (the product's
+    /// length is reached), finishes too, so the output is known whole.
+    fn feed(&mut self, data: &[u8]) -> Result<(), BoxError> {
+        self.pending.reserve(data.len() + 64);
+        if let Err(error) = self.rewriter.feed(data, &mut self.pending) {
+            return Err(self.fail(error));
+        }
+        if self.inner.is_end_stream() {
+            self.finish()?;
         }
         Ok(())
     }
 
     fn finish(&mut self) -> Result<(), BoxError> {
-        let mut out = Vec::new();
-        if let Err(error) = self.rewriter.finish(&mut out) {
-            self.report(true);
-            return Err(error.into());
+        if let Err(error) = self.rewriter.finish(&mut self.pending) {
+            return Err(self.fail(error));
         }
         self.done = true;
         self.report(false);
-        if !out.is_empty() {
-            self.pending = Some(Bytes::from(out));
-        }
         Ok(())
+    }
+
+    /// After a rewriter error: nothing more goes out, not even what was
+    /// rewritten before it in the same frame.
+    fn fail(&mut self, error: maskgate_masking::RewriteError) -> BoxError {
+        self.pending = Vec::new();
+        self.done = true;
+        self.report(true);
+        error.into()
     }
 }
 
@@ -119,8 +164,12 @@ impl HttpBody for RewriteBody {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
         loop {
-            if let Some(out) = this.pending.take() {
+            if !this.pending.is_empty() {
+                let out = Bytes::from(std::mem::take(&mut this.pending));
                 return Poll::Ready(Some(Ok(Frame::data(out))));
+            }
+            if let Some(trailers) = this.trailers.take() {
+                return Poll::Ready(Some(Ok(trailers)));
             }
             if this.done {
                 return Poll::Ready(None);
@@ -129,7 +178,6 @@ impl HttpBody for RewriteBody {
                 Some(Ok(frame)) => match frame.into_data() {
                     Ok(data) => {
                         if let Err(error) = this.feed(&data) {
-                            this.done = true;
                             return Poll::Ready(Some(Err(error)));
                         }
                     }

@@ -138,6 +138,52 @@ async fn unprotectable_responses_are_blocked() {
     }
 }
 
+/// A small body that the product sends whole, with its length, is
+/// rewritten whole before the head: it goes out with its own exact length,
+/// and invalid JSON anywhere in it (here at its very end, after valid
+/// output) is a 502 rather than a broken transfer.
+#[tokio::test]
+async fn a_small_body_is_rewritten_whole_with_its_length() {
+    let upstream = Upstream::start(|seen| async move {
+        match seen.uri.path() {
+            "/customers/bad" => body::json(body::full(r#"{"items":[{"email":"a@b.example"}]]"#)),
+            _ => body::json(body::full(DOC)),
+        }
+    })
+    .await;
+    let (gateway, support, _) = gateway(&upstream).await;
+    let http = client::h1();
+
+    let seen = client::send(&http, call(&gateway.url("/customers"), &support, None)).await;
+    assert_eq!(seen.status, 200);
+    assert_eq!(
+        seen.header("content-length"),
+        Some(seen.body.len().to_string().as_str())
+    );
+    assert!(seen.header("transfer-encoding").is_none());
+    assert!(
+        seen.text().contains(r#""email":"j*******@example.com""#),
+        "{}",
+        seen.text()
+    );
+
+    let bad = client::send(&http, call(&gateway.url("/customers/bad"), &support, None)).await;
+    assert_gateway_error(&bad, 502, "masking_failed");
+    assert!(!bad.text().contains("a@b.example"), "{}", bad.text());
+
+    // HEAD: no body to rewrite, and not the clear body's length either.
+    let mut head = call(&gateway.url("/customers"), &support, None);
+    *head.method_mut() = http::Method::HEAD;
+    let headed = client::send(&http, head).await;
+    assert_eq!(headed.status, 200);
+    assert!(headed.body.is_empty());
+    assert_ne!(
+        headed.header("content-length"),
+        Some(DOC.len().to_string().as_str())
+    );
+    assert_eq!(headed.header("cache-control"), Some("private, no-store"));
+}
+
 /// Invalid JSON after the first chunk has gone out: the transfer breaks,
 /// the client never gets a body that looks complete.
 #[tokio::test]
