@@ -1,1 +1,3 @@
 //! Benchmarks of maskgate: see `benches/README.md`.
+
+pub mod rewrite_fixture;
