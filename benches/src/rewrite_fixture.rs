@@ -9,8 +9,8 @@ use std::{fmt::Write as _, sync::Arc};
 use maskgate_masking::{
     Action, BUILTIN_DETECTED_CLASSES, Classification, ClassifiedField, ContainerAction, Decision,
     DetectorSet, FieldId, FieldPath, FieldPolicy, LocalKeyring, Mask, MaskPreset, PathSegment,
-    Plan, Policy, Replacement, RewriteLimits, Rewriter, Rule, Scalar, Selector, TransformError,
-    Unclassified,
+    Plan, Policy, Replacement, RewriteLimits, Rewriter, Rule, Scalar, Selector, Stored,
+    TransformError, Unclassified,
 };
 use serde_json::Value;
 
@@ -100,7 +100,7 @@ pub fn bench_policy(unclassified: Unclassified) -> Arc<dyn FieldPolicy> {
         .map(|(i, (at, _))| ClassifiedField {
             selector: Selector::parse(&at.selector()).expect("bench selector"),
             class: class(i),
-            stored_encrypted: false,
+            stored: Stored::Clear,
         })
         .collect();
     let classification = Classification {

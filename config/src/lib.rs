@@ -72,6 +72,9 @@ mod validate;
 
 pub use audit::{Audit, HmacField};
 pub use error::{ConfigError, Diagnostic, Location};
+/// Key paths (`product[0].field[2].class`) as diagnostics name them, for
+/// checks made outside this crate.
+pub use locate::{join as join_key_path, join_index as join_key_index};
 pub use masking::{
     ActionSpec, BUILT_IN_CLASSES, DataClass, FieldClass, Generalization, HashScope, MaskPreset,
     Masking, PolicyRule, ProductMasking, Store, Unclassified, Validator,

@@ -59,14 +59,14 @@ pub(crate) fn push_index(path: &mut String, index: usize) {
 }
 
 /// `parent.key` as a new string.
-pub(crate) fn join(parent: &str, key: &str) -> String {
+pub fn join(parent: &str, key: &str) -> String {
     let mut path = parent.to_owned();
     push_key(&mut path, key);
     path
 }
 
 /// `parent[index]` as a new string.
-pub(crate) fn join_index(parent: &str, index: usize) -> String {
+pub fn join_index(parent: &str, index: usize) -> String {
     let mut path = parent.to_owned();
     push_index(&mut path, index);
     path

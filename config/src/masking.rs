@@ -123,11 +123,19 @@ pub struct FieldClass {
     pub path: String,
     /// The class of the values it selects: built in or a `[[class]]`.
     pub class: String,
-    /// `"encrypted"`: the gateway encrypts this field in request bodies
-    /// (POST, PUT, PATCH) before they reach the product, which stores only
-    /// ciphertext; responses decrypt it before the caller's action applies.
+    /// `"encrypted"` or `"tokenized"`: the gateway protects this field in
+    /// request bodies (POST, PUT, PATCH) before they reach the product,
+    /// which stores only ciphertext or tokens; responses open it before the
+    /// caller's action applies.
     #[serde(default)]
     pub store: Option<Store>,
+    /// With `store = "tokenized"` (required there): the FPE key version
+    /// tokens are made and read with, a key id of the keyring (e.g.
+    /// `"fpe-1"`). A token carries no key id, so the version is pinned here:
+    /// rotating the active FPE key must not turn stored tokens into wrong
+    /// values.
+    #[serde(default)]
+    pub store_key: Option<String>,
 }
 
 /// How a field is stored by the product.
@@ -135,8 +143,12 @@ pub struct FieldClass {
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Store {
-    /// Encrypted by the gateway on writes.
+    /// Encrypted by the gateway on writes (AES-256-GCM envelopes carrying
+    /// their key id).
     Encrypted,
+    /// Tokenized by the gateway on writes (FF1, format-preserving: digits
+    /// stay digits, an IBAN stays IBAN-shaped), with the key `store_key`.
+    Tokenized,
 }
 
 /// `[[policy]]`: one rule of the security team's policy. Rules are tried

@@ -14,7 +14,7 @@ use libfuzzer_sys::fuzz_target;
 use maskgate_masking::{
     Action, BUILTIN_DETECTED_CLASSES, Classification, ClassifiedField, DetectorSet, FieldPolicy,
     Generalize, Hash, LocalKeyring, Mask, MaskPreset, Plan, Policy, RewriteLimits, Rewriter, Rule,
-    Selector, Unclassified,
+    Selector, Stored, Unclassified,
 };
 
 /// Selectors of every streamable kind, each with its own class and action.
@@ -67,7 +67,7 @@ static POLICY: LazyLock<Arc<dyn FieldPolicy>> = LazyLock::new(|| {
             .map(|(i, (selector, _))| ClassifiedField {
                 selector: Selector::parse(selector).expect("a streamable selector"),
                 class: class(i),
-                stored_encrypted: false,
+                stored: Stored::Clear,
             })
             .collect(),
         unclassified: Unclassified::Detect,

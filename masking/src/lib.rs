@@ -32,7 +32,7 @@ pub use detect::{
 pub use keys::{DataKey, KEY_LEN, KeyError, KeyId, KeyProvider, KeyPurpose, LocalKeyring};
 pub use plan::{
     ANY_CLASS, BoundPlan, Classification, ClassifiedField, Plan, PlanError, PlannedField, Policy,
-    Rule, Unclassified, WritePlan,
+    Rule, Stored, Unclassified, WritePlan,
 };
 pub use rewrite::{
     ContainerAction, Decision, FieldId, FieldPath, FieldPolicy, LookupState, MemberKey,

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use maskgate_masking::{
     ANY_CLASS, Action, Alphabet, Classification, ClassifiedField, DetectorSet, Hash, HashScope,
     KeyProvider, LocalKeyring, Mask, MaskPreset, Plan, Policy, Reveal, RewriteLimits, Rewriter,
-    Rule, Selector, Tokenize, Unclassified, WritePlan,
+    Rule, Selector, Stored, Tokenize, Unclassified, WritePlan,
 };
 use proptest::prelude::*;
 use serde_json::{Map, Value};
@@ -185,7 +185,7 @@ impl Doc {
     }
 }
 
-fn classification(fields: &[Field], stored_encrypted: bool) -> Classification {
+fn classification(fields: &[Field], stored: &Stored) -> Classification {
     Classification {
         product: "orders".into(),
         fields: fields
@@ -193,7 +193,7 @@ fn classification(fields: &[Field], stored_encrypted: bool) -> Classification {
             .map(|f| ClassifiedField {
                 selector: Selector::parse(&f.selector()).unwrap(),
                 class: CLASSES[f.class].into(),
-                stored_encrypted,
+                stored: stored.clone(),
             })
             .collect(),
         unclassified: Unclassified::Pass,
@@ -295,7 +295,7 @@ proptest! {
         cuts in proptest::collection::vec(any::<usize>(), 0..12),
     ) {
         let (input, escaped_forms) = doc.serialize();
-        let plan = plan(&classification(&fields, false), &actions);
+        let plan = plan(&classification(&fields, &Stored::Clear), &actions);
         let bound = Arc::new(plan.for_consumer("consumer-1", keys()));
         let out = rewrite(bound.clone(), &input, &cuts);
         // Encryption draws a fresh nonce per value: only deterministic
@@ -323,8 +323,8 @@ proptest! {
     }
 
     /// `encrypt` and `tokenize` are undone by a rule that reveals them, and
-    /// fields stored encrypted (encrypted on the way in by the write plan)
-    /// come back as they were for a rule that passes them.
+    /// fields stored encrypted or tokenized (protected on the way in by the
+    /// write plan) come back as they were for a rule that passes them.
     #[test]
     fn encrypted_and_tokenized_values_round_trip_for_a_revealing_rule(
         fields in fields(),
@@ -334,13 +334,14 @@ proptest! {
         ], CLASSES.len()),
         doc in doc(),
         cuts in proptest::collection::vec(any::<usize>(), 0..8),
+        store in prop_oneof![Just(Stored::Encrypted), Just(Stored::Tokenized(tokenize()))],
     ) {
         let keys = keys();
         let (input, _) = doc.serialize();
-        let classification = classification(&fields, false);
+        let clear = classification(&fields, &Stored::Clear);
 
         let protected = rewrite(
-            Arc::new(plan(&classification, &protect).for_consumer("c", keys.clone())),
+            Arc::new(plan(&clear, &protect).for_consumer("c", keys.clone())),
             &input,
             &cuts,
         );
@@ -352,15 +353,16 @@ proptest! {
             })
             .collect();
         let revealed = rewrite(
-            Arc::new(plan(&classification, &reveal).for_consumer("c", keys.clone())),
+            Arc::new(plan(&clear, &reveal).for_consumer("c", keys.clone())),
             &protected,
             &cuts,
         );
         prop_assert_eq!(serde_json::from_slice::<Value>(&revealed).unwrap(), doc.value.clone());
 
-        // Stored encrypted: the write plan encrypts, a passing rule opens.
-        let stored_classification = classification_stored(&fields);
-        let write = WritePlan::new(&stored_classification, keys.clone()).expect("fields to encrypt");
+        // Stored protected: the write plan encrypts or tokenizes, a
+        // passing rule opens.
+        let stored_classification = classification(&fields, &store);
+        let write = WritePlan::new(&stored_classification, keys.clone()).expect("fields to protect");
         let stored = rewrite(Arc::new(write), &input, &cuts);
         for (_, name, nested, canary) in &doc.canaries {
             if fields.iter().any(|f| f.selects(*name, *nested)) {
@@ -375,8 +377,4 @@ proptest! {
         );
         prop_assert_eq!(serde_json::from_slice::<Value>(&opened).unwrap(), doc.value);
     }
-}
-
-fn classification_stored(fields: &[Field]) -> Classification {
-    classification(fields, true)
 }

@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashSet};
 use super::Problems;
 use crate::{
     locate::{join, join_index},
-    masking::{ActionSpec, BUILT_IN_CLASSES, Generalization, PolicyRule},
+    masking::{ActionSpec, BUILT_IN_CLASSES, Generalization, PolicyRule, Store},
     model::{Config, Product},
 };
 
@@ -44,8 +44,8 @@ pub(super) fn check(config: &Config, problems: &mut Problems) {
         .iter()
         .flat_map(|rule| rule.actions.values())
         .any(|action| {
-            // `reveal` of a clear value needs no key; of a stored-encrypted
-            // one, the `store` check below asks for the keyring.
+            // `reveal` of a clear value needs no key; of a stored one, the
+            // `store` check below asks for the keyring.
             matches!(
                 action,
                 ActionSpec::Hash { .. } | ActionSpec::Tokenize | ActionSpec::Encrypt
@@ -63,7 +63,7 @@ pub(super) fn check(config: &Config, problems: &mut Problems) {
         ),
         None if needs_keys && config.masking.transit.is_none() => problems.push(
             "masking",
-            "hash, tokenize, encrypt and stored encryption need keys: set [masking] keyring = \"FILE\" (or [masking.transit])",
+            "hash, tokenize, encrypt and stored fields need keys: set [masking] keyring = \"FILE\" (or [masking.transit])",
         ),
         _ => {}
     }
@@ -125,6 +125,17 @@ fn check_product(
                 join(&field_path, "path"),
                 format!("{:?} is classified twice", field.path),
             );
+        }
+        match (field.store, &field.store_key) {
+            (Some(Store::Tokenized), None) => problems.push(
+                join(&field_path, "store"),
+                "store = \"tokenized\" needs store_key: the FPE key version (a keyring key id such as \"fpe-1\") its tokens are made and read with; a token carries no key id",
+            ),
+            (Some(Store::Tokenized), Some(_)) | (_, None) => {}
+            (_, Some(_)) => problems.push(
+                join(&field_path, "store_key"),
+                "store_key only goes with store = \"tokenized\" (an encrypted value carries its key id)",
+            ),
         }
     }
     if let Some(masking) = &product.masking {

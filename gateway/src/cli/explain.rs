@@ -6,7 +6,7 @@ use std::{fmt::Write as _, path::PathBuf, process::ExitCode, sync::Arc};
 
 use clap::Args;
 use maskgate_config::Config;
-use maskgate_masking::{Plan, RewriteLimits, Rewriter, Treatment, Unclassified};
+use maskgate_masking::{Plan, RewriteLimits, Rewriter, Stored, Treatment, Unclassified};
 
 use crate::protect::Protection;
 
@@ -25,10 +25,13 @@ pub(super) struct Explain {
     /// The purpose the caller declares.
     #[arg(long)]
     purpose: Option<String>,
-    /// A sample response (JSON) to rewrite as this caller would see it.
+    /// A sample response to rewrite as this caller would see it: JSON, or
+    /// NDJSON when the file is named `*.ndjson` or `*.jsonl`.
     #[arg(long, value_name = "FILE")]
     sample: Option<PathBuf>,
-    /// Print the compiled plan only (no sample).
+    /// Print the compiled plan: each field's action with all its
+    /// parameters, how stored fields are opened, and the actions for what
+    /// detectors find in free text (no sample is rewritten).
     #[arg(long)]
     plan: bool,
 }
@@ -87,27 +90,44 @@ fn explain(args: &Explain) -> Result<String, String> {
             .map_or_else(String::new, |p| format!(" and purpose {p:?}")),
     );
     for field in plan.fields() {
-        let _ = writeln!(
+        let _ = write!(
             out,
-            "  {:<32} {:<14} -> {}{}",
+            "  {:<32} {:<14} -> {}",
             field.selector,
             field.class,
             field.action.name(),
-            if field.stored_encrypted {
-                " (stored encrypted: opened first)"
-            } else {
-                ""
-            }
         );
+        if field.rule != rule {
+            let _ = write!(out, " (from rule {:?})", field.rule);
+        }
+        let _ = match field.stored {
+            Stored::Clear => writeln!(out),
+            Stored::Encrypted => writeln!(out, " (stored encrypted: opened first)"),
+            _ => writeln!(out, " (stored tokenized: detokenized first)"),
+        };
+        if args.plan {
+            let _ = writeln!(out, "  {:<32} {:<14}    {:?}", "", "", field.action);
+            if let Stored::Tokenized(tokenize) = &field.stored {
+                let _ = writeln!(out, "  {:<32} {:<14}    stored as {tokenize:?}", "", "");
+            }
+        }
     }
-    write_unclassified(&mut out, &plan);
+    write_unclassified(&mut out, &plan, args.plan);
     let Some(sample) = args.sample.as_ref().filter(|_| !args.plan) else {
         return Ok(out);
     };
     let input =
         std::fs::read(sample).map_err(|e| format!("cannot read {}: {e}", sample.display()))?;
     let bound = Arc::new(plan.for_consumer("explain", protection.keys()));
-    let mut rewriter = Rewriter::new(bound, RewriteLimits::default());
+    // An NDJSON sample (one record a line) as an NDJSON response is read.
+    let ndjson = sample
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("ndjson") || e.eq_ignore_ascii_case("jsonl"));
+    let mut rewriter = if ndjson {
+        Rewriter::ndjson(bound, RewriteLimits::default())
+    } else {
+        Rewriter::new(bound, RewriteLimits::default())
+    };
     let mut rewritten = Vec::new();
     rewriter
         .feed(&input, &mut rewritten)
@@ -117,20 +137,25 @@ fn explain(args: &Explain) -> Result<String, String> {
         .map_err(|e| format!("{}: {e}", sample.display()))?;
     let _ = writeln!(out, "\napplied:");
     for ((id, treatment), count) in summary.fields() {
-        let field = &plan.fields()[id.0 as usize];
+        // Unclassified values a `deny` product drops are counted under an
+        // id of their own, not a classified field's.
+        let (selector, action) = match plan.fields().get(id.0 as usize) {
+            Some(field) => (field.selector.as_str(), field.action.name()),
+            None => ("unclassified (deny)", "drop"),
+        };
         let _ = writeln!(
             out,
-            "  {:<32} {} x{count} ({})",
-            field.selector,
-            field.action.name(),
+            "  {selector:<32} {action} x{count} ({})",
             treatment_name(treatment)
         );
     }
     if summary.unclassified_scanned > 0 {
         let _ = writeln!(
             out,
-            "  unclassified strings: {} scanned, {} with findings replaced",
-            summary.unclassified_scanned, summary.unclassified_replaced
+            "  unclassified strings: {} scanned, {} with findings replaced, {} dropped",
+            summary.unclassified_scanned,
+            summary.unclassified_replaced,
+            summary.unclassified_dropped
         );
     }
     let _ = writeln!(
@@ -142,8 +167,9 @@ fn explain(args: &Explain) -> Result<String, String> {
 }
 
 /// What becomes of the fields no selector names: for `detect`, the action
-/// each class found in free text gets.
-fn write_unclassified(out: &mut String, plan: &Plan) {
+/// each class found in free text gets (with its parameters when
+/// `parameters`).
+fn write_unclassified(out: &mut String, plan: &Plan, parameters: bool) {
     let _ = match plan.unclassified() {
         Unclassified::Detect => writeln!(
             out,
@@ -159,6 +185,9 @@ fn write_unclassified(out: &mut String, plan: &Plan) {
             "  found in text",
             action.name()
         );
+        if parameters {
+            let _ = writeln!(out, "  {:<32} {:<14}    {action:?}", "", "");
+        }
     }
 }
 

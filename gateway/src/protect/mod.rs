@@ -64,6 +64,10 @@ impl Protection {
         config: &Config,
         keys: Option<Arc<dyn KeyProvider>>,
     ) -> Result<Self, Problem> {
+        // Keys from Vault are fetched when first used; a keyring file is
+        // here now, so a key the configuration needs and it lacks is an
+        // error of the configuration, not a 502 on every response.
+        let check_keys = keys.is_none();
         let keys: Arc<dyn KeyProvider> = match (keys, &config.masking.keyring) {
             (Some(keys), _) => keys,
             (None, Some(path)) => Arc::new(LocalKeyring::load(path).map_err(|e| Problem {
@@ -116,6 +120,9 @@ impl Protection {
                     ..RewriteLimits::default()
                 },
             }));
+        }
+        if check_keys {
+            translate::check_keys(config, &policy, &*keys)?;
         }
         Ok(Self {
             policy: Some(policy),

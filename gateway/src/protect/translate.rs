@@ -5,13 +5,14 @@
 use std::collections::BTreeMap;
 
 use maskgate_config::{
-    ActionSpec, Config, Generalization, MaskPreset as ConfigPreset, Product,
-    Unclassified as ConfigUnclassified, Validator as ConfigValidator,
+    ActionSpec, Config, FieldClass, Generalization, MaskPreset as ConfigPreset, Product, Store,
+    Unclassified as ConfigUnclassified, Validator as ConfigValidator, join_key_index,
+    join_key_path,
 };
 use maskgate_masking::{
     Action, Alphabet, BUILTIN_DETECTED_CLASSES, Classification, ClassifiedField, Date, DetectorSet,
-    Generalize, Hash, HashScope, Mask, MaskPreset, Policy, RegexDetector, Reveal, Rule, Selector,
-    Tokenize, Unclassified, Validator,
+    Generalize, Hash, HashScope, KeyId, KeyProvider, KeyPurpose, Mask, MaskPreset, Policy,
+    RegexDetector, Reveal, Rule, Selector, Stored, Tokenize, Unclassified, Validator,
 };
 
 /// The `[[policy]]` rules, each class's action translated.
@@ -64,7 +65,10 @@ pub(super) fn classification(index: usize, product: &Product) -> Result<Classifi
                     message: e.to_string(),
                 })?,
                 class: field.class.clone(),
-                stored_encrypted: field.store.is_some(),
+                stored: stored(field).map_err(|message| Problem {
+                    key_path: format!("product[{index}].field[{i}].store_key"),
+                    message,
+                })?,
             })
         })
         .collect::<Result<Vec<_>, Problem>>()?;
@@ -78,6 +82,74 @@ pub(super) fn classification(index: usize, product: &Product) -> Result<Classifi
         fields,
         unclassified,
     })
+}
+
+/// How the product stores a field: tokens of the class's shape, with the
+/// key version the field names.
+fn stored(field: &FieldClass) -> Result<Stored, String> {
+    Ok(match field.store {
+        None => Stored::Clear,
+        Some(Store::Tokenized) => Stored::Tokenized(Tokenize {
+            alphabet: alphabet(&field.class),
+            key: field
+                .store_key
+                .as_deref()
+                .map(KeyId::new)
+                .transpose()
+                .map_err(|e| e.to_string())?,
+        }),
+        Some(_) => Stored::Encrypted,
+    })
+}
+
+/// Every key the configuration needs is in `keys`: the one each rule's
+/// actions take and the one each stored field is protected with.
+pub(super) fn check_keys(
+    config: &Config,
+    policy: &Policy,
+    keys: &dyn KeyProvider,
+) -> Result<(), Problem> {
+    let require = |need: Option<(KeyPurpose, Option<&KeyId>)>,
+                   key_path: &dyn Fn() -> String|
+     -> Result<(), Problem> {
+        let Some((purpose, id)) = need else {
+            return Ok(());
+        };
+        let purpose_name = purpose.as_str();
+        keys.key(purpose, id).map(drop).map_err(|error| Problem {
+            key_path: key_path(),
+            message: match id {
+                Some(id) => format!("needs the {purpose_name} key {id} of the keyring: {error}"),
+                None => format!("needs an {purpose_name} key in the keyring: {error}"),
+            },
+        })
+    };
+    for (r, rule) in policy.rules().iter().enumerate() {
+        for (class, action) in &rule.actions {
+            require(action.key_needed(), &|| {
+                join_key_path(
+                    &join_key_path(&join_key_index("policy", r), "actions"),
+                    class,
+                )
+            })?;
+        }
+    }
+    for (p, product) in config.products.iter().enumerate() {
+        for (f, field) in product.fields.iter().enumerate() {
+            // An invalid `store_key` was reported with the classification.
+            let Ok(stored) = stored(field) else { continue };
+            require(stored.key_needed(), &|| {
+                let at = join_key_index(&join_key_path(&join_key_index("product", p), "field"), f);
+                let key = if field.store_key.is_some() {
+                    "store_key"
+                } else {
+                    "store"
+                };
+                join_key_path(&at, key)
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// The built-in detectors plus each `[[class]]` with a pattern.

@@ -306,9 +306,147 @@ actions = { "*" = { action = "redact" } }
     };
     assert!(found("email", "mask"), "{support}");
     assert!(found("card_number", "redact"), "{support}");
+    // The support rule names no card_number nor "*": the default rule's
+    // action applies, and explain says where it comes from.
+    assert!(
+        support.lines().any(|line| line.contains("$..card_number")
+            && line.ends_with("-> redact (from rule \"everyone\")")),
+        "{support}"
+    );
     let other = run("analyst");
     assert!(other.contains("rule \"everyone\""), "{other}");
     assert!(other.contains(r#""email":null"#), "{other}");
+}
+
+/// `maskgate explain --plan` prints each action with its parameters (and
+/// rewrites no sample); a `deny` product's dropped unclassified values are
+/// counted under their own line; an NDJSON sample is read record by record.
+#[test]
+fn explain_prints_the_plan_and_takes_deny_and_ndjson_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = masked_product(
+        dir.path(),
+        r#"
+[product.masking]
+unclassified = "deny"
+
+[[product.field]]
+path = "$.email"
+class = "email"
+
+[[product.field]]
+path = "$.id"
+class = "customer_id"
+
+[[class]]
+name = "customer_id"
+
+[[policy]]
+name = "everyone"
+default = true
+actions = { email = { action = "mask", preset = "email" }, customer_id = { action = "pass" }, "*" = { action = "redact" } }
+"#,
+    );
+    let sample = dir.path().join("sample.ndjson");
+    std::fs::write(
+        &sample,
+        "{\"id\":\"7\",\"email\":\"jane@example.com\",\"notes\":\"hers\",\"meta\":{\"crm\":\"x1\"}}\n{\"id\":\"8\",\"email\":\"bob@example.com\",\"notes\":\"his\",\"meta\":{\"crm\":\"x2\"}}\n",
+    )
+    .unwrap();
+    let explain = |extra: &[&str]| {
+        let mut args = vec![
+            "explain",
+            "--config",
+            config.to_str().unwrap(),
+            "--product",
+            "customers",
+            "--sample",
+            sample.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let output = maskgate(&args);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        text(&output.stdout)
+    };
+    let run = explain(&[]);
+    assert!(
+        run.lines().any(|line| line.contains("unclassified (deny)")
+            && line.ends_with("drop x2 (container dropped)")),
+        "{run}"
+    );
+    assert!(
+        run.lines().any(|line| line.contains("unclassified (deny)")
+            && line.ends_with("drop x2 (dropped)")),
+        "{run}"
+    );
+    assert!(
+        run.contains("{\"id\":\"7\",\"email\":\"j***@example.com\"}\n{\"id\":\"8\",\"email\":\"b**@example.com\"}"),
+        "{run}"
+    );
+    assert!(
+        !run.contains("hers") && !run.contains("his\"") && !run.contains("x1"),
+        "{run}"
+    );
+
+    let plan = explain(&["--plan"]);
+    assert!(plan.contains("Mask(Preset { preset: Email"), "{plan}");
+    assert!(plan.contains("unclassified fields: deny"), "{plan}");
+    assert!(!plan.contains("rewritten sample"), "{plan}");
+}
+
+/// A key the configuration needs and the keyring file lacks is an error
+/// of `check`, at the line that needs it, not a 502 on every response.
+#[test]
+fn check_refuses_a_key_the_keyring_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let keyring = dir.path().join("keyring.json");
+    let mut ring = maskgate_masking::LocalKeyring::empty();
+    ring.rotate(maskgate_masking::KeyPurpose::Encrypt).unwrap();
+    ring.save(&keyring).unwrap();
+    let rest = |store_key: &str, card: &str| {
+        format!(
+            r#"
+[[product.field]]
+path = "$..card_number"
+class = "card_number"
+store = "tokenized"
+store_key = "{store_key}"
+
+[[policy]]
+name = "everyone"
+default = true
+actions = {{ card_number = {{ action = "{card}" }}, "*" = {{ action = "redact" }} }}
+
+[masking]
+keyring = "{}"
+"#,
+            keyring.display()
+        )
+    };
+    let config = masked_product(dir.path(), &rest("fpe-1", "pass"));
+    let output = check(&config);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    let expected = format!("{}:15:1: product[0].field[0].store_key:", config.display());
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(stderr.contains("needs the fpe key fpe-1"), "{stderr}");
+
+    // With the FPE key in the keyring, a rule that hashes still needs an
+    // HMAC key.
+    ring.rotate(maskgate_masking::KeyPurpose::Fpe).unwrap();
+    ring.save(&keyring).unwrap();
+    let config = masked_product(dir.path(), &rest("fpe-1", "hash"));
+    let stderr = text(&check(&config).stderr);
+    assert!(
+        stderr.contains("policy[0].actions.card_number:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("needs an hmac key"), "{stderr}");
+
+    ring.rotate(maskgate_masking::KeyPurpose::Hmac).unwrap();
+    ring.save(&keyring).unwrap();
+    let output = check(&config);
+    assert!(output.status.success(), "{}", text(&output.stderr));
 }
 
 /// `masked.toml` in `dir`: a plaintext listener and a product `customers`,

@@ -217,7 +217,7 @@ async fn stored_fields_are_encrypted_on_the_way_in() {
     maskgate_masking::LocalKeyring::generate(&keyring).unwrap();
     let gateway = TestGateway::start(&format!(
         "{PLAINTEXT_GATEWAY}{}\n[masking]\nkeyring = \"{}\"\n",
-        support::upstream::stored_card_product(&upstream.url()),
+        support::upstream::stored_card_product(&upstream.url(), "store = \"encrypted\""),
         keyring.display(),
     ))
     .await;
@@ -264,4 +264,70 @@ async fn stored_fields_are_encrypted_on_the_way_in() {
     )
     .await;
     assert_gateway_error(&invalid, 400, "bad_request_body");
+}
+
+/// `store = "tokenized"`: what the product stores is an FF1 token of the
+/// card's shape (digits where the card has digits, so the domain's own
+/// checks still pass), whether it was written by POST, PUT or PATCH; what
+/// it serves back is detokenized before the caller's action, so the card
+/// mask shows the real last four digits.
+#[tokio::test]
+async fn stored_fields_can_be_tokenized_on_the_way_in() {
+    let upstream = support::StoringUpstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let keyring = dir.path().join("keyring.json");
+    maskgate_masking::LocalKeyring::generate(&keyring).unwrap();
+    let gateway = TestGateway::start(&format!(
+        "{PLAINTEXT_GATEWAY}{}\n[masking]\nkeyring = \"{}\"\n",
+        support::upstream::stored_card_product(
+            &upstream.url(),
+            "store = \"tokenized\"\nstore_key = \"fpe-1\""
+        ),
+        keyring.display(),
+    ))
+    .await;
+    let http = client::h1();
+    let writes = [
+        (http::Method::POST, "4111 1111 1111 1111"),
+        (http::Method::PUT, "5500 0000 0000 0004"),
+        (http::Method::PATCH, "4012-8888-8888-1881"),
+    ];
+    for (method, card) in writes {
+        let request = http::Request::builder()
+            .method(method.clone())
+            .uri(gateway.url("/accounts"))
+            .header("content-type", "application/json")
+            .body(body::full(format!(
+                r#"{{"owner":"Jane","card_number":"{card}"}}"#
+            )))
+            .unwrap();
+        let written = client::send(&http, request).await;
+        assert_eq!(written.status, 200, "{method}: {}", written.text());
+        let at_rest: serde_json::Value = serde_json::from_str(&upstream.stored()).unwrap();
+        let token = at_rest["card_number"].as_str().expect("a string token");
+        assert_ne!(
+            token, card,
+            "{method}: the product stored the card in clear"
+        );
+        assert_eq!(token.len(), card.len(), "{method}: {token}");
+        assert!(
+            token
+                .chars()
+                .zip(card.chars())
+                .all(|(t, c)| t.is_ascii_digit() == c.is_ascii_digit()
+                    && (t.is_ascii_digit() || t == c)),
+            "{method}: the token {token} does not keep the shape of the card"
+        );
+        assert_eq!(at_rest["owner"], "Jane");
+        let last4 = &card[card.len() - 4..];
+        let separator = &card[4..5];
+        let masked = format!("****{separator}****{separator}****{separator}{last4}");
+        assert!(
+            written
+                .text()
+                .contains(&format!(r#""card_number":"{masked}""#)),
+            "{method}: {}",
+            written.text()
+        );
+    }
 }

@@ -268,7 +268,7 @@ key = "fields"
 registry = {{ path = "maskgate/keyring" }}
 "#,
         vault = vault_section(&lab, &lab.bao.address()),
-        product = support::upstream::stored_card_product(&upstream.url()),
+        product = support::upstream::stored_card_product(&upstream.url(), "store = \"encrypted\""),
     );
     let first = TestGateway::start(&config).await;
     let http = client::h1();

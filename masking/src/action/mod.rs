@@ -30,7 +30,7 @@ pub use hash::{Hash, HashScope};
 pub use mask::{Mask, MaskPreset};
 pub use tokenize::{Alphabet, Tokenize};
 
-use crate::keys::{KeyError, KeyId, KeyProvider};
+use crate::keys::{KeyError, KeyId, KeyProvider, KeyPurpose};
 use crate::rewrite::Replacement;
 
 /// A JSON scalar as the rewriter read it: strings already unescaped, numbers
@@ -214,6 +214,22 @@ impl Action {
             Action::Encrypt { .. } => "encrypt",
             Action::Generalize(_) => "generalize",
             Action::Reveal(_) => "reveal",
+        }
+    }
+
+    /// The key this action takes from the key provider, if any: its
+    /// purpose and its pinned version (`None`: the active one). An
+    /// envelope's `reveal` names its key in each envelope: the answer is
+    /// then that some encryption key must exist.
+    pub fn key_needed(&self) -> Option<(KeyPurpose, Option<&KeyId>)> {
+        match self {
+            Action::Hash(h) => Some((KeyPurpose::Hmac, h.key.as_ref())),
+            Action::Tokenize(t) | Action::Reveal(Reveal::Token(t)) => {
+                Some((KeyPurpose::Fpe, t.key.as_ref()))
+            }
+            Action::Encrypt { key } => Some((KeyPurpose::Encrypt, key.as_ref())),
+            Action::Reveal(Reveal::Envelope) => Some((KeyPurpose::Encrypt, None)),
+            _ => None,
         }
     }
 

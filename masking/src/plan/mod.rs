@@ -18,9 +18,9 @@
 use std::{collections::BTreeMap, sync::Arc};
 
 use crate::{
-    action::{Action, ApplyContext, Outcome, Reveal, Scalar},
+    action::{Action, ApplyContext, Outcome, Reveal, Scalar, Tokenize},
     detect::DetectorSet,
-    keys::KeyProvider,
+    keys::{KeyId, KeyProvider, KeyPurpose},
     rewrite::{
         ContainerAction, Decision, FieldId, FieldPath, FieldPolicy, LookupState, MemberKey,
         Replacement, TransformError,
@@ -38,9 +38,57 @@ pub struct ClassifiedField {
     pub selector: Selector,
     /// Their class.
     pub class: String,
-    /// Whether the product stores them encrypted by the gateway (their
-    /// values are envelopes, opened before the caller's action applies).
-    pub stored_encrypted: bool,
+    /// How the product stores them: as they are, or protected by the
+    /// gateway on writes (and opened before the caller's action applies).
+    pub stored: Stored,
+}
+
+/// How a product stores a classified field's values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Stored {
+    /// As the writer sent them.
+    Clear,
+    /// As AES-256-GCM envelopes: the gateway encrypts the field in request
+    /// bodies, and opens it in responses before the caller's action.
+    Encrypted,
+    /// As FF1 tokens of this shape and key: the gateway tokenizes the field
+    /// in request bodies (the product keeps values of the same length and
+    /// characters, so its own validation still passes), and detokenizes it
+    /// in responses before the caller's action. A token carries no key id:
+    /// name the key version (`key`) so that a rotation of the active FPE key
+    /// does not turn stored tokens into wrong values.
+    Tokenized(Tokenize),
+}
+
+impl Stored {
+    /// The action that protects a value for storage.
+    fn protect(&self) -> Option<Action> {
+        match self {
+            Stored::Clear => None,
+            Stored::Encrypted => Some(Action::Encrypt { key: None }),
+            Stored::Tokenized(t) => Some(Action::Tokenize(t.clone())),
+        }
+    }
+
+    /// The key protecting and opening stored values takes (see
+    /// [`Action::key_needed`]).
+    pub fn key_needed(&self) -> Option<(KeyPurpose, Option<&KeyId>)> {
+        match self {
+            Stored::Clear => None,
+            Stored::Encrypted => Some((KeyPurpose::Encrypt, None)),
+            Stored::Tokenized(t) => Some((KeyPurpose::Fpe, t.key.as_ref())),
+        }
+    }
+
+    /// The action that opens a stored value.
+    fn open(&self) -> Option<Action> {
+        match self {
+            Stored::Clear => None,
+            Stored::Encrypted => Some(Action::Reveal(Reveal::Envelope)),
+            Stored::Tokenized(t) => Some(Action::Reveal(Reveal::Token(t.clone()))),
+        }
+    }
 }
 
 /// What happens to values no selector classifies.
@@ -137,10 +185,24 @@ impl Policy {
     /// The action `rule` gives `class`: the rule's own, its `"*"`, or the
     /// default rule's.
     pub fn action_for<'p>(&'p self, rule: &'p Rule, class: &str) -> Result<&'p Action, PlanError> {
+        self.action_and_rule(rule, class).map(|(action, _)| action)
+    }
+
+    /// [`action_for`](Self::action_for), and the rule it comes from.
+    fn action_and_rule<'p>(
+        &'p self,
+        rule: &'p Rule,
+        class: &str,
+    ) -> Result<(&'p Action, &'p Rule), PlanError> {
         let default = self.rules.last().expect("a policy has rules");
         [rule, default]
             .into_iter()
-            .find_map(|r| r.actions.get(class).or_else(|| r.actions.get(ANY_CLASS)))
+            .find_map(|r| {
+                r.actions
+                    .get(class)
+                    .or_else(|| r.actions.get(ANY_CLASS))
+                    .map(|a| (a, r))
+            })
             .ok_or_else(|| PlanError::NoAction {
                 class: class.to_owned(),
             })
@@ -154,8 +216,11 @@ pub struct PlannedField {
     pub class: String,
     /// The action it gets.
     pub action: Action,
-    /// Whether its stored value is an envelope to open first.
-    pub stored_encrypted: bool,
+    /// The name of the rule the action comes from: the plan's own, or the
+    /// default rule when the plan's names neither the class nor `"*"`.
+    pub rule: String,
+    /// How its value is stored (a protected one is opened first).
+    pub stored: Stored,
     /// The selector, canonical: the JSON path that encryption and
     /// tokenization bind to (associated data, tweak), so a value encrypted
     /// where a list holds it opens where a single record does.
@@ -198,10 +263,12 @@ impl Plan {
         for (i, field) in classification.fields.iter().enumerate() {
             let id = FieldId(u32::try_from(i).expect("fewer than 2^32 fields"));
             selectors.push((field.selector.clone(), id));
+            let (action, from) = policy.action_and_rule(rule, &field.class)?;
             fields.push(PlannedField {
                 class: field.class.clone(),
-                action: policy.action_for(rule, &field.class)?.clone(),
-                stored_encrypted: field.stored_encrypted,
+                action: action.clone(),
+                rule: from.name.clone(),
+                stored: field.stored.clone(),
                 selector: field.selector.to_string(),
             });
         }
@@ -215,7 +282,7 @@ impl Plan {
             .iter()
             .map(|f| {
                 // A stored value is still opened (and fails closed) first.
-                (!f.stored_encrypted)
+                (f.stored == Stored::Clear)
                     .then(|| f.action.constant_json())
                     .flatten()
                     .map(String::into_boxed_str)
@@ -389,18 +456,15 @@ impl FieldPolicy for BoundPlan {
         }
         let field = &self.plan.fields[id.0 as usize];
         let ctx = self.context(&field.selector);
-        if !field.stored_encrypted {
+        let Some(open) = field.stored.open() else {
             return field
                 .action
                 .apply_to(value, &ctx, out)
                 .map_err(TransformError::new);
-        }
-        // Stored encrypted: open the envelope, then the caller's action
-        // applies to the clear value.
-        let clear = match Action::Reveal(Reveal::Envelope)
-            .apply(value, &ctx)
-            .map_err(TransformError::new)?
-        {
+        };
+        // Stored protected: open it, then the caller's action applies to
+        // the clear value.
+        let clear = match open.apply(value, &ctx).map_err(TransformError::new)? {
             Outcome::Replace(json) => json,
             Outcome::Keep => return Ok(Replacement::Keep),
             Outcome::Drop => return Ok(Replacement::Drop),
@@ -497,15 +561,17 @@ impl FieldPolicy for BoundPlan {
     }
 }
 
-/// The fields a product stores encrypted, as the policy for request
-/// bodies: each selected value is encrypted (an AES-256-GCM envelope bound
-/// to the product and the field's selector) before the body reaches the
-/// product, which then stores only ciphertext. [`Plan`]s open them again on
-/// the way back.
+/// The fields a product stores protected, as the policy for request
+/// bodies: each selected value is encrypted (an AES-256-GCM envelope) or
+/// tokenized (FF1), bound to the product and the field's selector, before
+/// the body reaches the product, which then stores only ciphertext or
+/// tokens. [`Plan`]s open them again on the way back.
 pub struct WritePlan {
     product: Arc<str>,
     selectors: SelectorSet<FieldId>,
-    paths: Vec<String>,
+    /// Per field id: its selector (what the protection binds to) and the
+    /// action that protects it.
+    fields: Vec<(String, Action)>,
     keys: Arc<dyn KeyProvider>,
 }
 
@@ -513,19 +579,22 @@ impl std::fmt::Debug for WritePlan {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WritePlan")
             .field("product", &self.product)
-            .field("fields", &self.paths)
+            .field(
+                "fields",
+                &self.fields.iter().map(|(path, _)| path).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
 
 impl WritePlan {
     /// The write plan of `classification`, if it stores any field
-    /// encrypted.
+    /// protected.
     pub fn new(classification: &Classification, keys: Arc<dyn KeyProvider>) -> Option<Self> {
-        let stored: Vec<&ClassifiedField> = classification
+        let stored: Vec<(&ClassifiedField, Action)> = classification
             .fields
             .iter()
-            .filter(|f| f.stored_encrypted)
+            .filter_map(|f| Some((f, f.stored.protect()?)))
             .collect();
         if stored.is_empty() {
             return None;
@@ -536,7 +605,7 @@ impl WritePlan {
                 stored
                     .iter()
                     .enumerate()
-                    .map(|(i, f)| {
+                    .map(|(i, (f, _))| {
                         (
                             f.selector.clone(),
                             FieldId(u32::try_from(i).expect("fewer than 2^32 fields")),
@@ -544,7 +613,10 @@ impl WritePlan {
                     })
                     .collect(),
             ),
-            paths: stored.iter().map(|f| f.selector.to_string()).collect(),
+            fields: stored
+                .into_iter()
+                .map(|(f, protect)| (f.selector.to_string(), protect))
+                .collect(),
             keys,
         })
     }
@@ -570,13 +642,14 @@ impl FieldPolicy for WritePlan {
         value: Scalar<'_>,
         out: &mut String,
     ) -> Result<Replacement, TransformError> {
+        let (path, protect) = &self.fields[id.0 as usize];
         let ctx = ApplyContext {
             product: &self.product,
-            path: &self.paths[id.0 as usize],
+            path,
             consumer: "",
             keys: &*self.keys,
         };
-        Action::Encrypt { key: None }
+        protect
             .apply_to(value, &ctx, out)
             .map_err(TransformError::new)
     }

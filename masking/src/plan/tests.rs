@@ -52,7 +52,7 @@ fn classification(unclassified: Unclassified) -> Classification {
     let field = |path: &str, class: &str| ClassifiedField {
         selector: Selector::parse(path).unwrap(),
         class: class.into(),
-        stored_encrypted: false,
+        stored: Stored::Clear,
     };
     Classification {
         product: "customers".into(),
@@ -175,7 +175,7 @@ fn detect_scans_unclassified_strings_and_deny_drops_them() {
 fn stored_encrypted_fields_are_opened_before_the_action() {
     let keys = Arc::new(LocalKeyring::random().unwrap());
     let mut c = classification(Unclassified::Pass);
-    c.fields[1].stored_encrypted = true;
+    c.fields[1].stored = Stored::Encrypted;
     // The product receives the card encrypted (in a write, a single
     // record at the root: another path than in the list below).
     let write = WritePlan::new(
@@ -357,7 +357,7 @@ mod stepping {
                     .map(|(i, (s, _))| ClassifiedField {
                         selector: Selector::parse(s).unwrap(),
                         class: format!("c{i}"),
-                        stored_encrypted: false,
+                        stored: Stored::Clear,
                     })
                     .collect(),
                 unclassified,
@@ -406,7 +406,7 @@ fn rewrite_chunked(paths: &[&str], doc: &str, chunk: usize) -> Result<String, Re
             .map(|p| ClassifiedField {
                 selector: Selector::parse(p).unwrap(),
                 class: "secret".into(),
-                stored_encrypted: false,
+                stored: Stored::Clear,
             })
             .collect(),
         unclassified: Unclassified::Pass,

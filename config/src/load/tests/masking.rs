@@ -106,6 +106,17 @@ class = "shoe_size"
 [[product.field]]
 path = "$.a"
 class = "email"
+
+[[product.field]]
+path = "$.b"
+class = "card_number"
+store = "tokenized"
+
+[[product.field]]
+path = "$.c"
+class = "email"
+store = "encrypted"
+store_key = "encrypt-1"
 "#,
         r#"
 [[class]]
@@ -130,6 +141,8 @@ actions = { email = { action = "generalize", to = "bucket" }, phone = { action =
         "class[1].name: a class name is lowercase",
         "product[0].field[0].class: unknown class \"shoe_size\"",
         "product[0].field[1].path: \"$.a\" is classified twice",
+        "product[0].field[2].store: store = \"tokenized\" needs store_key",
+        "product[0].field[3].store_key: store_key only goes with store = \"tokenized\"",
         "policy[0].default: the default rule must be the last one",
         "policy[0].actions.\"*\": the default rule must protect every class",
         "policy[1]: the last rule must be the default",
@@ -137,7 +150,7 @@ actions = { email = { action = "generalize", to = "bucket" }, phone = { action =
         "policy[1].actions.email.width: this generalization needs width",
         "policy[1].actions.nonsense: unknown class \"nonsense\"",
         "policy[1].actions.phone.length: a pseudonym keeps 8 to 64",
-        "masking: hash, tokenize, encrypt and stored encryption need keys",
+        "masking: hash, tokenize, encrypt and stored fields need keys",
     ];
     for expected in expect {
         assert!(

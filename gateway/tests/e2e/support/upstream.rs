@@ -280,8 +280,9 @@ impl Drop for RawUpstream {
     }
 }
 
-/// A product that keeps the last JSON body written to it (POST) and serves
-/// it back for every request: what a domain stores, as the gateway sent it.
+/// A product that keeps the last JSON body written to it (POST, PUT or
+/// PATCH) and serves it back for every request: what a domain stores, as
+/// the gateway sent it.
 pub struct StoringUpstream {
     addr: SocketAddr,
     stored: Arc<Mutex<bytes::Bytes>>,
@@ -301,7 +302,10 @@ impl StoringUpstream {
                 let service = hyper::service::service_fn(move |request: Request<Incoming>| {
                     let keep = keep.clone();
                     async move {
-                        if request.method() == Method::POST {
+                        if matches!(
+                            *request.method(),
+                            Method::POST | Method::PUT | Method::PATCH
+                        ) {
                             let body = request
                                 .into_body()
                                 .collect()
@@ -346,9 +350,10 @@ impl StoringUpstream {
 }
 
 /// The `accounts` product in front of `url`: `$..card_number` stored
-/// encrypted by the gateway and masked (card preset) for every caller;
-/// other values pass. Add where its keys come from (`[masking]`).
-pub fn stored_card_product(url: &str) -> String {
+/// protected by the gateway as `store` says (its TOML lines, e.g.
+/// `store = "encrypted"`) and masked (card preset) for every caller; other
+/// values pass. Add where its keys come from (`[masking]`).
+pub fn stored_card_product(url: &str, store: &str) -> String {
     format!(
         r#"
 [[product]]
@@ -359,7 +364,7 @@ upstream = {{ url = "{url}" }}
 [[product.field]]
 path = "$..card_number"
 class = "card_number"
-store = "encrypted"
+{store}
 
 [product.masking]
 unclassified = "pass"
