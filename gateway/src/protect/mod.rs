@@ -183,6 +183,15 @@ impl Protection {
         ) {
             return Ok(request);
         }
+        if is_json_patch(request.headers()) {
+            // RFC 6902 operations carry values under "value", addressed by
+            // JSON Pointers the field selectors never see: such a body
+            // would reach the product in the clear.
+            return Err(GatewayError::BadRequestBody {
+                product: product.to_owned(),
+                reason: "a JSON Patch body cannot be protected field by field: send the stored fields in a JSON or merge-patch body",
+            });
+        }
         let ndjson = match content_kind(request.headers(), &[]) {
             ContentKind::Json => false,
             ContentKind::Ndjson => true,
@@ -309,18 +318,9 @@ enum ContentKind {
 /// JSON (`application/json`, `*/*+json`), NDJSON, a type the product
 /// allows through, or anything else.
 fn content_kind(headers: &http::HeaderMap, allowed: &[String]) -> ContentKind {
-    let Some(value) = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    else {
+    let Some(essence) = media_type(headers) else {
         return ContentKind::Other;
     };
-    let essence = value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
     if essence == "application/json" || essence.ends_with("+json") {
         ContentKind::Json
     } else if essence == "application/x-ndjson" || essence == "application/ndjson" {
@@ -330,4 +330,16 @@ fn content_kind(headers: &http::HeaderMap, allowed: &[String]) -> ContentKind {
     } else {
         ContentKind::Other
     }
+}
+
+/// The `Content-Type`'s media type, lowercase, without parameters.
+fn media_type(headers: &http::HeaderMap) -> Option<String> {
+    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    Some(value.split(';').next()?.trim().to_ascii_lowercase())
+}
+
+/// Whether the body is a JSON Patch (RFC 6902): JSON, but operations on
+/// the resource rather than the resource's fields.
+fn is_json_patch(headers: &http::HeaderMap) -> bool {
+    media_type(headers).is_some_and(|m| m == "application/json-patch+json")
 }

@@ -264,6 +264,18 @@ async fn stored_fields_are_encrypted_on_the_way_in() {
     )
     .await;
     assert_gateway_error(&invalid, 400, "bad_request_body");
+    // A JSON Patch addresses values by pointer, out of the selectors'
+    // sight: refused, never passed on in the clear.
+    let patch = client::send(
+        &http,
+        post(
+            r#"[{"op":"replace","path":"/card_number","value":"4111 1111 1111 1111"}]"#,
+            "application/json-patch+json",
+        ),
+    )
+    .await;
+    assert_gateway_error(&patch, 400, "bad_request_body");
+    assert!(!upstream.stored().contains("4111"), "{}", upstream.stored());
 }
 
 /// `store = "tokenized"`: what the product stores is an FF1 token of the
