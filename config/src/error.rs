@@ -102,6 +102,12 @@ impl Diagnostic {
         Self::new(file, location, key_path, message)
     }
 
+    /// This problem, found without the file at hand, located in `file`
+    /// whose content is `text`.
+    pub fn in_file(&self, file: impl Into<PathBuf>, text: &str) -> Self {
+        Self::located(file, text, self.key_path.clone(), self.message.clone())
+    }
+
     pub(crate) fn new(
         file: impl Into<PathBuf>,
         location: Option<Location>,

@@ -9,17 +9,11 @@ pub(super) fn run(path: &Path) -> ExitCode {
         Ok(config) => {
             // What only the masking crate can judge: selectors, class
             // patterns, the keyring. Reported at its place in the file.
-            if let Err(problem) = crate::protect::Protection::from_config(&config, None) {
+            if let Err(problems) = crate::protect::Protection::from_config(&config, None) {
                 let text = std::fs::read_to_string(path).unwrap_or_default();
-                eprintln!(
-                    "{}",
-                    maskgate_config::Diagnostic::located(
-                        path,
-                        &text,
-                        problem.key_path,
-                        problem.message
-                    )
-                );
+                for problem in problems {
+                    eprintln!("{}", problem.in_file(path, &text));
+                }
                 return ExitCode::FAILURE;
             }
             print!("{}", summary(path, &config));

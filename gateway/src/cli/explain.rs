@@ -60,7 +60,14 @@ fn explain(args: &Explain) -> Result<String, String> {
     } else {
         None
     };
-    let protection = Protection::from_config(&config, dry_run_keys).map_err(|e| e.to_string())?;
+    let protection = Protection::from_config(&config, dry_run_keys).map_err(|problems| {
+        let text = std::fs::read_to_string(&args.config).unwrap_or_default();
+        let lines: Vec<String> = problems
+            .iter()
+            .map(|p| p.in_file(&args.config, &text).to_string())
+            .collect();
+        lines.join("\n")
+    })?;
     let index = config
         .products
         .iter()

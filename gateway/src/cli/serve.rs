@@ -4,7 +4,7 @@ use std::{path::PathBuf, process::ExitCode};
 
 use maskgate_config::Config;
 
-use crate::server::{Gateway, Reloader};
+use crate::server::{Gateway, Reloader, StartError};
 
 pub(super) async fn run(path: PathBuf) -> ExitCode {
     let config = match Config::load(&path) {
@@ -16,6 +16,14 @@ pub(super) async fn run(path: PathBuf) -> ExitCode {
     };
     let gateway = match Gateway::bind(&config).await {
         Ok(gateway) => gateway,
+        Err(StartError::Masking(problems)) => {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            eprintln!("error: invalid configuration");
+            for problem in problems {
+                eprintln!("{}", problem.in_file(&path, &text));
+            }
+            return ExitCode::FAILURE;
+        }
         Err(error) => {
             eprintln!("error: cannot start: {error}");
             return ExitCode::FAILURE;

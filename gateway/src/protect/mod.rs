@@ -15,7 +15,7 @@ mod translate;
 use std::sync::Arc;
 
 use http::{HeaderValue, Response, header};
-use maskgate_config::Config;
+use maskgate_config::{Config, Diagnostic};
 use maskgate_masking::{
     KeyProvider, LocalKeyring, Plan, Policy, RewriteLimits, Rewriter, WritePlan,
 };
@@ -57,22 +57,30 @@ struct ProductProtection {
 }
 
 impl Protection {
-    /// Compiles every product's plans; the error names the key path of
-    /// what is wrong. Keys come from `keys` when given (Vault transit),
-    /// else from `masking.keyring`.
+    /// Compiles every product's plans; the error is every problem found,
+    /// each naming the key path of what is wrong (not yet located in the
+    /// file: [`Diagnostic::in_file`]). Keys come from `keys` when given
+    /// (Vault transit), else from `masking.keyring`.
     pub(crate) fn from_config(
         config: &Config,
         keys: Option<Arc<dyn KeyProvider>>,
-    ) -> Result<Self, Problem> {
+    ) -> Result<Self, Vec<Diagnostic>> {
+        Self::compile(config, keys)
+            .map_err(|problems| problems.into_iter().map(Problem::into_diagnostic).collect())
+    }
+
+    fn compile(config: &Config, keys: Option<Arc<dyn KeyProvider>>) -> Result<Self, Vec<Problem>> {
         // Keys from Vault are fetched when first used; a keyring file is
         // here now, so a key the configuration needs and it lacks is an
         // error of the configuration, not a 502 on every response.
         let check_keys = keys.is_none();
         let keys: Arc<dyn KeyProvider> = match (keys, &config.masking.keyring) {
             (Some(keys), _) => keys,
-            (None, Some(path)) => Arc::new(LocalKeyring::load(path).map_err(|e| Problem {
-                key_path: "masking.keyring".to_owned(),
-                message: e.to_string(),
+            (None, Some(path)) => Arc::new(LocalKeyring::load(path).map_err(|e| {
+                vec![Problem {
+                    key_path: "masking.keyring".to_owned(),
+                    message: e.to_string(),
+                }]
             })?),
             (None, None) => Arc::new(LocalKeyring::empty()),
         };
@@ -87,8 +95,12 @@ impl Protection {
                 products: config.products.iter().map(|_| None).collect(),
             });
         }
-        let policy = Arc::new(translate::policy(config)?);
-        let detectors = Arc::new(translate::detectors(config)?);
+        let policy = Arc::new(translate::policy(config).map_err(|p| vec![p])?);
+        let mut problems = Vec::new();
+        let detectors = translate::detectors(config)
+            .map_err(|mut found| problems.append(&mut found))
+            .ok()
+            .map(Arc::new);
         let detected = translate::detected_classes(config);
         let detected: Vec<&str> = detected.iter().map(String::as_str).collect();
         let mut products = Vec::with_capacity(config.products.len());
@@ -97,7 +109,16 @@ impl Protection {
                 products.push(None);
                 continue;
             }
-            let classification = translate::classification(index, product)?;
+            let classification = match translate::classification(index, product) {
+                Ok(classification) => classification,
+                Err(mut found) => {
+                    problems.append(&mut found);
+                    continue;
+                }
+            };
+            let Some(detectors) = &detectors else {
+                continue;
+            };
             let plans = policy
                 .rules()
                 .iter()
@@ -109,7 +130,14 @@ impl Protection {
                             message: e.to_string(),
                         })
                 })
-                .collect::<Result<Vec<_>, _>>()?;
+                .collect::<Result<Vec<_>, _>>();
+            let plans = match plans {
+                Ok(plans) => plans,
+                Err(problem) => {
+                    problems.push(problem);
+                    continue;
+                }
+            };
             let masking = product.masking.clone().unwrap_or_default();
             products.push(Some(ProductProtection {
                 plans,
@@ -122,7 +150,10 @@ impl Protection {
             }));
         }
         if check_keys {
-            translate::check_keys(config, &policy, &*keys)?;
+            problems.extend(translate::missing_keys(config, &policy, &*keys));
+        }
+        if !problems.is_empty() {
+            return Err(problems);
         }
         Ok(Self {
             policy: Some(policy),

@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use maskgate_config::{
-    ActionSpec, Config, FieldClass, Generalization, MaskPreset as ConfigPreset, Product, Store,
-    Unclassified as ConfigUnclassified, Validator as ConfigValidator, join_key_index,
-    join_key_path,
+    ActionSpec, Config, Diagnostic, FieldClass, Generalization, MaskPreset as ConfigPreset,
+    Product, Store, Unclassified as ConfigUnclassified, Validator as ConfigValidator,
+    join_key_index, join_key_path,
 };
 use maskgate_masking::{
     Action, Alphabet, BUILTIN_DETECTED_CLASSES, Classification, ClassifiedField, Date, DetectorSet,
@@ -46,32 +46,48 @@ pub(crate) struct Problem {
     pub(crate) message: String,
 }
 
+impl Problem {
+    /// As the configuration's own diagnostics, by key path.
+    pub(crate) fn into_diagnostic(self) -> Diagnostic {
+        Diagnostic::located("", "", self.key_path, self.message)
+    }
+}
+
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.key_path, self.message)
     }
 }
 
-/// A product's (the `index`th) classification.
-pub(super) fn classification(index: usize, product: &Product) -> Result<Classification, Problem> {
-    let fields = product
-        .fields
-        .iter()
-        .enumerate()
-        .map(|(i, field)| {
-            Ok(ClassifiedField {
-                selector: Selector::parse(&field.path).map_err(|e| Problem {
-                    key_path: format!("product[{index}].field[{i}].path"),
-                    message: e.to_string(),
-                })?,
+/// A product's (the `index`th) classification, or every problem in it.
+pub(super) fn classification(
+    index: usize,
+    product: &Product,
+) -> Result<Classification, Vec<Problem>> {
+    let mut fields = Vec::with_capacity(product.fields.len());
+    let mut problems = Vec::new();
+    for (i, field) in product.fields.iter().enumerate() {
+        let at = |key: &str| format!("product[{index}].field[{i}].{key}");
+        let selector = Selector::parse(&field.path).map_err(|e| Problem {
+            key_path: at("path"),
+            message: e.to_string(),
+        });
+        let stored = stored(field).map_err(|message| Problem {
+            key_path: at("store_key"),
+            message,
+        });
+        match (selector, stored) {
+            (Ok(selector), Ok(stored)) => fields.push(ClassifiedField {
+                selector,
                 class: field.class.clone(),
-                stored: stored(field).map_err(|message| Problem {
-                    key_path: format!("product[{index}].field[{i}].store_key"),
-                    message,
-                })?,
-            })
-        })
-        .collect::<Result<Vec<_>, Problem>>()?;
+                stored,
+            }),
+            (selector, stored) => problems.extend(selector.err().into_iter().chain(stored.err())),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
     let unclassified = match product.masking.as_ref().map(|m| m.unclassified) {
         Some(ConfigUnclassified::Pass) => Unclassified::Pass,
         Some(ConfigUnclassified::Deny) => Unclassified::Deny,
@@ -102,27 +118,29 @@ fn stored(field: &FieldClass) -> Result<Stored, String> {
     })
 }
 
-/// Every key the configuration needs is in `keys`: the one each rule's
-/// actions take and the one each stored field is protected with.
-pub(super) fn check_keys(
+/// Every key the configuration needs that `keys` lacks: the one each
+/// rule's actions take and the one each stored field is protected with.
+pub(super) fn missing_keys(
     config: &Config,
     policy: &Policy,
     keys: &dyn KeyProvider,
-) -> Result<(), Problem> {
-    let require = |need: Option<(KeyPurpose, Option<&KeyId>)>,
-                   key_path: &dyn Fn() -> String|
-     -> Result<(), Problem> {
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut require = |need: Option<(KeyPurpose, Option<&KeyId>)>,
+                       key_path: &dyn Fn() -> String| {
         let Some((purpose, id)) = need else {
-            return Ok(());
+            return;
         };
-        let purpose_name = purpose.as_str();
-        keys.key(purpose, id).map(drop).map_err(|error| Problem {
-            key_path: key_path(),
-            message: match id {
-                Some(id) => format!("needs the {purpose_name} key {id} of the keyring: {error}"),
-                None => format!("needs an {purpose_name} key in the keyring: {error}"),
-            },
-        })
+        if let Err(error) = keys.key(purpose, id) {
+            let purpose = purpose.as_str();
+            problems.push(Problem {
+                key_path: key_path(),
+                message: match id {
+                    Some(id) => format!("needs the {purpose} key {id} of the keyring: {error}"),
+                    None => format!("needs an {purpose} key in the keyring: {error}"),
+                },
+            });
+        }
     };
     for (r, rule) in policy.rules().iter().enumerate() {
         for (class, action) in &rule.actions {
@@ -131,7 +149,7 @@ pub(super) fn check_keys(
                     &join_key_path(&join_key_index("policy", r), "actions"),
                     class,
                 )
-            })?;
+            });
         }
     }
     for (p, product) in config.products.iter().enumerate() {
@@ -146,15 +164,17 @@ pub(super) fn check_keys(
                     "store"
                 };
                 join_key_path(&at, key)
-            })?;
+            });
         }
     }
-    Ok(())
+    problems
 }
 
-/// The built-in detectors plus each `[[class]]` with a pattern.
-pub(super) fn detectors(config: &Config) -> Result<DetectorSet, Problem> {
+/// The built-in detectors plus each `[[class]]` with a pattern, or every
+/// pattern that does not compile.
+pub(super) fn detectors(config: &Config) -> Result<DetectorSet, Vec<Problem>> {
     let mut set = DetectorSet::builtin();
+    let mut problems = Vec::new();
     for (i, class) in config.classes.iter().enumerate() {
         if let Some(pattern) = &class.pattern {
             let validator = match class.validator {
@@ -162,17 +182,20 @@ pub(super) fn detectors(config: &Config) -> Result<DetectorSet, Problem> {
                 ConfigValidator::Mod97 => Some(Validator::Mod97),
                 _ => None,
             };
-            let detector =
-                RegexDetector::new(class.name.as_str(), pattern, validator).map_err(|e| {
-                    Problem {
-                        key_path: format!("class[{i}].pattern"),
-                        message: e.to_string(),
-                    }
-                })?;
-            set.push(Box::new(detector));
+            match RegexDetector::new(class.name.as_str(), pattern, validator) {
+                Ok(detector) => set.push(Box::new(detector)),
+                Err(e) => problems.push(Problem {
+                    key_path: format!("class[{i}].pattern"),
+                    message: e.to_string(),
+                }),
+            }
         }
     }
-    Ok(set)
+    if problems.is_empty() {
+        Ok(set)
+    } else {
+        Err(problems)
+    }
 }
 
 /// The classes detectors can report, each once (a built-in class with a

@@ -64,7 +64,7 @@ impl Generation {
                 config,
                 transit_keys.map(|keys| keys as Arc<dyn KeyProvider>),
             )
-            .map_err(|p| StartError::Masking(p.to_string()))?,
+            .map_err(StartError::Masking)?,
         );
         let secrets = ProductSecrets::for_config(config, vault).map_err(StartError::Secrets)?;
         let authentication = match &config.authn {
@@ -173,6 +173,14 @@ impl Reloader {
     /// that only a restart applies (listeners, workers, admin, timeouts).
     /// Must run inside a tokio runtime.
     pub fn reload(&self, config: &Config) -> Result<Vec<String>, StartError> {
+        let applied = self.apply(config);
+        self.metrics
+            .observe_reload(if applied.is_ok() { "applied" } else { "failed" });
+        applied
+    }
+
+    /// [`reload`](Self::reload) without counting it.
+    fn apply(&self, config: &Config) -> Result<Vec<String>, StartError> {
         let previous = self.current.load();
         let built = Generation::build(
             config,
@@ -182,15 +190,7 @@ impl Reloader {
             Some(&previous),
             self.vault.as_ref(),
         );
-        let next = match built {
-            Ok(next) => next,
-            Err(error) => {
-                self.metrics.observe_reload("failed");
-                return Err(error);
-            }
-        };
-        self.current.store(Arc::new(next));
-        self.metrics.observe_reload("applied");
+        self.current.store(Arc::new(built?));
         Ok(self.needs_restart(config))
     }
 
@@ -201,7 +201,28 @@ impl Reloader {
             self.metrics.observe_reload("invalid");
             ReloadError::Invalid(error)
         })?;
-        self.reload(&config).map_err(ReloadError::Failed)
+        match self.apply(&config) {
+            Ok(needs_restart) => {
+                self.metrics.observe_reload("applied");
+                Ok(needs_restart)
+            }
+            // What only compiling the masking plans finds (a selector, a
+            // pattern, a missing key) is a problem of the file like any
+            // other: refused as invalid, located at its line.
+            Err(StartError::Masking(problems)) => {
+                self.metrics.observe_reload("invalid");
+                let text = std::fs::read_to_string(path).unwrap_or_default();
+                Err(ReloadError::Invalid(
+                    maskgate_config::ConfigError::Invalid {
+                        diagnostics: problems.iter().map(|p| p.in_file(path, &text)).collect(),
+                    },
+                ))
+            }
+            Err(error) => {
+                self.metrics.observe_reload("failed");
+                Err(ReloadError::Failed(error))
+            }
+        }
     }
 
     /// The Vault client, if the gateway logged in to one at start-up.

@@ -58,9 +58,9 @@ pub enum StartError {
     #[error("authentication: {0}")]
     Authn(String),
     /// The masking configuration could not be compiled (a selector, a
-    /// class pattern, the keyring).
-    #[error("masking: {0}")]
-    Masking(String),
+    /// class pattern, the keyring): every problem, by key path.
+    #[error("masking: {}", one_per_line(.0))]
+    Masking(Vec<maskgate_config::Diagnostic>),
     /// The audit log could not be opened (its directory, its keys).
     #[error("audit: {0}")]
     Audit(String),
@@ -103,6 +103,12 @@ impl std::fmt::Debug for Gateway {
             .field("admin_addr", &self.admin_addr)
             .finish_non_exhaustive()
     }
+}
+
+/// Problems one to a line (the first after the error's own words).
+fn one_per_line(problems: &[maskgate_config::Diagnostic]) -> String {
+    let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    lines.join("\n")
 }
 
 /// The crypto provider for every TLS connection the gateway makes or

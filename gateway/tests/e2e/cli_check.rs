@@ -211,6 +211,14 @@ fn an_unstreamable_selector_is_refused_at_its_line() {
 path = "$.items[?(@.vip)].email"
 class = "email"
 
+[[product.field]]
+path = "$.items[*].phone.length()"
+class = "phone"
+
+[[class]]
+name = "loyalty_id"
+pattern = "LOY-[0-9"
+
 [[policy]]
 name = "everyone"
 default = true
@@ -220,14 +228,24 @@ actions = { "*" = { action = "redact" } }
     let output = check(&config);
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
-    let expected = format!("{}:12:1: product[0].field[0].path:", config.display());
-    assert!(stderr.contains(&expected), "{stderr}");
+    // Every problem at once, each at its line.
+    for (line, key) in [
+        (12, "product[0].field[0].path"),
+        (16, "product[0].field[1].path"),
+        (21, "class[0].pattern"),
+    ] {
+        let expected = format!("{}:{line}:1: {key}:", config.display());
+        assert!(stderr.contains(&expected), "{expected} not in {stderr}");
+    }
     assert!(stderr.contains("$.items[?(@.vip)].email"), "{stderr}");
 
-    // The same file with a streamable selector is valid.
+    // The same file with streamable selectors and a pattern that compiles
+    // is valid.
     let text_ok = std::fs::read_to_string(&config)
         .unwrap()
-        .replace("[?(@.vip)]", "[*]");
+        .replace("[?(@.vip)]", "[*]")
+        .replace(".length()", "")
+        .replace("LOY-[0-9\"", "LOY-[0-9]{8}\"");
     std::fs::write(&config, text_ok).unwrap();
     let output = check(&config);
     assert!(output.status.success(), "{}", text(&output.stderr));

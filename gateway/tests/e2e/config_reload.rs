@@ -223,3 +223,107 @@ async fn a_watched_file_reloads_on_change() {
     })
     .await;
 }
+
+/// A policy change applies on SIGHUP like any other; a masking
+/// configuration that does not compile (two selectors outside the
+/// streamable subset) is refused as invalid, every problem at its line, and
+/// the running policy keeps protecting.
+#[tokio::test]
+async fn a_policy_reloads_and_a_broken_one_is_refused_at_its_lines() {
+    let upstream = Upstream::start(|_| async {
+        let mut response = Response::new(body::full(
+            r#"{"email":"jane@example.com","card":"4111 1111 1111 1111"}"#,
+        ));
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        response
+    })
+    .await;
+    let masked = |email_selector: &str, card_selector: &str, email_action: &str| {
+        format!(
+            r#"{}
+[[product.field]]
+path = "{email_selector}"
+class = "email"
+
+[[product.field]]
+path = "{card_selector}"
+class = "card_number"
+
+[product.masking]
+unclassified = "pass"
+
+[[policy]]
+name = "everyone"
+default = true
+actions = {{ email = {email_action}, "*" = {{ action = "redact" }} }}
+"#,
+            product("p", "/p", &upstream.url())
+        )
+    };
+    let mut child = ChildGateway::start(&masked(
+        "$.email",
+        "$.card",
+        r#"{ action = "mask", preset = "email" }"#,
+    ))
+    .await;
+    let http = client::h1();
+    let fetch = || async {
+        client::send(&http, client::get(&child.url("/p/x")))
+            .await
+            .text()
+            .to_string()
+    };
+    assert_eq!(fetch().await, r#"{"email":"j***@example.com","card":null}"#);
+
+    child.rewrite_config(&masked("$.email", "$.card", r#"{ action = "drop" }"#));
+    child.hangup();
+    support::within("the new policy to apply", async {
+        while fetch().await != r#"{"card":null}"# {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+
+    child.rewrite_config(&masked(
+        "$.email[?(@.x)]",
+        "$.card.length()",
+        r#"{ action = "pass" }"#,
+    ));
+    child.hangup();
+    support::within("the refusal to be logged", async {
+        while !child.logs().contains("configuration reload refused") {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let logs = child.logs();
+    let config = child.dir().join("maskgate.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let line_of = |needle: &str| 1 + text.lines().position(|l| l.contains(needle)).unwrap();
+    for (selector, field) in [("$.email[?(@.x)]", 0), ("$.card.length()", 1)] {
+        let at = format!(
+            "{}:{}:1: product[0].field[{field}].path",
+            config.display(),
+            line_of(selector)
+        );
+        assert!(logs.contains(&at), "{at} not in:\n{logs}");
+    }
+    assert_eq!(
+        fetch().await,
+        r#"{"card":null}"#,
+        "the running policy stays"
+    );
+    let metrics = client::send(&http, client::get(&child.admin_url("/metrics"))).await;
+    assert!(
+        metrics
+            .text()
+            .contains(r#"maskgate_config_reloads_total{result="invalid"} 1"#),
+        "{}",
+        metrics.text()
+    );
+    child.terminate();
+    assert!(child.exited().await.success());
+}
