@@ -21,9 +21,14 @@ const DOC: &str = r#"{"items":[{"id":7,"name":"Jane Doe","email":"jane.doe@examp
 /// A gateway in front of `upstream` with API keys for a support agent and
 /// a fraud analyst, the customers classification and a policy.
 async fn gateway(upstream: &Upstream) -> (TestGateway, String, String) {
+    gateway_with(upstream, "").await
+}
+
+/// [`gateway`] with `product_lines` (TOML) added to the product's table.
+async fn gateway_with(upstream: &Upstream, product_lines: &str) -> (TestGateway, String, String) {
     let callers = Callers::new();
     let gateway = TestGateway::start(&format!(
-        "{PLAINTEXT_GATEWAY}{}{}{POLICIES}",
+        "{PLAINTEXT_GATEWAY}{}{}{product_lines}{POLICIES}",
         callers.authn,
         customers_product(&upstream.url())
     ))
@@ -96,6 +101,50 @@ async fn each_role_sees_its_view_whatever_the_chunking() {
     );
 }
 
+/// The classified values written with JSON escapes and the body sent three
+/// bytes at a time (so every escape and value is split): the support
+/// agent's view holds none of them, in the clear or escaped, and its masks
+/// are those of the decoded values.
+#[tokio::test]
+async fn escaped_values_in_tiny_chunks_do_not_leak() {
+    let escaped = DOC
+        .replace(EMAIL, r"jane.doe\u0040example.com")
+        .replace(CARD, r"\u0034111 1111 1111 111\u0031");
+    assert_ne!(escaped, DOC);
+    let upstream = Upstream::start(move |_| {
+        let parts: Vec<Bytes> = escaped
+            .as_bytes()
+            .chunks(3)
+            .map(Bytes::copy_from_slice)
+            .collect();
+        async move { body::json(body::chunks(parts)) }
+    })
+    .await;
+    let (gateway, support, _) = gateway(&upstream).await;
+    let seen = client::send(
+        &client::h1(),
+        call(&gateway.url("/customers"), &support, None),
+    )
+    .await;
+    assert_eq!(seen.status, 200);
+    let text = seen.text();
+    assert!(text.contains(r#""email":"j*******@example.com""#), "{text}");
+    assert!(
+        text.contains(r#""card_number":"**** **** **** 1111""#),
+        "{text}"
+    );
+    for secret in [
+        EMAIL,
+        "jane.doe",
+        r"jane.doe\u0040",
+        CARD,
+        "4111 1111",
+        r"\u0034111",
+    ] {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+    }
+}
+
 /// What cannot be protected is blocked: a non-JSON body, a compressed one,
 /// invalid JSON at the start (502 before anything is sent).
 #[tokio::test]
@@ -103,6 +152,8 @@ async fn unprotectable_responses_are_blocked() {
     for (case, expected) in [
         ("text", "unprotectable_response"),
         ("gzip", "unprotectable_response"),
+        ("deflate", "unprotectable_response"),
+        ("br", "unprotectable_response"),
         ("invalid", "masking_failed"),
     ] {
         let upstream = Upstream::start(move |_| async move {
@@ -114,11 +165,11 @@ async fn unprotectable_responses_are_blocked() {
                         .insert("content-type", "text/plain".parse().unwrap());
                     response
                 }
-                "gzip" => {
+                "gzip" | "deflate" | "br" => {
                     let mut response = body::json(body::full(DOC));
                     response
                         .headers_mut()
-                        .insert("content-encoding", "gzip".parse().unwrap());
+                        .insert("content-encoding", case.parse().unwrap());
                     response
                 }
                 _ => body::json(body::full(
@@ -135,6 +186,73 @@ async fn unprotectable_responses_are_blocked() {
         .await;
         let message = assert_gateway_error(&reply, 502, expected);
         assert!(!reply.text().contains("jane.doe"), "{case}: {message}");
+    }
+}
+
+/// Every JSON media type is rewritten (NDJSON record by record, any
+/// `+json` type, with parameters); a type the product allows passes as it
+/// is, and a non-JSON type it does not allow is still blocked.
+#[tokio::test]
+async fn json_types_are_rewritten_and_allowed_types_pass() {
+    let ndjson = format!("{DOC}\n{DOC}\n");
+    let csv = "id,email\n7,jane.doe@example.com\n".to_owned();
+    for (content_type, sent, masked_records) in [
+        ("application/x-ndjson", ndjson, Some(2)),
+        (
+            "application/vnd.api+json; charset=utf-8",
+            DOC.to_owned(),
+            Some(1),
+        ),
+        ("application/problem+json", DOC.to_owned(), Some(1)),
+        ("text/csv", csv.clone(), None),
+        ("text/plain", csv, None),
+    ] {
+        let body_sent = sent.clone();
+        let upstream = Upstream::start(move |_| {
+            let body_sent = body_sent.clone();
+            async move {
+                let mut response = Response::new(body::full(body_sent));
+                response
+                    .headers_mut()
+                    .insert("content-type", content_type.parse().unwrap());
+                response
+            }
+        })
+        .await;
+        let (gateway, support, _) = gateway_with(
+            &upstream,
+            "[product.masking]\nallow_content_types = [\"text/csv\"]\n",
+        )
+        .await;
+        let reply = client::send(
+            &client::h1(),
+            call(&gateway.url("/customers"), &support, None),
+        )
+        .await;
+        match (masked_records, content_type) {
+            (Some(records), _) => {
+                assert_eq!(reply.status, 200, "{content_type}: {}", reply.text());
+                let text = reply.text();
+                assert_eq!(
+                    text.matches(r#""email":"j*******@example.com""#).count(),
+                    records,
+                    "{content_type}: {text}"
+                );
+                assert!(
+                    !text.contains(EMAIL) && !text.contains(CARD),
+                    "{content_type}: {text}"
+                );
+                assert_eq!(text.lines().count(), records, "{content_type}: {text}");
+            }
+            (None, "text/csv") => {
+                assert_eq!(reply.status, 200, "{content_type}");
+                assert_eq!(reply.text(), sent, "an allowed type passes as it is");
+            }
+            (None, _) => {
+                assert_gateway_error(&reply, 502, "unprotectable_response");
+                assert!(!reply.text().contains("jane.doe"), "{content_type}");
+            }
+        }
     }
 }
 
