@@ -240,7 +240,7 @@ impl Protection {
             Rewriter::new(policy, *limits)
         };
         request.headers_mut().remove(header::CONTENT_LENGTH);
-        Ok(request.map(|body| body::boxed(RewriteBody::new(body, rewriter))))
+        Ok(request.map(|body| body::boxed(RewriteBody::new(product, body, rewriter))))
     }
 
     /// The response, rewritten for `caller` with `purpose`, or the reason it
@@ -306,7 +306,7 @@ impl Protection {
             Rewriter::new(bound, protection.limits)
         };
         let mut rewritten =
-            RewriteBody::new(body, rewriter).audited(facts, &protection.plans[rule]);
+            RewriteBody::new(product, body, rewriter).audited(facts, &protection.plans[rule]);
         if rewritten.prime().await.is_err() {
             return Err(GatewayError::MaskingFailed {
                 product: product.to_owned(),

@@ -40,6 +40,8 @@ pub(crate) const WHOLE_BODY: usize = 64 * 1024;
 
 /// See the module docs.
 pub(crate) struct RewriteBody {
+    /// The product's name, for the log line of a failure.
+    product: Arc<str>,
     inner: Body,
     rewriter: Rewriter,
     /// Output not yet sent.
@@ -52,8 +54,9 @@ pub(crate) struct RewriteBody {
 }
 
 impl RewriteBody {
-    pub(crate) fn new(inner: Body, rewriter: Rewriter) -> Self {
+    pub(crate) fn new(product: &str, inner: Body, rewriter: Rewriter) -> Self {
         Self {
+            product: Arc::from(product),
             inner,
             rewriter,
             pending: Vec::new(),
@@ -147,6 +150,14 @@ impl RewriteBody {
     /// After a rewriter error: nothing more goes out, not even what was
     /// rewritten before it in the same frame.
     fn fail(&mut self, error: maskgate_masking::RewriteError) -> BoxError {
+        // Logged as well as audited: a gateway without an audit log still
+        // says why a product's body was refused. The error names an offset
+        // and a reason, never a value.
+        tracing::warn!(
+            product = %self.product,
+            %error,
+            "a body could not be protected: refused or aborted"
+        );
         self.pending = Vec::new();
         self.done = true;
         self.report(true);

@@ -229,7 +229,17 @@ impl Proxy {
                     self.metrics
                         .observe_upstream_error(&product.name, error.code());
                 }
-                tracing::debug!(product = %product.name, code = error.code(), "request failed");
+                match error.code() {
+                    // A response withheld to protect data: the security
+                    // team wants to know, also without an audit log.
+                    code @ ("masking_failed" | "unprotectable_response") => tracing::warn!(
+                        product = %product.name,
+                        code,
+                        %error,
+                        "response withheld"
+                    ),
+                    code => tracing::debug!(product = %product.name, code, "request failed"),
+                }
                 error.into_response(request_id.as_ref().map(|id| &id.0))
             }
         }
