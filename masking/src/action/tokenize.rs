@@ -6,7 +6,7 @@
 //! `+`, `(`, `)`) stay in place; any other character is an error (fail
 //! closed). So a token has the input's length and shape: digits stay digits,
 //! `4111 1111 1111 1111` becomes another 16 digits in groups of 4, and an
-//! IBAN stays an IBAN-shaped string.
+//! IBAN another valid IBAN of its country and layout ([`Alphabet::Iban`]).
 //!
 //! The FF1 tweak is `product || 0x00 || normalized JSONPath`: the same value
 //! gives the same token in the same field of the same product (so tokens
@@ -29,6 +29,7 @@ use aes::Aes256;
 use fpe::ff1::{FF1, FlexibleNumeralString, NumeralStringError};
 
 use super::{ActionError, ApplyContext, Outcome, Scalar, json_string};
+use crate::detect::validate;
 use crate::keys::{KEY_LEN, KeyId, KeyPurpose};
 
 /// Which characters are encrypted (the others are separators or errors).
@@ -41,9 +42,12 @@ pub enum Alphabet {
     AlphanumericUpper,
     /// `0-9 A-Z a-z` (radix 62).
     Alphanumeric,
-    /// An IBAN: the first 4 characters (country code and check digits) are
-    /// kept, the rest (the BBAN) is encrypted over `0-9 A-Z`. The result is
-    /// IBAN-shaped but its check digits do not verify.
+    /// An IBAN: the country code is kept, the digits of the BBAN are
+    /// encrypted (radix 10) and its letters kept, and the check digits are
+    /// computed anew: the token is a valid IBAN of the same country and
+    /// layout (a German one stays 18 digits after `DE`). Only a valid IBAN
+    /// (its check digits verify) is tokenized, so that reveal, which
+    /// computes them again, gives back exactly the original.
     Iban,
 }
 
@@ -58,17 +62,39 @@ impl Alphabet {
     /// use).
     fn chars(self) -> &'static str {
         match self {
-            Alphabet::Digits => DIGITS,
-            Alphabet::AlphanumericUpper | Alphabet::Iban => UPPER36,
+            Alphabet::Digits | Alphabet::Iban => DIGITS,
+            Alphabet::AlphanumericUpper => UPPER36,
             Alphabet::Alphanumeric => ALNUM62,
         }
     }
 
-    /// How many leading alphabet characters are kept in clear.
-    fn keep_leading(self) -> usize {
-        match self {
-            Alphabet::Iban => 4,
-            _ => 0,
+    /// What becomes of `c`, the next character of a value, given the
+    /// characters before it (`counted` of them counted as this alphabet
+    /// counts): its numeral, to be encrypted, or `None` to keep it as it
+    /// is. An error for a character the token cannot keep the shape of.
+    fn numeral(self, c: char, counted: &mut usize) -> Result<Option<u16>, ()> {
+        if self == Alphabet::Iban {
+            // Country code and check digits are the first four
+            // alphanumerics; letters of the BBAN stay, its digits are
+            // encrypted.
+            if !(c.is_ascii_digit() || c.is_ascii_uppercase()) {
+                return if SEPARATORS.contains(&c) {
+                    Ok(None)
+                } else {
+                    Err(())
+                };
+            }
+            *counted += 1;
+            return Ok(match c.to_digit(10) {
+                Some(d) if *counted > 4 => Some(u16::try_from(d).unwrap_or(0)),
+                _ => None,
+            });
+        }
+        match self.chars().find(c) {
+            // An alphabet has at most 62 characters.
+            Some(i) => Ok(Some(u16::try_from(i).unwrap_or(u16::MAX))),
+            None if SEPARATORS.contains(&c) => Ok(None),
+            None => Err(()),
         }
     }
 }
@@ -143,29 +169,28 @@ impl Tokenize {
                 });
             }
         };
-        let alphabet = self.alphabet.chars();
-        let keep = self.alphabet.keep_leading();
-        // Numerals to encrypt, and the output with placeholders kept as-is.
+        let iban = self.alphabet == Alphabet::Iban;
+        if iban && matches!(direction, Direction::Encrypt) && !validate::mod97(text) {
+            return Err(ActionError::Format {
+                action,
+                expected: "a valid IBAN (its check digits verify)",
+            });
+        }
+        let not_shaped = ActionError::Format {
+            action,
+            expected: "made of the alphabet's characters and separators",
+        };
+        // Numerals to encrypt; the other characters stay where they are.
         let mut numerals = Vec::with_capacity(text.len());
-        let mut seen = 0usize;
+        let mut counted = 0usize;
         for c in text.chars() {
-            match alphabet.find(c) {
-                Some(_) if seen < keep => seen += 1,
-                Some(i) => {
-                    seen += 1;
-                    // An alphabet has at most 62 characters.
-                    numerals.push(u16::try_from(i).unwrap_or(u16::MAX));
-                }
-                None if SEPARATORS.contains(&c) => {}
-                None => {
-                    return Err(ActionError::Format {
-                        action,
-                        expected: "made of the alphabet's characters and separators",
-                    });
-                }
+            match self.alphabet.numeral(c, &mut counted) {
+                Ok(Some(n)) => numerals.push(n),
+                Ok(None) => {}
+                Err(()) => return Err(not_shaped),
             }
         }
-        if seen < keep {
+        if iban && counted < 5 {
             return Err(ActionError::Format {
                 action,
                 expected: "an IBAN",
@@ -183,7 +208,7 @@ impl Tokenize {
         tweak.extend_from_slice(ctx.path.as_bytes());
 
         let data_key = ctx.keys.key(KeyPurpose::Fpe, self.key.as_ref())?;
-        let radix = u32::try_from(alphabet.len()).unwrap_or(u32::MAX);
+        let radix = u32::try_from(self.alphabet.chars().len()).unwrap_or(u32::MAX);
         let out = ff1(
             data_key.bytes(),
             radix,
@@ -203,26 +228,48 @@ impl Tokenize {
             _ => ActionError::Crypto { action },
         })?;
 
-        let alphabet_bytes = alphabet.as_bytes();
+        let alphabet_bytes = self.alphabet.chars().as_bytes();
         let mut next = out.into_iter();
         let mut result = String::with_capacity(text.len());
-        let mut seen = 0usize;
+        let mut counted = 0usize;
         for c in text.chars() {
-            if alphabet.contains(c) {
-                seen += 1;
-                if seen > keep {
-                    let n = next.next().ok_or(ActionError::Crypto { action })?;
-                    let b = alphabet_bytes
-                        .get(usize::from(n))
-                        .ok_or(ActionError::Crypto { action })?;
-                    result.push(char::from(*b));
-                    continue;
-                }
+            if let Ok(Some(_)) = self.alphabet.numeral(c, &mut counted) {
+                let n = next.next().ok_or(ActionError::Crypto { action })?;
+                let b = alphabet_bytes
+                    .get(usize::from(n))
+                    .ok_or(ActionError::Crypto { action })?;
+                result.push(char::from(*b));
+            } else {
+                result.push(c);
             }
-            result.push(c);
+        }
+        if iban {
+            result = with_iban_check_digits(&result).ok_or(ActionError::Crypto { action })?;
         }
         Ok(Outcome::Replace(json_string(&result)))
     }
+}
+
+/// `iban` with the check digits (its third and fourth alphanumerics)
+/// that make it valid.
+fn with_iban_check_digits(iban: &str) -> Option<String> {
+    let check = validate::iban_check_digits(iban)?;
+    let mut alphanumerics = 0;
+    let bytes = iban
+        .bytes()
+        .map(|b| {
+            if !b.is_ascii_alphanumeric() {
+                return b;
+            }
+            alphanumerics += 1;
+            match alphanumerics {
+                3 => check[0],
+                4 => check[1],
+                _ => b,
+            }
+        })
+        .collect();
+    String::from_utf8(bytes).ok()
 }
 
 #[cfg(test)]
@@ -281,16 +328,31 @@ mod tests {
         let t = tok(Alphabet::Iban);
         let iban = "DE89 3704 0044 0532 0130 00";
         let token = round_trip(&t, iban);
-        assert!(token.starts_with("DE89 "), "{token}");
+        assert!(token.starts_with("DE"), "{token}");
         assert_ne!(token, iban);
         assert_eq!(token.len(), iban.len());
-        assert!(token.chars().all(|c| c == ' ' || UPPER36.contains(c)));
+        // A German IBAN stays digits after the country, and is valid.
+        assert!(
+            token[2..].chars().all(|c| c == ' ' || c.is_ascii_digit()),
+            "{token}"
+        );
+        assert!(validate::mod97(&token), "{token}");
+        // The BBAN's letters stay; its digits change.
         let gb = round_trip(&t, "GB29NWBK60161331926819");
-        assert!(gb.starts_with("GB29"));
-        assert!(matches!(
-            Action::Tokenize(t).apply(s("DE8"), &ctx(keyring())),
-            Err(ActionError::Format { .. })
-        ));
+        assert!(gb.starts_with("GB") && gb[4..8] == *"NWBK", "{gb}");
+        assert_ne!(gb[8..], *"60161331926819");
+        assert!(validate::mod97(&gb), "{gb}");
+        // Too short, or not a valid IBAN (its check digits do not verify):
+        // refused, never passed through.
+        for bad in ["DE8", "DE00 3704 0044 0532 0130 00"] {
+            assert!(
+                matches!(
+                    Action::Tokenize(t.clone()).apply(s(bad), &ctx(keyring())),
+                    Err(ActionError::Format { .. })
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -35,7 +35,7 @@ mod phone;
 mod regex_detector;
 mod set;
 mod ssn;
-mod validate;
+pub(crate) mod validate;
 
 pub use card::CardDetector;
 pub use email::EmailDetector;

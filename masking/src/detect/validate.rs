@@ -29,17 +29,40 @@ pub(crate) fn luhn(s: &str) -> bool {
 /// four moved to the end, letters as 10..=35; valid when the remainder is 1.
 /// False when `s` has fewer than five alphanumerics.
 pub(crate) fn mod97(s: &str) -> bool {
-    let chars: Vec<u8> = s
-        .bytes()
-        .filter(u8::is_ascii_alphanumeric)
-        .map(|b| b.to_ascii_uppercase())
-        .collect();
+    let chars = alphanumerics(s);
     if chars.len() < 5 {
         return false;
     }
     let (head, tail) = chars.split_at(4);
+    remainder(tail.iter().chain(head)) == 1
+}
+
+/// The check digits (the third and fourth characters) that make the IBAN
+/// whose alphanumerics are those of `s` valid, whatever its own are; `None`
+/// when it has fewer than five alphanumerics.
+pub(crate) fn iban_check_digits(s: &str) -> Option<[u8; 2]> {
+    let chars = alphanumerics(s);
+    if chars.len() < 5 {
+        return None;
+    }
+    let (head, tail) = chars.split_at(4);
+    let check = 98 - remainder(tail.iter().chain(&head[..2]).chain(b"00"));
+    let digit = |d: u32| b'0' + u8::try_from(d).unwrap_or(0);
+    Some([digit(check / 10), digit(check % 10)])
+}
+
+/// The ASCII alphanumerics of `s`, uppercase.
+fn alphanumerics(s: &str) -> Vec<u8> {
+    s.bytes()
+        .filter(u8::is_ascii_alphanumeric)
+        .map(|b| b.to_ascii_uppercase())
+        .collect()
+}
+
+/// The remainder mod 97 of the number `chars` spell, letters as 10..=35.
+fn remainder<'a>(chars: impl Iterator<Item = &'a u8>) -> u32 {
     let mut rem = 0u32;
-    for &c in tail.iter().chain(head) {
+    for &c in chars {
         let v = if c.is_ascii_digit() {
             u32::from(c - b'0')
         } else {
@@ -51,7 +74,7 @@ pub(crate) fn mod97(s: &str) -> bool {
             (rem * 10 + v) % 97
         };
     }
-    rem == 1
+    rem
 }
 
 #[cfg(test)]
@@ -78,5 +101,34 @@ mod tests {
         assert!(mod97("FR1420041010050500013M02606"));
         assert!(!mod97("DE89370400440532013001"));
         assert!(!mod97("GB82"));
+    }
+
+    #[test]
+    fn iban_check_digits_are_those_of_valid_ibans() {
+        for iban in [
+            "DE89370400440532013000",
+            "GB82 WEST 1234 5698 7654 32",
+            "FR1420041010050500013M02606",
+            "NL91ABNA0417164300",
+        ] {
+            let compact: String = iban.chars().filter(|c| *c != ' ').collect();
+            assert_eq!(
+                iban_check_digits(iban),
+                Some([compact.as_bytes()[2], compact.as_bytes()[3]]),
+                "{iban}"
+            );
+            // Whatever the check digits were, the computed ones validate.
+            let wrong = format!("{}00{}", &compact[..2], &compact[4..]);
+            let [a, b] = iban_check_digits(&wrong).unwrap();
+            let fixed = format!(
+                "{}{}{}{}",
+                &compact[..2],
+                a as char,
+                b as char,
+                &compact[4..]
+            );
+            assert!(mod97(&fixed), "{fixed}");
+        }
+        assert_eq!(iban_check_digits("DE89"), None);
     }
 }
