@@ -36,6 +36,27 @@ async fn gateway_with(upstream: &Upstream, product_lines: &str) -> (TestGateway,
     (gateway, callers.support, callers.fraud)
 }
 
+/// What the support agent gets of `/customers` through a gateway in front
+/// of `upstream` ([`gateway_with`] `product_lines`).
+async fn support_reply(upstream: &Upstream, product_lines: &str) -> client::Reply {
+    let (gateway, support, _) = gateway_with(upstream, product_lines).await;
+    client::send(
+        &client::h1(),
+        call(&gateway.url("/customers"), &support, None),
+    )
+    .await
+}
+
+/// The support agent's masks of [`DOC`]'s email and card number are in
+/// `text`.
+fn assert_support_view(text: &str) {
+    assert!(text.contains(r#""email":"j*******@example.com""#), "{text}");
+    assert!(
+        text.contains(r#""card_number":"**** **** **** 1111""#),
+        "{text}"
+    );
+}
+
 fn call(url: &str, key: &str, purpose: Option<&str>) -> http::Request<TestBody> {
     let mut request = client::get(url);
     request
@@ -68,11 +89,7 @@ async fn each_role_sees_its_view_whatever_the_chunking() {
     let seen = client::send(&http, call(&gateway.url("/customers"), &support, None)).await;
     assert_eq!(seen.status, 200);
     let text = seen.text();
-    assert!(text.contains(r#""email":"j*******@example.com""#), "{text}");
-    assert!(
-        text.contains(r#""card_number":"**** **** **** 1111""#),
-        "{text}"
-    );
+    assert_support_view(text);
     // Free text is scanned: the email found in it gets the email action.
     assert!(text.contains("call b**@corp.example about it"), "{text}");
     for secret in [EMAIL, CARD, "4111111111111111", "jane.doe", "bob@"] {
@@ -120,19 +137,10 @@ async fn escaped_values_in_tiny_chunks_do_not_leak() {
         async move { body::json(body::chunks(parts)) }
     })
     .await;
-    let (gateway, support, _) = gateway(&upstream).await;
-    let seen = client::send(
-        &client::h1(),
-        call(&gateway.url("/customers"), &support, None),
-    )
-    .await;
+    let seen = support_reply(&upstream, "").await;
     assert_eq!(seen.status, 200);
     let text = seen.text();
-    assert!(text.contains(r#""email":"j*******@example.com""#), "{text}");
-    assert!(
-        text.contains(r#""card_number":"**** **** **** 1111""#),
-        "{text}"
-    );
+    assert_support_view(text);
     for secret in [
         EMAIL,
         "jane.doe",
@@ -178,12 +186,7 @@ async fn unprotectable_responses_are_blocked() {
             }
         })
         .await;
-        let (gateway, support, _) = gateway(&upstream).await;
-        let reply = client::send(
-            &client::h1(),
-            call(&gateway.url("/customers"), &support, None),
-        )
-        .await;
+        let reply = support_reply(&upstream, "").await;
         let message = assert_gateway_error(&reply, 502, expected);
         assert!(!reply.text().contains("jane.doe"), "{case}: {message}");
     }
@@ -219,14 +222,9 @@ async fn json_types_are_rewritten_and_allowed_types_pass() {
             }
         })
         .await;
-        let (gateway, support, _) = gateway_with(
+        let reply = support_reply(
             &upstream,
             "[product.masking]\nallow_content_types = [\"text/csv\"]\n",
-        )
-        .await;
-        let reply = client::send(
-            &client::h1(),
-            call(&gateway.url("/customers"), &support, None),
         )
         .await;
         match (masked_records, content_type) {
@@ -324,21 +322,31 @@ async fn a_failure_mid_stream_breaks_the_transfer() {
     );
 }
 
-/// A product that stores a field encrypted: writes reach it with the field
-/// encrypted (never in clear), reads open it again for the caller's action,
-/// and a write that is not JSON is refused.
-#[tokio::test]
-async fn stored_fields_are_encrypted_on_the_way_in() {
+/// A gateway in front of a storing product whose card number is stored as
+/// `store` says (TOML lines), with a fresh keyring (in the returned
+/// directory).
+async fn storing_gateway(
+    store: &str,
+) -> (support::StoringUpstream, TestGateway, tempfile::TempDir) {
     let upstream = support::StoringUpstream::start().await;
     let dir = tempfile::tempdir().unwrap();
     let keyring = dir.path().join("keyring.json");
     maskgate_masking::LocalKeyring::generate(&keyring).unwrap();
     let gateway = TestGateway::start(&format!(
         "{PLAINTEXT_GATEWAY}{}\n[masking]\nkeyring = \"{}\"\n",
-        support::upstream::stored_card_product(&upstream.url(), "store = \"encrypted\""),
+        support::upstream::stored_card_product(&upstream.url(), store),
         keyring.display(),
     ))
     .await;
+    (upstream, gateway, dir)
+}
+
+/// A product that stores a field encrypted: writes reach it with the field
+/// encrypted (never in clear), reads open it again for the caller's action,
+/// and a write that is not JSON is refused.
+#[tokio::test]
+async fn stored_fields_are_encrypted_on_the_way_in() {
+    let (upstream, gateway, _keys) = storing_gateway("store = \"encrypted\"").await;
     let http = client::h1();
     let post = |body: &'static str, content_type: &str| {
         let mut request = http::Request::post(gateway.url("/accounts"))
@@ -403,19 +411,8 @@ async fn stored_fields_are_encrypted_on_the_way_in() {
 /// mask shows the real last four digits.
 #[tokio::test]
 async fn stored_fields_can_be_tokenized_on_the_way_in() {
-    let upstream = support::StoringUpstream::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let keyring = dir.path().join("keyring.json");
-    maskgate_masking::LocalKeyring::generate(&keyring).unwrap();
-    let gateway = TestGateway::start(&format!(
-        "{PLAINTEXT_GATEWAY}{}\n[masking]\nkeyring = \"{}\"\n",
-        support::upstream::stored_card_product(
-            &upstream.url(),
-            "store = \"tokenized\"\nstore_key = \"fpe-1\""
-        ),
-        keyring.display(),
-    ))
-    .await;
+    let (upstream, gateway, _keys) =
+        storing_gateway("store = \"tokenized\"\nstore_key = \"fpe-1\"").await;
     let http = client::h1();
     let writes = [
         (http::Method::POST, "4111 1111 1111 1111"),
