@@ -152,10 +152,13 @@ impl RewriteBody {
     fn fail(&mut self, error: maskgate_masking::RewriteError) -> BoxError {
         // Logged as well as audited: a gateway without an audit log still
         // says why a product's body was refused. The error names an offset
-        // and a reason, never a value.
+        // and a reason, its cause the policy's reason (an action's error,
+        // which never holds the value).
+        let cause = std::error::Error::source(&error).map(ToString::to_string);
         tracing::warn!(
             product = %self.product,
             %error,
+            cause = cause.as_deref().unwrap_or("-"),
             "a body could not be protected: refused or aborted"
         );
         self.pending = Vec::new();

@@ -347,7 +347,7 @@ fn classify(product: &str, error: &hyper_util::client::legacy::Error, limit: u64
     if find_in_chain::<maskgate_masking::RewriteError>(error).is_some() {
         return GatewayError::BadRequestBody {
             product: product.to_owned(),
-            reason: "the body is not valid JSON, or a field could not be encrypted",
+            reason: "the body is not valid JSON, or a stored field could not be encrypted or tokenized",
         };
     }
     if find_in_chain::<upstream::ConnectTimedOut>(error).is_some() {
