@@ -42,6 +42,15 @@ struct RateLimitedLabels {
     scope: &'static str,
 }
 
+/// Bodies that could not be protected, by product, which body and what
+/// became of it.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MaskingFailureLabels {
+    product: Arc<str>,
+    body: &'static str,
+    outcome: &'static str,
+}
+
 /// Reloads by result.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReloadLabels {
@@ -65,6 +74,7 @@ pub(crate) struct Metrics {
     open_connections: Family<ListenerLabels, Gauge>,
     connections: Family<ListenerLabels, Counter>,
     reloads: Family<ReloadLabels, Counter>,
+    masking_failures: Family<MaskingFailureLabels, Counter>,
     /// Vault's numbers, once the gateway has logged in.
     vault: crate::vault::VaultCollector,
     /// The audit log's, once it is open.
@@ -92,6 +102,12 @@ impl Metrics {
         let open_connections = Family::<ListenerLabels, Gauge>::default();
         let connections = Family::<ListenerLabels, Counter>::default();
         let reloads = Family::<ReloadLabels, Counter>::default();
+        let masking_failures = Family::<MaskingFailureLabels, Counter>::default();
+        registry.register(
+            "masking_failures",
+            "Bodies that could not be protected, by product, body (request, response) and outcome (blocked: a 502 before the response head; aborted: the response broken off mid-stream; refused: a write answered 400)",
+            masking_failures.clone(),
+        );
         registry.register(
             "config_reloads",
             "Configuration reloads, by result (applied, invalid, failed)",
@@ -142,6 +158,7 @@ impl Metrics {
             open_connections,
             connections,
             reloads,
+            masking_failures,
             unrouted: Arc::from("-"),
         }
     }
@@ -205,6 +222,15 @@ impl Metrics {
             .inc();
     }
 
+    /// Where the bodies of `product` that cannot be protected are counted
+    /// (nothing is counted until one fails).
+    pub(crate) fn masking_failures(&self, product: &Arc<str>) -> MaskingFailures {
+        MaskingFailures {
+            family: self.masking_failures.clone(),
+            product: product.clone(),
+        }
+    }
+
     /// Counts a new connection on `listener`; the count of open connections
     /// drops again when the returned guard is dropped.
     pub(crate) fn connection_opened(&self, listener: &str) -> ConnectionGuard {
@@ -223,6 +249,32 @@ impl Metrics {
         prometheus_client::encoding::text::encode(&mut out, &self.registry)
             .expect("writing to a String cannot fail");
         out
+    }
+}
+
+/// One product's count of bodies that could not be protected (see
+/// [`Metrics::masking_failures`]), with its name for log lines.
+#[derive(Debug, Clone)]
+pub(crate) struct MaskingFailures {
+    family: Family<MaskingFailureLabels, Counter>,
+    product: Arc<str>,
+}
+
+impl MaskingFailures {
+    /// The product's name.
+    pub(crate) fn product(&self) -> &str {
+        &self.product
+    }
+
+    /// Counts one: which `body` (`request`, `response`) and its `outcome`.
+    pub(crate) fn count(&self, body: &'static str, outcome: &'static str) {
+        self.family
+            .get_or_create(&MaskingFailureLabels {
+                product: self.product.clone(),
+                body,
+                outcome,
+            })
+            .inc();
     }
 }
 

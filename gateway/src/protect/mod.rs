@@ -26,6 +26,7 @@ use crate::{
     body::{self, Body},
     caller::{CallerInfo, Purpose},
     error::GatewayError,
+    metrics::MaskingFailures,
 };
 
 /// Every product's protection, by product index.
@@ -197,9 +198,10 @@ impl Protection {
     pub(crate) fn request(
         &self,
         index: usize,
-        product: &str,
+        failures: &MaskingFailures,
         mut request: http::Request<Body>,
     ) -> Result<http::Request<Body>, GatewayError> {
+        let product = failures.product();
         let Some(Some(ProductProtection {
             write: Some(write),
             limits,
@@ -240,7 +242,8 @@ impl Protection {
             Rewriter::new(policy, *limits)
         };
         request.headers_mut().remove(header::CONTENT_LENGTH);
-        Ok(request.map(|body| body::boxed(RewriteBody::new(product, body, rewriter))))
+        let failures = failures.clone();
+        Ok(request.map(|body| body::boxed(RewriteBody::request(failures, body, rewriter))))
     }
 
     /// The response, rewritten for `caller` with `purpose`, or the reason it
@@ -251,7 +254,7 @@ impl Protection {
     pub(crate) async fn response(
         &self,
         index: usize,
-        product: &str,
+        failures: &MaskingFailures,
         caller: Option<&CallerInfo>,
         purpose: Option<&Purpose>,
         facts: Option<AuditFacts>,
@@ -261,9 +264,13 @@ impl Protection {
         else {
             return Ok(response);
         };
-        let refuse = |reason: &'static str| GatewayError::UnprotectableResponse {
-            product: product.to_owned(),
-            reason,
+        let product = failures.product();
+        let refuse = |reason: &'static str| {
+            failures.count("response", "blocked");
+            GatewayError::UnprotectableResponse {
+                product: product.to_owned(),
+                reason,
+            }
         };
         let (mut parts, body) = response.into_parts();
         if body_is_empty(&parts) {
@@ -305,8 +312,8 @@ impl Protection {
         } else {
             Rewriter::new(bound, protection.limits)
         };
-        let mut rewritten =
-            RewriteBody::new(product, body, rewriter).audited(facts, &protection.plans[rule]);
+        let mut rewritten = RewriteBody::response(failures.clone(), body, rewriter)
+            .audited(facts, &protection.plans[rule]);
         if rewritten.prime().await.is_err() {
             return Err(GatewayError::MaskingFailed {
                 product: product.to_owned(),

@@ -32,6 +32,7 @@ use maskgate_masking::{Plan, Rewriter};
 use crate::{
     audit::{AuditFacts, field_treatments},
     body::{Body, BoxError},
+    metrics::MaskingFailures,
 };
 
 /// The most rewritten output held back before the response head: a body
@@ -40,8 +41,13 @@ pub(crate) const WHOLE_BODY: usize = 64 * 1024;
 
 /// See the module docs.
 pub(crate) struct RewriteBody {
-    /// The product's name, for the log line of a failure.
-    product: Arc<str>,
+    /// Where a failure is counted, and the product's name for its log line.
+    failures: MaskingFailures,
+    /// `request` or `response`: which body this is.
+    which: &'static str,
+    /// Whether [`prime`](Self::prime) is over: a response failing from
+    /// then on is broken off mid-stream rather than blocked with a 502.
+    primed: bool,
     inner: Body,
     rewriter: Rewriter,
     /// Output not yet sent.
@@ -54,9 +60,26 @@ pub(crate) struct RewriteBody {
 }
 
 impl RewriteBody {
-    pub(crate) fn new(product: &str, inner: Body, rewriter: Rewriter) -> Self {
+    /// The request body of a write, protected on its way to the product.
+    pub(crate) fn request(failures: MaskingFailures, inner: Body, rewriter: Rewriter) -> Self {
+        Self::new(failures, "request", inner, rewriter)
+    }
+
+    /// A response body, protected on its way to the caller.
+    pub(crate) fn response(failures: MaskingFailures, inner: Body, rewriter: Rewriter) -> Self {
+        Self::new(failures, "response", inner, rewriter)
+    }
+
+    fn new(
+        failures: MaskingFailures,
+        which: &'static str,
+        inner: Body,
+        rewriter: Rewriter,
+    ) -> Self {
         Self {
-            product: Arc::from(product),
+            failures,
+            which,
+            primed: false,
             inner,
             rewriter,
             pending: Vec::new(),
@@ -88,6 +111,12 @@ impl RewriteBody {
     /// then what the product has sent already, while the output stays
     /// under [`WHOLE_BODY`], so that a small body is rewritten whole.
     pub(crate) async fn prime(&mut self) -> Result<(), BoxError> {
+        let primed = self.prime_inner().await;
+        self.primed = true;
+        primed
+    }
+
+    async fn prime_inner(&mut self) -> Result<(), BoxError> {
         while self.pending.is_empty() && !self.done && self.trailers.is_none() {
             match self.inner.frame().await {
                 Some(Ok(frame)) => self.take(frame)?,
@@ -154,12 +183,20 @@ impl RewriteBody {
         // says why a product's body was refused. The error names an offset
         // and a reason, its cause the policy's reason (an action's error,
         // which never holds the value).
+        let outcome = match (self.which, self.primed) {
+            ("request", _) => "refused",
+            (_, false) => "blocked",
+            (_, true) => "aborted",
+        };
+        self.failures.count(self.which, outcome);
         let cause = std::error::Error::source(&error).map(ToString::to_string);
         tracing::warn!(
-            product = %self.product,
+            product = %self.failures.product(),
+            body = self.which,
+            outcome,
             %error,
             cause = cause.as_deref().unwrap_or("-"),
-            "a body could not be protected: refused or aborted"
+            "a body could not be protected"
         );
         self.pending = Vec::new();
         self.done = true;

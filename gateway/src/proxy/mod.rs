@@ -188,11 +188,12 @@ impl Proxy {
             (None, None)
         };
         let facts = request.extensions().get::<AuditFacts>().cloned();
+        let masking_failures = self.metrics.masking_failures(&product.name);
         let path = settings.forward_path(request.uri().path());
         let result = match product.upstream.uri_for(path, request.uri().query()) {
             Ok(uri) => match self
                 .forward(product, connection, uri, request, |outbound| {
-                    protection.request(settings.index, &product.name, outbound)
+                    protection.request(settings.index, &masking_failures, outbound)
                 })
                 .await
             {
@@ -205,7 +206,7 @@ impl Proxy {
                         protection
                             .response(
                                 settings.index,
-                                &product.name,
+                                &masking_failures,
                                 caller.as_ref(),
                                 purpose.as_ref(),
                                 facts,

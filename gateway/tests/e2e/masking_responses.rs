@@ -37,14 +37,27 @@ async fn gateway_with(upstream: &Upstream, product_lines: &str) -> (TestGateway,
 }
 
 /// What the support agent gets of `/customers` through a gateway in front
-/// of `upstream` ([`gateway_with`] `product_lines`).
-async fn support_reply(upstream: &Upstream, product_lines: &str) -> client::Reply {
+/// of `upstream` ([`gateway_with`] `product_lines`), and the gateway's
+/// count of bodies it could not protect afterwards ([`masking_failures`]).
+async fn support_reply(upstream: &Upstream, product_lines: &str) -> (client::Reply, String) {
     let (gateway, support, _) = gateway_with(upstream, product_lines).await;
-    client::send(
+    let reply = client::send(
         &client::h1(),
         call(&gateway.url("/customers"), &support, None),
     )
-    .await
+    .await;
+    (reply, masking_failures(&gateway).await)
+}
+
+/// The `maskgate_masking_failures_total` lines of the gateway's metrics.
+async fn masking_failures(gateway: &TestGateway) -> String {
+    let metrics = client::send(&client::h1(), client::get(&gateway.admin_url("/metrics"))).await;
+    metrics
+        .text()
+        .lines()
+        .filter(|line| line.starts_with("maskgate_masking_failures_total{"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The support agent's masks of [`DOC`]'s email and card number are in
@@ -137,7 +150,7 @@ async fn escaped_values_in_tiny_chunks_do_not_leak() {
         async move { body::json(body::chunks(parts)) }
     })
     .await;
-    let seen = support_reply(&upstream, "").await;
+    let (seen, _) = support_reply(&upstream, "").await;
     assert_eq!(seen.status, 200);
     let text = seen.text();
     assert_support_view(text);
@@ -186,9 +199,14 @@ async fn unprotectable_responses_are_blocked() {
             }
         })
         .await;
-        let reply = support_reply(&upstream, "").await;
+        let (reply, failures) = support_reply(&upstream, "").await;
         let message = assert_gateway_error(&reply, 502, expected);
         assert!(!reply.text().contains("jane.doe"), "{case}: {message}");
+        assert_eq!(
+            failures,
+            r#"maskgate_masking_failures_total{product="customers",body="response",outcome="blocked"} 1"#,
+            "{case}"
+        );
     }
 }
 
@@ -222,7 +240,7 @@ async fn json_types_are_rewritten_and_allowed_types_pass() {
             }
         })
         .await;
-        let reply = support_reply(
+        let (reply, _) = support_reply(
             &upstream,
             "[product.masking]\nallow_content_types = [\"text/csv\"]\n",
         )
@@ -320,6 +338,10 @@ async fn a_failure_mid_stream_breaks_the_transfer() {
         outcome.is_err(),
         "a broken body must not arrive as complete: {outcome:?}"
     );
+    assert_eq!(
+        masking_failures(&gateway).await,
+        r#"maskgate_masking_failures_total{product="customers",body="response",outcome="aborted"} 1"#
+    );
 }
 
 /// A gateway in front of a storing product whose card number is stored as
@@ -402,6 +424,12 @@ async fn stored_fields_are_encrypted_on_the_way_in() {
     .await;
     assert_gateway_error(&patch, 400, "bad_request_body");
     assert!(!upstream.stored().contains("4111"), "{}", upstream.stored());
+    // Only the invalid JSON reached the rewriter (the other two were
+    // refused by their type).
+    assert_eq!(
+        masking_failures(&gateway).await,
+        r#"maskgate_masking_failures_total{product="accounts",body="request",outcome="refused"} 1"#
+    );
 }
 
 /// `store = "tokenized"`: what the product stores is an FF1 token of the
