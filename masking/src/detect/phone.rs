@@ -47,7 +47,11 @@ static PHONE: LazyLock<Regex> = LazyLock::new(|| {
 ///
 /// A `00` prefix needs at least one separator (`001829949897` is more often a
 /// zero-padded id), and a number that continues a spaced digit run
-/// (`9400 1000 0036 2058 99`, the tail of a tracking number) is refused.
+/// (`9400 1000 0036 2058 99`, the tail of a tracking number) is refused,
+/// unless it opens with `+` or an area code in parentheses. Two numbers
+/// one space apart (`+33 6 12 34 56 78 (212) 555-0142`) are both found: an
+/// international candidate over 15 digits ends at the last space that
+/// leaves it a number, before a parenthesized area code where it can.
 ///
 /// Not recognized (on purpose, for precision): bare digit runs
 /// (`2125550142`, `02079460958`), US numbers without parentheses or `+1`
@@ -74,36 +78,65 @@ impl Default for PhoneDetector {
     }
 }
 
-fn check(text: &str, start: usize, end: usize) -> bool {
-    if !is_token(text, start, end) {
-        return false;
-    }
-    // Not the tail of a longer spaced digit run (`9400 1000 0036 2058 99`).
+/// The accepted end of the candidate at `start..end` of `text`, if any.
+fn check(text: &str, start: usize, end: usize) -> Option<usize> {
+    let cand = &text[start..end];
+    // Not the tail of a longer spaced digit run (`9400 1000 0036 2058 99`),
+    // unless it opens with a mark no such run has (`+`, an area code in
+    // parentheses): `+33 6 12 34 56 78 (212) 555-0142` is two numbers.
     let mut before = text[..start].chars().rev();
-    if before.next().is_some_and(|c| " .-".contains(c))
+    if !cand.starts_with(['+', '('])
+        && before.next().is_some_and(|c| " .-".contains(c))
         && before.next().is_some_and(|c| c.is_ascii_digit())
     {
-        return false;
+        return None;
     }
-    let cand = &text[start..end];
     // Digits of the number itself: without the extension.
     let number = match cand.find(['x', 'e']) {
         Some(i) => &cand[..i],
         None => cand,
     };
-    let digits = number.bytes().filter(u8::is_ascii_digit).count();
     let international = number.starts_with('+') || number.starts_with("00");
-    if international {
+    let end = if international {
         let access = if number.starts_with("00") { 2 } else { 0 };
         // `00` without any separator is more often a zero-padded id.
         if access == 2 && !number.contains([' ', '-', '.', '(']) {
-            return false;
+            return None;
         }
         let trunk = usize::from(number.contains("(0)"));
-        (8..=15).contains(&(digits - access - trunk))
+        let digits = |s: &str| {
+            s.bytes()
+                .filter(u8::is_ascii_digit)
+                .count()
+                .saturating_sub(access + trunk)
+        };
+        if (8..=15).contains(&digits(number)) {
+            end
+        } else {
+            // Too long: another number may follow after a single space
+            // (the pattern takes its groups too). The longest run of whole
+            // groups that is a number, followed by a space; before an area
+            // code in parentheses (which opens the next number) if it can.
+            let cuts = || {
+                number
+                    .match_indices(' ')
+                    .map(|(i, _)| i)
+                    .rev()
+                    .filter(|&i| (8..=15).contains(&digits(&number[..i])))
+            };
+            let cut = cuts()
+                .find(|&i| number[i + 1..].starts_with('('))
+                .or_else(|| cuts().next())?;
+            start + cut
+        }
     } else {
-        (9..=12).contains(&digits)
-    }
+        let digits = number.bytes().filter(u8::is_ascii_digit).count();
+        if !(9..=12).contains(&digits) {
+            return None;
+        }
+        end
+    };
+    is_token(text, start, end).then_some(end)
 }
 
 impl Detector for PhoneDetector {
@@ -115,7 +148,7 @@ impl Detector for PhoneDetector {
         super::scan(
             &PHONE,
             text,
-            |s, e| check(text, s, e).then_some((s, e)),
+            |s, e| check(text, s, e).map(|e| (s, e)),
             |s, e| out.push(Finding::new(s, e, self.class.clone())),
         );
     }
@@ -133,6 +166,19 @@ impl Detector for PhoneDetector {
 mod tests {
     use super::*;
     use crate::detect::test_support::found;
+
+    #[test]
+    fn numbers_side_by_side_are_both_found() {
+        let d = PhoneDetector::new();
+        assert_eq!(
+            found(&d, "+33 6 12 34 56 78 (212) 555-0142"),
+            ["+33 6 12 34 56 78", "(212) 555-0142"]
+        );
+        assert_eq!(
+            found(&d, "call +44 20 7946 0958 +1 212 555 0142 today"),
+            ["+44 20 7946 0958", "+1 212 555 0142"]
+        );
+    }
 
     #[test]
     fn positives() {
