@@ -42,6 +42,19 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
+    /// The error for `problems` found after the file at `path` loaded (by
+    /// compiling what it describes), known by key path only: each is
+    /// located in the file, read again once, as the loader's own checks
+    /// are (a file that cannot be read leaves them without a line).
+    pub fn invalid_in(path: &std::path::Path, problems: &[Diagnostic]) -> Self {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let diagnostics = problems
+            .iter()
+            .map(|p| Diagnostic::located(path, &text, p.key_path.clone(), p.message.clone()))
+            .collect();
+        Self::Invalid { diagnostics }
+    }
+
     /// Every problem, in the order they are displayed. Never empty.
     pub fn diagnostics(&self) -> &[Diagnostic] {
         match self {
@@ -100,12 +113,6 @@ impl Diagnostic {
         let key_path = key_path.into();
         let location = crate::locate::locate(text, &key_path);
         Self::new(file, location, key_path, message)
-    }
-
-    /// This problem, found without the file at hand, located in `file`
-    /// whose content is `text`.
-    pub fn in_file(&self, file: impl Into<PathBuf>, text: &str) -> Self {
-        Self::located(file, text, self.key_path.clone(), self.message.clone())
     }
 
     pub(crate) fn new(

@@ -2,7 +2,7 @@
 
 use std::{fmt::Write as _, path::Path, process::ExitCode};
 
-use maskgate_config::{Access, Authn, Config, HttpVersion, RateLimit};
+use maskgate_config::{Access, Authn, Config, ConfigError, HttpVersion, RateLimit};
 
 pub(super) fn run(path: &Path) -> ExitCode {
     match Config::load(path) {
@@ -10,10 +10,7 @@ pub(super) fn run(path: &Path) -> ExitCode {
             // What only the masking crate can judge: selectors, class
             // patterns, the keyring. Reported at its place in the file.
             if let Err(problems) = crate::protect::Protection::from_config(&config, None) {
-                let text = std::fs::read_to_string(path).unwrap_or_default();
-                for problem in problems {
-                    eprintln!("{}", problem.in_file(path, &text));
-                }
+                eprintln!("{}", ConfigError::invalid_in(path, &problems));
                 return ExitCode::FAILURE;
             }
             print!("{}", summary(path, &config));

@@ -5,7 +5,7 @@
 use std::{fmt::Write as _, path::PathBuf, process::ExitCode, sync::Arc};
 
 use clap::Args;
-use maskgate_config::Config;
+use maskgate_config::{Config, ConfigError};
 use maskgate_masking::{Plan, RewriteLimits, Rewriter, Stored, Treatment, Unclassified};
 
 use crate::protect::Protection;
@@ -60,14 +60,8 @@ fn explain(args: &Explain) -> Result<String, String> {
     } else {
         None
     };
-    let protection = Protection::from_config(&config, dry_run_keys).map_err(|problems| {
-        let text = std::fs::read_to_string(&args.config).unwrap_or_default();
-        let lines: Vec<String> = problems
-            .iter()
-            .map(|p| p.in_file(&args.config, &text).to_string())
-            .collect();
-        lines.join("\n")
-    })?;
+    let protection = Protection::from_config(&config, dry_run_keys)
+        .map_err(|problems| ConfigError::invalid_in(&args.config, &problems).to_string())?;
     let index = config
         .products
         .iter()

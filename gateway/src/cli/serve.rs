@@ -2,7 +2,7 @@
 
 use std::{path::PathBuf, process::ExitCode};
 
-use maskgate_config::Config;
+use maskgate_config::{Config, ConfigError};
 
 use crate::server::{Gateway, Reloader, StartError};
 
@@ -17,11 +17,8 @@ pub(super) async fn run(path: PathBuf) -> ExitCode {
     let gateway = match Gateway::bind(&config).await {
         Ok(gateway) => gateway,
         Err(StartError::Masking(problems)) => {
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
-            eprintln!("error: invalid configuration");
-            for problem in problems {
-                eprintln!("{}", problem.in_file(&path, &text));
-            }
+            let error = ConfigError::invalid_in(&path, &problems);
+            eprintln!("error: invalid configuration\n{error}");
             return ExitCode::FAILURE;
         }
         Err(error) => {

@@ -60,7 +60,7 @@ struct ProductProtection {
 impl Protection {
     /// Compiles every product's plans; the error is every problem found,
     /// each naming the key path of what is wrong (not yet located in the
-    /// file: [`Diagnostic::in_file`]). Keys come from `keys` when given
+    /// file: [`maskgate_config::ConfigError::invalid_in`]). Keys come from `keys` when given
     /// (Vault transit), else from `masking.keyring`.
     pub(crate) fn from_config(
         config: &Config,

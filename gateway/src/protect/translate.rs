@@ -156,7 +156,8 @@ pub(super) fn missing_keys(
         for (f, field) in product.fields.iter().enumerate() {
             // An invalid `store_key` was reported with the classification.
             let Ok(stored) = stored(field) else { continue };
-            require(stored.key_needed(), &|| {
+            let protect = stored.protect();
+            require(protect.as_ref().and_then(Action::key_needed), &|| {
                 let at = join_key_index(&join_key_path(&join_key_index("product", p), "field"), f);
                 let key = if field.store_key.is_some() {
                     "store_key"

@@ -211,11 +211,8 @@ impl Reloader {
             // other: refused as invalid, located at its line.
             Err(StartError::Masking(problems)) => {
                 self.metrics.observe_reload("invalid");
-                let text = std::fs::read_to_string(path).unwrap_or_default();
                 Err(ReloadError::Invalid(
-                    maskgate_config::ConfigError::Invalid {
-                        diagnostics: problems.iter().map(|p| p.in_file(path, &text)).collect(),
-                    },
+                    maskgate_config::ConfigError::invalid_in(path, &problems),
                 ))
             }
             Err(error) => {

@@ -20,7 +20,7 @@ use std::{collections::BTreeMap, sync::Arc};
 use crate::{
     action::{Action, ApplyContext, Outcome, Reveal, Scalar, Tokenize},
     detect::DetectorSet,
-    keys::{KeyId, KeyProvider, KeyPurpose},
+    keys::KeyProvider,
     rewrite::{
         ContainerAction, Decision, FieldId, FieldPath, FieldPolicy, LookupState, MemberKey,
         Replacement, TransformError,
@@ -62,22 +62,13 @@ pub enum Stored {
 }
 
 impl Stored {
-    /// The action that protects a value for storage.
-    fn protect(&self) -> Option<Action> {
+    /// The action that protects a value for storage (its
+    /// [`Action::key_needed`] is the key stored values need).
+    pub fn protect(&self) -> Option<Action> {
         match self {
             Stored::Clear => None,
             Stored::Encrypted => Some(Action::Encrypt { key: None }),
             Stored::Tokenized(t) => Some(Action::Tokenize(t.clone())),
-        }
-    }
-
-    /// The key protecting and opening stored values takes (see
-    /// [`Action::key_needed`]).
-    pub fn key_needed(&self) -> Option<(KeyPurpose, Option<&KeyId>)> {
-        match self {
-            Stored::Clear => None,
-            Stored::Encrypted => Some((KeyPurpose::Encrypt, None)),
-            Stored::Tokenized(t) => Some((KeyPurpose::Fpe, t.key.as_ref())),
         }
     }
 
