@@ -15,6 +15,7 @@ use super::summary::{RewriteSummary, Treatment};
 mod children;
 mod memo;
 mod seen;
+mod whole;
 
 use memo::MemberMemo;
 use seen::{NameKey, SeenNames};
@@ -434,7 +435,14 @@ impl Rewriter {
                 }
             }
             let (window, tail) = rest.split_at(end);
-            self.run_indexed(window, ChunkIndex::new(window, stops), out)?;
+            let index = ChunkIndex::new(window, stops);
+            let whole = tail.is_empty()
+                && window.len() == input.len()
+                && self.tries_whole(window)
+                && self.rewrite_whole(window, index, out);
+            if !whole {
+                self.run_indexed(window, index, out)?;
+            }
             self.base += window.len() as u64;
             rest = tail;
         }
@@ -1378,14 +1386,7 @@ impl Rewriter {
                     .policy
                     .transform(id, path, value, &mut self.replacement)
                     .map_err(policy_error)?;
-                self.summary.count(
-                    id,
-                    match r {
-                        Replacement::Keep => Treatment::Kept,
-                        Replacement::Json => Treatment::Replaced,
-                        Replacement::Drop => Treatment::Dropped,
-                    },
-                );
+                self.summary.count(id, Treatment::of(r));
                 Some(r)
             }
             Buffered::Unclassified => {
@@ -1396,12 +1397,7 @@ impl Rewriter {
                     .policy
                     .unclassified(path, text, &mut self.replacement)
                     .map_err(policy_error)?;
-                self.summary.unclassified_scanned += 1;
-                match r {
-                    Replacement::Json => self.summary.unclassified_replaced += 1,
-                    Replacement::Drop => self.summary.unclassified_dropped += 1,
-                    Replacement::Keep => {}
-                }
+                self.summary.count_unclassified(r);
                 Some(r)
             }
         })

@@ -34,6 +34,11 @@
 //! as a `&str` slice of it, without a copy.
 //!
 //! Fast paths sit on top of the state machine:
+//! - a body whose first chunk holds all of it (up to one window; the
+//!   gateway hands a small response over as it came) is rewritten by
+//!   recursive descent (`engine::whole`), written lazily as spans of the
+//!   chunk cut only where a child is replaced or dropped; anything it does
+//!   not take is given back, undone, to the state machine;
 //! - in a `Lookup`, `Outside` or `Apply` container (`engine::children`),
 //!   a whole child (separator, name, colon, scalar value) is decided before
 //!   anything is emitted: kept children, and the whitespace and commas

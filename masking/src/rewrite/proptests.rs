@@ -378,7 +378,16 @@ fn rewrite(
 }
 
 /// Feeds `input` cut at `cuts` (taken modulo its length), then finishes.
-fn feed_cut(mut r: Rewriter, input: &[u8], cuts: &[usize]) -> Result<Vec<u8>, RewriteError> {
+fn feed_cut(r: Rewriter, input: &[u8], cuts: &[usize]) -> Result<Vec<u8>, RewriteError> {
+    feed_cut_counted(r, input, cuts).map(|(out, _)| out)
+}
+
+/// [`feed_cut`], with the counts.
+fn feed_cut_counted(
+    mut r: Rewriter,
+    input: &[u8],
+    cuts: &[usize],
+) -> Result<(Vec<u8>, RewriteSummary), RewriteError> {
     let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
     cuts.sort_unstable();
     let mut out = Vec::new();
@@ -387,8 +396,14 @@ fn feed_cut(mut r: Rewriter, input: &[u8], cuts: &[usize]) -> Result<Vec<u8>, Re
         r.feed(&input[from..c], &mut out)?;
         from = c;
     }
-    r.finish(&mut out)?;
-    Ok(out)
+    let summary = r.finish(&mut out)?;
+    Ok((out, summary))
+}
+
+/// The counts of rewriting `input` (a JSON document) cut at `cuts`.
+fn summary(policy: &PropPolicy, input: &[u8], cuts: &[usize]) -> RewriteSummary {
+    let r = Rewriter::new(Arc::new(policy.clone()), RewriteLimits::default());
+    feed_cut_counted(r, input, cuts).unwrap().1
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -422,6 +437,9 @@ proptest! {
         prop_assert_eq!(&whole, &rewrite(&p, &single, &cuts, false).unwrap());
         let every: Vec<usize> = (0..=single.len()).collect();
         prop_assert_eq!(&whole, &rewrite(&p, &single, &every, false).unwrap());
+        // The counts too (one chunk goes the whole-body path, split ones
+        // through the state machine).
+        prop_assert_eq!(summary(&p, &single, &[]), summary(&p, &single, &every));
 
         let mut nd = Vec::new();
         for d in &docs {

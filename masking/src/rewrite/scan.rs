@@ -58,6 +58,11 @@ impl<'a> ChunkIndex<'a> {
         Self { from, text, stops }
     }
 
+    /// The whole of `chunk` as text, if it is valid UTF-8 throughout.
+    pub(super) fn whole(self, chunk: &[u8]) -> Option<&'a str> {
+        (self.from == 0 && self.text.len() == chunk.len()).then_some(self.text)
+    }
+
     /// Whether `chunk[a..b]` (a run between ASCII delimiters) is known valid.
     #[inline]
     fn covers(self, a: usize, b: usize) -> bool {

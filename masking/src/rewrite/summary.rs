@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::policy::FieldId;
+use super::policy::{FieldId, Replacement};
 
 /// What happened to a selected field, for the audit record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -25,6 +25,15 @@ pub enum Treatment {
 }
 
 impl Treatment {
+    /// How a scalar's transform was answered.
+    pub(super) fn of(replacement: Replacement) -> Self {
+        match replacement {
+            Replacement::Keep => Treatment::Kept,
+            Replacement::Json => Treatment::Replaced,
+            Replacement::Drop => Treatment::Dropped,
+        }
+    }
+
     /// Every treatment, in their order.
     const ALL: [Treatment; 6] = [
         Treatment::Kept,
@@ -39,6 +48,9 @@ impl Treatment {
 /// Field ids below this are counted in a dense table (a map update per
 /// scalar would cost as much as a `redact`); others, in a map.
 const DENSE_FIELD_IDS: usize = 1024;
+
+/// Rows the counts table is first made with.
+const FIRST_DENSE_ROWS: usize = 32;
 
 /// Per-field treatment counts, never values.
 #[derive(Clone, Default)]
@@ -73,6 +85,17 @@ impl RewriteSummary {
 
     /// [`count`](Self::count) of an id past the dense table: it grows the
     /// table, or counts in the map.
+    /// Counts an unclassified string scanned, and what became of it.
+    #[inline]
+    pub(super) fn count_unclassified(&mut self, replacement: Replacement) {
+        self.unclassified_scanned += 1;
+        match replacement {
+            Replacement::Json => self.unclassified_replaced += 1,
+            Replacement::Drop => self.unclassified_dropped += 1,
+            Replacement::Keep => {}
+        }
+    }
+
     #[cold]
     fn count_outside_table(&mut self, id: FieldId, outcome: Treatment) {
         let k = id.0 as usize;
@@ -80,6 +103,9 @@ impl RewriteSummary {
             *self.sparse.entry((id, outcome)).or_insert(0) += 1;
             return;
         }
+        // Grown to a typical plan's size at once, not a field at a time.
+        self.dense
+            .reserve((k + 1).max(FIRST_DENSE_ROWS) - self.dense.len());
         self.dense.resize(k + 1, [0; Treatment::ALL.len()]);
         self.dense[k][outcome as usize] += 1;
     }

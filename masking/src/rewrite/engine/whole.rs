@@ -1,0 +1,543 @@
+//! The whole-body path: a body whose first chunk holds all of it (the
+//! gateway hands a small response's body over as it came, usually one
+//! piece) is rewritten by recursive descent over the chunk rather than
+//! token by token through the state machine.
+//!
+//! The state machine pays, at every token, for being able to stop anywhere:
+//! its state lives in the rewriter (the expected token, the frame stack, the
+//! deferred prefix), and each child is written out as it is decided. Here
+//! the whole body is in hand, so the nesting is the call stack and the
+//! output is written lazily: `input[run..]` is output not yet written, and
+//! only a replaced or dropped child cuts the run, so a body with ten
+//! replacements is written in about eleven copies.
+//!
+//! It gives the state machine's output, byte for byte, or gives up. A body
+//! it does not take (not complete in the chunk, invalid, over a limit, an
+//! escaped member name where names are tracked, a selected root, a policy
+//! error, ...) is taken by the
+//! state machine from its first byte, after what was written and counted
+//! here is undone; errors are reported there, at their offsets. The
+//! chunking property tests hold the two paths to the same output: a body
+//! fed whole comes here, the same body split goes through the state
+//! machine.
+
+use std::borrow::Cow;
+
+use super::{Expect, Lex, MAX_PENDING_WS, RewriteLimits, Rewriter, is_ws};
+use crate::rewrite::policy::{
+    ContainerAction, Decision, FieldId, FieldPath, FieldPolicy, LookupState, MemberKey, PathSeg,
+    PathSegment, Replacement, Scalar,
+};
+use crate::rewrite::scan::{self, ChunkIndex};
+use crate::rewrite::summary::{RewriteSummary, Treatment};
+
+/// Nesting deeper than this is left to the state machine, whose frames are
+/// on the heap: the recursion here stays shallow whatever the configured
+/// depth limit.
+const MAX_RECURSION: usize = 64;
+
+/// The whole-body path does not take this body: the state machine does.
+struct GiveUp;
+
+type Step<T> = Result<T, GiveUp>;
+
+/// How the children of a container whose children are tracked are decided.
+#[derive(Clone, Copy)]
+enum Children {
+    /// By the policy, one step from the container's state.
+    Lookup(LookupState),
+    /// By the policy, on the child's whole path (a policy that does not
+    /// look up step by step).
+    Paths,
+    /// Every scalar leaf gets this field's transform.
+    Apply(FieldId),
+    /// Unclassified, strings scanned.
+    Outside,
+}
+
+/// A child of a tracked container, up to its value.
+#[derive(Clone, Copy)]
+struct Child<'a> {
+    /// Where its output starts: at its comma (if `comma`), or at its first
+    /// byte for a container's first child.
+    head: usize,
+    comma: bool,
+    /// Its segment, and the same as the path keeps it.
+    seg: PathSegment<'a>,
+    path_seg: PathSeg,
+    value_at: usize,
+}
+
+/// The classified member names of one object, for the duplicate check: by
+/// the policy's small key where it has one, else the name itself (a few).
+#[derive(Default)]
+struct Classified<'a> {
+    keys: u64,
+    names: [&'a str; 8],
+    len: usize,
+    bytes: usize,
+}
+
+impl<'a> Classified<'a> {
+    /// Adds `name`; gives up on a duplicate (the state machine reports it)
+    /// or on more names than this holds.
+    #[inline(always)]
+    fn insert(&mut self, name: &'a str, key: Option<MemberKey>) -> Step<()> {
+        if let Some(MemberKey(k @ 0..64)) = key {
+            if self.keys & (1 << k) != 0 {
+                return Err(GiveUp);
+            }
+            self.keys |= 1 << k;
+            return Ok(());
+        }
+        let seen = &self.names[..self.len];
+        if self.len == self.names.len() || seen.contains(&name) {
+            return Err(GiveUp);
+        }
+        self.names[self.len] = name;
+        self.len += 1;
+        self.bytes += name.len();
+        Ok(())
+    }
+}
+
+/// One whole body being rewritten, borrowing what it needs of the rewriter.
+struct Whole<'a, 'r> {
+    input: &'a [u8],
+    /// The input as text (it is valid UTF-8 throughout): member names and
+    /// values are slices of it, and the path's names are spans of it.
+    text: &'a str,
+    index: ChunkIndex<'a>,
+    policy: &'r dyn FieldPolicy,
+    limits: RewriteLimits,
+    scan: bool,
+    path: &'r mut Vec<PathSeg>,
+    replacement: &'r mut String,
+    decoded: &'r mut String,
+    summary: &'r mut RewriteSummary,
+    out: &'r mut Vec<u8>,
+    /// `input[run..]` is output not yet written.
+    run: usize,
+    /// Bytes of classified member names remembered by name, all open
+    /// objects (as the state machine counts them against its limit).
+    tracked_bytes: usize,
+    /// A path handed to a policy that decides on whole paths (reused).
+    segments: Vec<PathSegment<'a>>,
+}
+
+impl Rewriter {
+    /// Whether `input`, the body's first chunk, is tried whole: nothing
+    /// came before it, and it ends with a closing bracket (a first chunk of
+    /// a longer JSON body rarely does, and is then given up at its end).
+    pub(super) fn tries_whole(&self, input: &[u8]) -> bool {
+        !self.ndjson
+            && self.base == 0
+            && !self.doc_started
+            && self.lex == Lex::Between
+            && self.expect == Expect::Value
+            && matches!(input.iter().rev().find(|&&b| !is_ws(b)), Some(b'}' | b']'))
+    }
+
+    /// Rewrites `input`, a whole first chunk indexed as `index`, if it is
+    /// one whole JSON document this path takes, and says whether it did;
+    /// if not, nothing was written or counted.
+    pub(super) fn rewrite_whole(
+        &mut self,
+        input: &[u8],
+        index: ChunkIndex<'_>,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let Some(text) = index.whole(input) else {
+            return false;
+        };
+        let mark = out.len();
+        // Room for a typical replacement from the first one on.
+        self.replacement.reserve(64);
+        let mut whole = Whole {
+            input,
+            text,
+            index,
+            policy: &*self.policy,
+            limits: self.limits,
+            scan: self.scan,
+            path: &mut self.path,
+            replacement: &mut self.replacement,
+            decoded: &mut self.decoded,
+            summary: &mut self.summary,
+            out,
+            run: 0,
+            tracked_bytes: 0,
+            segments: Vec::new(),
+        };
+        let done = whole.document(self.root);
+        // Balanced on success; whatever was left on a give-up goes.
+        self.path.clear();
+        if done.is_err() {
+            out.truncate(mark);
+            // Nothing was counted before the first chunk.
+            self.summary = RewriteSummary::default();
+            return false;
+        }
+        self.doc_started = true;
+        self.expect = Expect::End;
+        true
+    }
+}
+
+impl<'a> Whole<'a, '_> {
+    /// The document: its root container (a scalar root is the state
+    /// machine's), whitespace around it, and nothing else.
+    fn document(&mut self, root: Option<(Decision, LookupState)>) -> Step<()> {
+        let (decision, state) = match root {
+            Some(root) => root,
+            None => (self.policy.lookup(&[]), LookupState(0)),
+        };
+        let at = self.ws(0);
+        let is_obj = match self.byte(at)? {
+            b'{' => true,
+            b'[' => false,
+            _ => return Err(GiveUp),
+        };
+        let end = match decision {
+            Decision::Descend if root.is_some() => {
+                self.tracked(at, is_obj, Children::Lookup(state), 1)?
+            }
+            Decision::Descend => self.tracked(at, is_obj, Children::Paths, 1)?,
+            Decision::Outside if self.scan => self.tracked(at, is_obj, Children::Outside, 1)?,
+            Decision::Outside => self.skip(at, 1)?,
+            _ => return Err(GiveUp),
+        };
+        if self.ws(end) != self.input.len() {
+            return Err(GiveUp);
+        }
+        self.out.extend_from_slice(&self.input[self.run..]);
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn byte(&self, k: usize) -> Step<u8> {
+        self.input.get(k).copied().ok_or(GiveUp)
+    }
+
+    /// Where the whitespace starting at `k` ends.
+    #[inline(always)]
+    fn ws(&self, mut k: usize) -> usize {
+        while k < self.input.len() && is_ws(self.input[k]) {
+            k += 1;
+        }
+        k
+    }
+
+    /// A container at nesting `depth` is within the limits.
+    #[inline(always)]
+    fn within_depth(&self, depth: usize) -> Step<()> {
+        if depth > self.limits.max_depth || depth > MAX_RECURSION {
+            return Err(GiveUp);
+        }
+        Ok(())
+    }
+
+    /// A scalar token at `at`: the offset past it, whether it is a string,
+    /// and whether that holds escapes.
+    #[inline(always)]
+    fn scalar_end(&self, at: usize) -> Step<(usize, bool, bool)> {
+        match self.byte(at)? {
+            b'"' => scan::string_end(self.input, at, self.index)
+                .map(|(end, escaped)| (end, true, escaped))
+                .ok_or(GiveUp),
+            b'-' | b'0'..=b'9' => scan::number_end(self.input, at)
+                .map(|end| (end, false, false))
+                .ok_or(GiveUp),
+            b't' | b'f' | b'n' => scan::literal_end(self.input, at)
+                .map(|end| (end, false, false))
+                .ok_or(GiveUp),
+            _ => Err(GiveUp),
+        }
+    }
+
+    /// A member name at `at` and its colon: the name's span (inside the
+    /// quotes), whether it holds escapes, and where the value starts.
+    #[inline(always)]
+    fn member_name(&self, at: usize) -> Step<((usize, usize), bool, usize)> {
+        if self.byte(at)? != b'"' {
+            return Err(GiveUp);
+        }
+        let (end, escaped) = scan::string_end(self.input, at, self.index).ok_or(GiveUp)?;
+        let colon = self.ws(end);
+        if self.byte(colon)? != b':' {
+            return Err(GiveUp);
+        }
+        Ok(((at + 1, end - 1), escaped, self.ws(colon + 1)))
+    }
+
+    /// Validates the value at `at` (at nesting `depth` if it is a
+    /// container), writing nothing: a passed-through value stays in the
+    /// run, a dropped or replaced one is cut from it by the caller.
+    fn skip(&self, at: usize, depth: usize) -> Step<usize> {
+        let is_obj = match self.byte(at)? {
+            b'{' => true,
+            b'[' => false,
+            _ => return Ok(self.scalar_end(at)?.0),
+        };
+        self.within_depth(depth)?;
+        let close = if is_obj { b'}' } else { b']' };
+        let mut k = self.ws(at + 1);
+        if self.byte(k)? == close {
+            return Ok(k + 1);
+        }
+        loop {
+            if is_obj {
+                k = self.member_name(k)?.2;
+            }
+            k = self.ws(self.skip(k, depth + 1)?);
+            match self.byte(k)? {
+                b',' => k = self.ws(k + 1),
+                b if b == close => return Ok(k + 1),
+                _ => return Err(GiveUp),
+            }
+        }
+    }
+
+    /// A container at `at` whose children are decided by `children`,
+    /// rewritten: the offset past it.
+    fn tracked(
+        &mut self,
+        at: usize,
+        is_obj: bool,
+        children: Children,
+        depth: usize,
+    ) -> Step<usize> {
+        self.within_depth(depth)?;
+        let close = if is_obj { b'}' } else { b']' };
+        let mut head = self.ws(at + 1);
+        if self.byte(head)? == close {
+            return Ok(head + 1);
+        }
+        let mut comma = false;
+        let mut emitted_any = false;
+        let mut classified = Classified::default();
+        let mut index = 0;
+        loop {
+            let start = head + usize::from(comma);
+            let mut value_at = self.ws(start);
+            let mut ws = value_at - start;
+            let (seg, path_seg) = if is_obj {
+                let ((a, b), escaped, after) = self.member_name(value_at)?;
+                if escaped || b + 2 - a > self.limits.max_key_bytes {
+                    return Err(GiveUp);
+                }
+                ws += after - b - 2;
+                value_at = after;
+                let name = self.text.get(a..b).ok_or(GiveUp)?;
+                (
+                    PathSegment::Member(name),
+                    PathSeg::Member { start: a, end: b },
+                )
+            } else {
+                (PathSegment::Index(index), PathSeg::Index(index))
+            };
+            if ws > MAX_PENDING_WS {
+                return Err(GiveUp);
+            }
+            let (decision, state, key) = self.decide(children, seg);
+            if let (
+                Children::Lookup(_) | Children::Paths,
+                Decision::Transform(_),
+                PathSegment::Member(name),
+            ) = (children, decision, seg)
+            {
+                let before = classified.bytes;
+                classified.insert(name, key)?;
+                self.tracked_bytes += classified.bytes - before;
+                if self.tracked_bytes > self.limits.max_tracked_name_bytes {
+                    return Err(GiveUp);
+                }
+            }
+            let child = Child {
+                head,
+                comma,
+                seg,
+                path_seg,
+                value_at,
+            };
+            let end = self.child(child, &mut emitted_any, (decision, state), children, depth)?;
+            index += 1;
+            let k = self.ws(end);
+            match self.byte(k)? {
+                b',' => {
+                    head = k;
+                    comma = true;
+                }
+                b if b == close => {
+                    self.tracked_bytes -= classified.bytes;
+                    return Ok(k + 1);
+                }
+                _ => return Err(GiveUp),
+            }
+        }
+    }
+
+    /// The decision for the child `seg` of a container decided by
+    /// `children`.
+    #[inline(always)]
+    fn decide(
+        &mut self,
+        children: Children,
+        seg: PathSegment<'a>,
+    ) -> (Decision, LookupState, Option<MemberKey>) {
+        match (children, seg) {
+            (Children::Paths, _) => {
+                let text = self.text;
+                self.segments.clear();
+                self.segments.extend(self.path.iter().map(|s| match *s {
+                    PathSeg::Member { start, end } => PathSegment::Member(&text[start..end]),
+                    PathSeg::Index(i) => PathSegment::Index(i),
+                }));
+                self.segments.push(seg);
+                (self.policy.lookup(&self.segments), LookupState(0), None)
+            }
+            (Children::Lookup(parent), PathSegment::Member(name)) => {
+                self.policy.lookup_member(parent, name)
+            }
+            (Children::Lookup(parent), seg) => {
+                let (decision, state) = self.policy.lookup_child(parent, seg);
+                (decision, state, None)
+            }
+            (Children::Apply(id), _) => (Decision::Transform(id), LookupState(0), None),
+            (Children::Outside, _) => (Decision::Outside, LookupState(0), None),
+        }
+    }
+
+    /// A child decided `decision` (with the policy's `state` for its own
+    /// children) in a container decided by `children`: kept, replaced or
+    /// dropped, or descended into. The offset past its value.
+    fn child(
+        &mut self,
+        child: Child<'a>,
+        emitted_any: &mut bool,
+        (decision, state): (Decision, LookupState),
+        children: Children,
+        depth: usize,
+    ) -> Step<usize> {
+        let value_at = child.value_at;
+        let open = self.byte(value_at)?;
+        if open == b'{' || open == b'[' {
+            let nested = match decision {
+                Decision::Descend if matches!(children, Children::Paths) => Some(Children::Paths),
+                Decision::Descend => Some(Children::Lookup(state)),
+                Decision::Outside if self.scan => Some(Children::Outside),
+                Decision::Outside => None,
+                Decision::Transform(id) if matches!(children, Children::Apply(_)) => {
+                    Some(Children::Apply(id))
+                }
+                Decision::Transform(id) => match self.policy.container(id) {
+                    ContainerAction::Drop => {
+                        self.summary.count(id, Treatment::ContainerDropped);
+                        let end = self.skip(value_at, depth + 1)?;
+                        self.cut(child.head, end, &[]);
+                        return Ok(end);
+                    }
+                    ContainerAction::Replace(json) => {
+                        self.summary.count(id, Treatment::ContainerReplaced);
+                        let end = self.skip(value_at, depth + 1)?;
+                        self.keep_separator(child, emitted_any);
+                        self.cut(value_at, end, json.as_bytes());
+                        return Ok(end);
+                    }
+                    ContainerAction::Descend => {
+                        self.summary.count(id, Treatment::ContainerDescended);
+                        Some(Children::Apply(id))
+                    }
+                },
+            };
+            self.keep_separator(child, emitted_any);
+            let Some(nested) = nested else {
+                return self.skip(value_at, depth + 1);
+            };
+            self.path.push(child.path_seg);
+            let end = self.tracked(value_at, open == b'{', nested, depth + 1)?;
+            self.path.pop();
+            return Ok(end);
+        }
+        let (end, is_str, escaped) = self.scalar_end(value_at)?;
+        let field = match decision {
+            Decision::Transform(id) => Some(id),
+            _ if is_str && self.scan => None,
+            _ => {
+                self.keep_separator(child, emitted_any);
+                return Ok(end);
+            }
+        };
+        if end - value_at > self.limits.max_value_bytes {
+            return Err(GiveUp);
+        }
+        let raw = self.text.get(value_at..end).ok_or(GiveUp)?;
+        let value = match raw.as_bytes()[0] {
+            b'"' if escaped => {
+                self.decoded.clear();
+                scan::unescape_into(&raw[1..raw.len() - 1], self.decoded).ok_or(GiveUp)?;
+                Scalar::Str(Cow::Borrowed(self.decoded.as_str()))
+            }
+            b'"' => Scalar::Str(Cow::Borrowed(&raw[1..raw.len() - 1])),
+            b't' => Scalar::Bool(true),
+            b'f' => Scalar::Bool(false),
+            b'n' => Scalar::Null,
+            _ => Scalar::Number(raw),
+        };
+        let path = FieldPath {
+            segments: self.path,
+            names: self.text,
+            leaf: Some(child.seg),
+        };
+        self.replacement.clear();
+        let replacement = match (field, &value) {
+            (Some(id), _) => {
+                let r = self
+                    .policy
+                    .transform(id, path, value, self.replacement)
+                    .map_err(|_| GiveUp)?;
+                self.summary.count(id, Treatment::of(r));
+                r
+            }
+            (None, Scalar::Str(text)) => {
+                let r = self
+                    .policy
+                    .unclassified(path, text, self.replacement)
+                    .map_err(|_| GiveUp)?;
+                self.summary.count_unclassified(r);
+                r
+            }
+            (None, _) => unreachable!("only strings are scanned"),
+        };
+        match replacement {
+            Replacement::Keep => self.keep_separator(child, emitted_any),
+            Replacement::Json => {
+                self.keep_separator(child, emitted_any);
+                self.out.extend_from_slice(&self.input[self.run..value_at]);
+                self.out.extend_from_slice(self.replacement.as_bytes());
+                self.run = end;
+            }
+            Replacement::Drop => self.cut(child.head, end, &[]),
+        }
+        Ok(end)
+    }
+
+    /// A kept child's separator: its comma is written only if an earlier
+    /// child of the container was.
+    #[inline(always)]
+    fn keep_separator(&mut self, child: Child<'_>, emitted_any: &mut bool) {
+        if child.comma && !*emitted_any {
+            self.cut(child.head, child.head + 1, &[]);
+        }
+        *emitted_any = true;
+    }
+
+    /// Writes the run up to `from`, then `with` in place of
+    /// `input[from..to]`; the run goes on at `to`.
+    #[inline(always)]
+    fn cut(&mut self, from: usize, to: usize, with: &[u8]) {
+        self.out.extend_from_slice(&self.input[self.run..from]);
+        self.out.extend_from_slice(with);
+        self.run = to;
+    }
+}
