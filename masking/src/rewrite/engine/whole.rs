@@ -36,6 +36,10 @@ use crate::rewrite::summary::{RewriteSummary, Treatment};
 /// depth limit.
 const MAX_RECURSION: usize = 64;
 
+/// An object with more classified member names without a small key than
+/// this is left to the state machine (which keeps them in a set).
+const MAX_NAMES_BY_NAME: usize = 32;
+
 /// The whole-body path does not take this body: the state machine does.
 struct GiveUp;
 
@@ -68,37 +72,12 @@ struct Child<'a> {
     value_at: usize,
 }
 
-/// The classified member names of one object, for the duplicate check: by
-/// the policy's small key where it has one, else the name itself (a few).
-#[derive(Default)]
-struct Classified<'a> {
+/// The classified member names of one object, for the duplicate check:
+/// by the policy's small key where it has one, else by the name itself, on
+/// a stack the open objects share ([`Whole::names`]) from `from` on.
+struct Classified {
     keys: u64,
-    names: [&'a str; 8],
-    len: usize,
-    bytes: usize,
-}
-
-impl<'a> Classified<'a> {
-    /// Adds `name`; gives up on a duplicate (the state machine reports it)
-    /// or on more names than this holds.
-    #[inline(always)]
-    fn insert(&mut self, name: &'a str, key: Option<MemberKey>) -> Step<()> {
-        if let Some(MemberKey(k @ 0..64)) = key {
-            if self.keys & (1 << k) != 0 {
-                return Err(GiveUp);
-            }
-            self.keys |= 1 << k;
-            return Ok(());
-        }
-        let seen = &self.names[..self.len];
-        if self.len == self.names.len() || seen.contains(&name) {
-            return Err(GiveUp);
-        }
-        self.names[self.len] = name;
-        self.len += 1;
-        self.bytes += name.len();
-        Ok(())
-    }
+    from: usize,
 }
 
 /// One whole body being rewritten, borrowing what it needs of the rewriter.
@@ -118,8 +97,10 @@ struct Whole<'a, 'r> {
     out: &'r mut Vec<u8>,
     /// `input[run..]` is output not yet written.
     run: usize,
-    /// Bytes of classified member names remembered by name, all open
-    /// objects (as the state machine counts them against its limit).
+    /// Classified member names without a small key, of the open objects
+    /// (see [`Classified`]).
+    names: Vec<&'a str>,
+    /// Their bytes (as the state machine counts them against its limit).
     tracked_bytes: usize,
     /// A path handed to a policy that decides on whole paths (reused).
     segments: Vec<PathSegment<'a>>,
@@ -166,6 +147,7 @@ impl Rewriter {
             summary: &mut self.summary,
             out,
             run: 0,
+            names: Vec::new(),
             tracked_bytes: 0,
             segments: Vec::new(),
         };
@@ -222,6 +204,10 @@ impl<'a> Whole<'a, '_> {
     /// Where the whitespace starting at `k` ends.
     #[inline(always)]
     fn ws(&self, mut k: usize) -> usize {
+        // Compact JSON: no whitespace at all.
+        if self.input.get(k).is_some_and(|&b| b > b' ') {
+            return k;
+        }
         while k < self.input.len() && is_ws(self.input[k]) {
             k += 1;
         }
@@ -315,7 +301,10 @@ impl<'a> Whole<'a, '_> {
         }
         let mut comma = false;
         let mut emitted_any = false;
-        let mut classified = Classified::default();
+        let mut classified = Classified {
+            keys: 0,
+            from: self.names.len(),
+        };
         let mut index = 0;
         loop {
             let start = head + usize::from(comma);
@@ -346,12 +335,7 @@ impl<'a> Whole<'a, '_> {
                 PathSegment::Member(name),
             ) = (children, decision, seg)
             {
-                let before = classified.bytes;
-                classified.insert(name, key)?;
-                self.tracked_bytes += classified.bytes - before;
-                if self.tracked_bytes > self.limits.max_tracked_name_bytes {
-                    return Err(GiveUp);
-                }
+                self.classify(&mut classified, name, key)?;
             }
             let child = Child {
                 head,
@@ -369,12 +353,43 @@ impl<'a> Whole<'a, '_> {
                     comma = true;
                 }
                 b if b == close => {
-                    self.tracked_bytes -= classified.bytes;
+                    for name in self.names.drain(classified.from..) {
+                        self.tracked_bytes -= name.len();
+                    }
                     return Ok(k + 1);
                 }
                 _ => return Err(GiveUp),
             }
         }
+    }
+
+    /// Adds the classified member `name` to its object's; gives up on a
+    /// duplicate (the state machine reports it) or past the limit.
+    #[inline(always)]
+    fn classify(
+        &mut self,
+        object: &mut Classified,
+        name: &'a str,
+        key: Option<MemberKey>,
+    ) -> Step<()> {
+        if let Some(MemberKey(k @ 0..64)) = key {
+            if object.keys & (1 << k) != 0 {
+                return Err(GiveUp);
+            }
+            object.keys |= 1 << k;
+            return Ok(());
+        }
+        // Compared one by one: past a few, the state machine's set does it.
+        let seen = &self.names[object.from..];
+        if seen.len() == MAX_NAMES_BY_NAME || seen.contains(&name) {
+            return Err(GiveUp);
+        }
+        self.names.push(name);
+        self.tracked_bytes += name.len();
+        if self.tracked_bytes > self.limits.max_tracked_name_bytes {
+            return Err(GiveUp);
+        }
+        Ok(())
     }
 
     /// The decision for the child `seg` of a container decided by
