@@ -694,3 +694,88 @@ fn tokens_cut_by_a_window_end_come_out_as_from_small_chunks() {
         assert!(v[0].get("gone").is_none());
     }
 }
+
+// ---- the whole-body path and its hand-over to the state machine ----
+
+/// A first chunk that ends with a closing bracket without being the whole
+/// document is tried whole, given up at its end, and taken by the state
+/// machine, which goes on with the next chunk: nothing written or counted
+/// twice.
+#[test]
+fn a_first_chunk_ending_in_a_bracket_that_is_not_the_whole_body() {
+    let policy: Arc<dyn FieldPolicy> = Arc::new(TestPolicy::new(&[("a.s", Act::Redact)]));
+    let input = r#"{"a":{"s":"secret","t":[1]},"b":2}"#;
+    let cut = input.find(']').unwrap() + 1;
+    let chunks = [&input.as_bytes()[..cut], &input.as_bytes()[cut..]];
+    let mut r = Rewriter::new(policy.clone(), RewriteLimits::default());
+    let mut out = Vec::new();
+    for c in chunks {
+        r.feed(c, &mut out).unwrap();
+    }
+    let split = r.finish(&mut out).unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        r#"{"a":{"s":"[R]","t":[1]},"b":2}"#
+    );
+    let mut r = Rewriter::new(policy, RewriteLimits::default());
+    let mut out = Vec::new();
+    r.feed(input.as_bytes(), &mut out).unwrap();
+    assert_eq!(r.finish(&mut out).unwrap(), split);
+    assert_eq!(split.count_of(FieldId(0), Treatment::Replaced), 1);
+}
+
+/// A body in one chunk that fails after values were transformed (invalid
+/// JSON further on, a policy error) is refused at the offset the state
+/// machine finds, with nothing emitted and the transforms counted once.
+#[test]
+fn a_whole_body_given_up_late_reports_like_the_state_machine() {
+    let policy: Arc<dyn FieldPolicy> =
+        Arc::new(TestPolicy::new(&[("a", Act::Redact), ("f", Act::Fail)]));
+    for (input, offset) in [(r#"{"a":"x","b":[1,]}"#, 16), (r#"{"a":"x","f":"y"}"#, 16)] {
+        let mut r = Rewriter::new(policy.clone(), RewriteLimits::default());
+        let mut out = Vec::new();
+        let err = r.feed(input.as_bytes(), &mut out).unwrap_err();
+        let at = match err {
+            RewriteError::Syntax { offset, .. } | RewriteError::Policy { offset, .. } => offset,
+            other => panic!("{input}: {other}"),
+        };
+        assert_eq!(at, offset, "{input}");
+        assert!(out.is_empty(), "{input}: output after an error");
+        assert_eq!(
+            r.summary().count_of(FieldId(0), Treatment::Replaced),
+            1,
+            "{input}"
+        );
+    }
+}
+
+/// Nesting deeper than the whole-body path recurses (64) but within the
+/// configured limit is rewritten by the state machine, the same bytes.
+#[test]
+fn nesting_past_the_recursion_bound_is_left_to_the_state_machine() {
+    let limits = RewriteLimits {
+        max_depth: 200,
+        ..RewriteLimits::default()
+    };
+    let depth = 100;
+    let input = format!(
+        "{}{{\"a\":\"secret\",\"b\":1}}{}",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    let rules: &[(&'static str, Act)] = &[("*", Act::Keep)];
+    let out = rw_with(TestPolicy::new(rules), false, limits, &input).unwrap();
+    assert_eq!(out, input);
+    let redacted = rw_with(
+        TestPolicy::new(&[("a", Act::Redact)]),
+        false,
+        limits,
+        &format!(
+            "{{\"a\":\"secret\",\"n\":{}1{}}}",
+            "[".repeat(depth),
+            "]".repeat(depth)
+        ),
+    )
+    .unwrap();
+    assert!(redacted.starts_with(r#"{"a":"[R]","n":[[["#));
+}
