@@ -353,8 +353,11 @@ impl<'a> Whole<'a, '_> {
                     comma = true;
                 }
                 b if b == close => {
-                    for name in self.names.drain(classified.from..) {
-                        self.tracked_bytes -= name.len();
+                    if self.names.len() > classified.from {
+                        let bytes: usize =
+                            self.names[classified.from..].iter().map(|n| n.len()).sum();
+                        self.tracked_bytes -= bytes;
+                        self.names.truncate(classified.from);
                     }
                     return Ok(k + 1);
                 }
