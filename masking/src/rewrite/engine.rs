@@ -367,9 +367,10 @@ impl Rewriter {
         }
     }
 
-    /// Ends the body: errors if a document is incomplete. The rewriter takes
-    /// no input afterwards.
-    pub fn finish(&mut self, out: &mut Vec<u8>) -> Res<RewriteSummary> {
+    /// Ends the body: errors if a document is incomplete, else gives the
+    /// summary of the whole body (borrowed: clone it to keep it). The
+    /// rewriter takes no input afterwards.
+    pub fn finish(&mut self, out: &mut Vec<u8>) -> Res<&RewriteSummary> {
         if self.poisoned {
             return Err(RewriteError::Poisoned);
         }
@@ -381,7 +382,7 @@ impl Rewriter {
         }
         r?;
         self.summary.bytes_out += (out.len() - mark) as u64;
-        Ok(self.summary.clone())
+        Ok(&self.summary)
     }
 
     fn finish_inner(&mut self, out: &mut Vec<u8>) -> Res<()> {

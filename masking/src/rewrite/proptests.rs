@@ -397,7 +397,7 @@ fn feed_cut_counted(
         from = c;
     }
     let summary = r.finish(&mut out)?;
-    Ok((out, summary))
+    Ok((out, summary.clone()))
 }
 
 /// The counts of rewriting `input` (a JSON document) cut at `cuts`.
