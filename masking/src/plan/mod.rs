@@ -441,7 +441,7 @@ impl FieldPolicy for BoundPlan {
         if id == DENIED {
             return Ok(Replacement::Drop);
         }
-        if let Some(json) = &self.plan.constants[id.0 as usize] {
+        if let Some(json) = self.constant(id) {
             out.push_str(json);
             return Ok(Replacement::Json);
         }
@@ -484,6 +484,10 @@ impl FieldPolicy for BoundPlan {
             }
             other => Ok(other),
         }
+    }
+
+    fn constant(&self, id: FieldId) -> Option<&str> {
+        self.plan.constants.get(id.0 as usize)?.as_deref()
     }
 
     fn container(&self, id: FieldId) -> ContainerAction {

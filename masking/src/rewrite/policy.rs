@@ -204,6 +204,15 @@ pub trait FieldPolicy: Send + Sync {
         out: &mut String,
     ) -> Result<Replacement, TransformError>;
 
+    /// The JSON text [`transform`](Self::transform) puts in place of every
+    /// scalar of field `id`, if it does not depend on the value (a
+    /// `redact`): the rewriter may then write it without a transform. The
+    /// default says none does.
+    fn constant(&self, id: FieldId) -> Option<&str> {
+        let _ = id;
+        None
+    }
+
     /// What to do with a container selected by `Transform(id)`.
     fn container(&self, id: FieldId) -> ContainerAction;
 

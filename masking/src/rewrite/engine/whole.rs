@@ -489,6 +489,14 @@ impl<'a> Whole<'a, '_> {
         if end - value_at > self.limits.max_value_bytes {
             return Err(GiveUp);
         }
+        if let Some(id) = field
+            && let Some(json) = self.policy.constant(id)
+        {
+            self.summary.count(id, Treatment::Replaced);
+            self.keep_separator(child, emitted_any);
+            self.cut(value_at, end, json.as_bytes());
+            return Ok(end);
+        }
         let raw = self.text.get(value_at..end).ok_or(GiveUp)?;
         let value = match raw.as_bytes()[0] {
             b'"' if escaped => {
