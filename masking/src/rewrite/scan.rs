@@ -153,6 +153,22 @@ pub(super) fn string_end(input: &[u8], at: usize, index: ChunkIndex<'_>) -> Opti
     string_end_slow(input, at, index)
 }
 
+/// [`string_end`] in a chunk that is valid UTF-8 throughout (its index is
+/// [`whole`](ChunkIndex::whole)): a run of plain content needs no check.
+#[inline(always)]
+pub(super) fn string_end_in_text(
+    input: &[u8],
+    at: usize,
+    index: ChunkIndex<'_>,
+) -> Option<(usize, bool)> {
+    debug_assert_eq!(index.text.len(), input.len());
+    let e = index.next_stop(at + 1)?;
+    if input[e] == b'"' {
+        return Some((e + 1, false));
+    }
+    string_end_slow(input, at, index)
+}
+
 /// [`string_end`] for strings with escapes, or outside the UTF-8 span.
 #[inline(never)]
 fn string_end_slow(input: &[u8], at: usize, index: ChunkIndex<'_>) -> Option<(usize, bool)> {
@@ -332,6 +348,10 @@ mod tests {
             // The same without the chunk's UTF-8 check: each run checked.
             let unchecked = ChunkIndex { text: "", ..index };
             assert_eq!(string_end(text, 0, unchecked), end);
+            // And in a chunk known valid throughout.
+            if index.whole(text).is_some() {
+                assert_eq!(string_end_in_text(text, 0, index), end);
+            }
         }
     }
 
@@ -433,7 +453,12 @@ mod tests {
             input.extend(std::iter::repeat_n(b' ', pad));
             let serde_ok = |s: &[u8]| serde_json::from_slice::<String>(s).is_ok();
             let mut stops = vec![0; input.len().div_ceil(64)];
-            match string_end(&input, 0, ChunkIndex::new(&input, &mut stops)) {
+            let index = ChunkIndex::new(&input, &mut stops);
+            let end = string_end(&input, 0, index);
+            if index.whole(&input).is_some() {
+                proptest::prop_assert_eq!(string_end_in_text(&input, 0, index), end);
+            }
+            match end {
                 Some((end, escaped)) => {
                     proptest::prop_assert!(serde_ok(&input[..end]));
                     proptest::prop_assert_eq!(escaped, input[..end].contains(&b'\\'));
