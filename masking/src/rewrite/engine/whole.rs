@@ -174,8 +174,8 @@ impl<'a> Whole<'a, '_> {
             Some(root) => root,
             None => (self.policy.lookup(&[]), LookupState(0)),
         };
-        let at = self.ws(0);
-        let is_obj = match self.byte(at)? {
+        let (at, first) = self.token(0)?;
+        let is_obj = match first {
             b'{' => true,
             b'[' => false,
             _ => return Err(GiveUp),
@@ -214,6 +214,19 @@ impl<'a> Whole<'a, '_> {
         k
     }
 
+    /// The first byte at or after `k` that is not whitespace, and its
+    /// offset.
+    #[inline(always)]
+    fn token(&self, k: usize) -> Step<(usize, u8)> {
+        match self.input.get(k) {
+            Some(&b) if b > b' ' => Ok((k, b)),
+            _ => {
+                let k = self.ws(k);
+                Ok((k, self.byte(k)?))
+            }
+        }
+    }
+
     /// A container at nesting `depth` is within the limits.
     #[inline(always)]
     fn within_depth(&self, depth: usize) -> Step<()> {
@@ -249,8 +262,8 @@ impl<'a> Whole<'a, '_> {
             return Err(GiveUp);
         }
         let (end, escaped) = scan::string_end_in_text(self.input, at, self.index).ok_or(GiveUp)?;
-        let colon = self.ws(end);
-        if self.byte(colon)? != b':' {
+        let (colon, c) = self.token(end)?;
+        if c != b':' {
             return Err(GiveUp);
         }
         Ok(((at + 1, end - 1), escaped, self.ws(colon + 1)))
@@ -267,18 +280,18 @@ impl<'a> Whole<'a, '_> {
         };
         self.within_depth(depth)?;
         let close = if is_obj { b'}' } else { b']' };
-        let mut k = self.ws(at + 1);
-        if self.byte(k)? == close {
+        let (mut k, first) = self.token(at + 1)?;
+        if first == close {
             return Ok(k + 1);
         }
         loop {
             if is_obj {
                 k = self.member_name(k)?.2;
             }
-            k = self.ws(self.skip(k, depth + 1)?);
-            match self.byte(k)? {
-                b',' => k = self.ws(k + 1),
-                b if b == close => return Ok(k + 1),
+            let (next, b) = self.token(self.skip(k, depth + 1)?)?;
+            match b {
+                b',' => k = self.ws(next + 1),
+                b if b == close => return Ok(next + 1),
                 _ => return Err(GiveUp),
             }
         }
@@ -295,8 +308,8 @@ impl<'a> Whole<'a, '_> {
     ) -> Step<usize> {
         self.within_depth(depth)?;
         let close = if is_obj { b'}' } else { b']' };
-        let mut head = self.ws(at + 1);
-        if self.byte(head)? == close {
+        let (mut head, first) = self.token(at + 1)?;
+        if first == close {
             return Ok(head + 1);
         }
         let mut comma = false;
@@ -346,8 +359,8 @@ impl<'a> Whole<'a, '_> {
             };
             let end = self.child(child, &mut emitted_any, (decision, state), children, depth)?;
             index += 1;
-            let k = self.ws(end);
-            match self.byte(k)? {
+            let (k, next) = self.token(end)?;
+            match next {
                 b',' => {
                     head = k;
                     comma = true;
