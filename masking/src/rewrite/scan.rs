@@ -150,7 +150,7 @@ pub(super) fn string_end(input: &[u8], at: usize, index: ChunkIndex<'_>) -> Opti
     if input[e] == b'"' && index.covers(at + 1, e) {
         return Some((e + 1, false));
     }
-    string_end_slow(input, at, index)
+    string_end_slow(input, at, &index)
 }
 
 /// [`string_end`] in a chunk that is valid UTF-8 throughout (its index is
@@ -159,19 +159,21 @@ pub(super) fn string_end(input: &[u8], at: usize, index: ChunkIndex<'_>) -> Opti
 pub(super) fn string_end_in_text(
     input: &[u8],
     at: usize,
-    index: ChunkIndex<'_>,
+    index: &ChunkIndex<'_>,
 ) -> Option<(usize, bool)> {
     debug_assert_eq!(index.text.len(), input.len());
     let e = index.next_stop(at + 1)?;
     if input[e] == b'"' {
         return Some((e + 1, false));
     }
+    // By reference: a copy of the index for the call, made on every
+    // string, was read back by the fast path above and stalled it.
     string_end_slow(input, at, index)
 }
 
 /// [`string_end`] for strings with escapes, or outside the UTF-8 span.
 #[inline(never)]
-fn string_end_slow(input: &[u8], at: usize, index: ChunkIndex<'_>) -> Option<(usize, bool)> {
+fn string_end_slow(input: &[u8], at: usize, index: &ChunkIndex<'_>) -> Option<(usize, bool)> {
     let mut k = at + 1;
     let mut escaped = false;
     loop {
@@ -350,7 +352,7 @@ mod tests {
             assert_eq!(string_end(text, 0, unchecked), end);
             // And in a chunk known valid throughout.
             if index.whole(text).is_some() {
-                assert_eq!(string_end_in_text(text, 0, index), end);
+                assert_eq!(string_end_in_text(text, 0, &index), end);
             }
         }
     }
@@ -456,7 +458,7 @@ mod tests {
             let index = ChunkIndex::new(&input, &mut stops);
             let end = string_end(&input, 0, index);
             if index.whole(&input).is_some() {
-                proptest::prop_assert_eq!(string_end_in_text(&input, 0, index), end);
+                proptest::prop_assert_eq!(string_end_in_text(&input, 0, &index), end);
             }
             match end {
                 Some((end, escaped)) => {

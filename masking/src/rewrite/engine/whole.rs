@@ -241,7 +241,7 @@ impl<'a> Whole<'a, '_> {
     #[inline(always)]
     fn scalar_end(&self, at: usize) -> Step<(usize, bool, bool)> {
         match self.byte(at)? {
-            b'"' => scan::string_end_in_text(self.input, at, self.index)
+            b'"' => scan::string_end_in_text(self.input, at, &self.index)
                 .map(|(end, escaped)| (end, true, escaped))
                 .ok_or(GiveUp),
             b'-' | b'0'..=b'9' => scan::number_end(self.input, at)
@@ -261,7 +261,7 @@ impl<'a> Whole<'a, '_> {
         if self.byte(at)? != b'"' {
             return Err(GiveUp);
         }
-        let (end, escaped) = scan::string_end_in_text(self.input, at, self.index).ok_or(GiveUp)?;
+        let (end, escaped) = scan::string_end_in_text(self.input, at, &self.index).ok_or(GiveUp)?;
         let (colon, c) = self.token(end)?;
         if c != b':' {
             return Err(GiveUp);
