@@ -668,6 +668,30 @@ fn huge_whitespace_after_a_deferred_comma_stays_valid() {
     assert_eq!(v, serde_json::json!({"a":1,"c":3}));
 }
 
+/// Whitespace in a member's prefix (before its name, around its colon)
+/// about the bound the state machine holds back: a body in one chunk comes
+/// out as byte by byte, whether the whole-body path takes it or leaves it
+/// to the state machine.
+#[test]
+fn whitespace_about_the_pending_bound_comes_out_as_byte_by_byte() {
+    for runs in [
+        [1365, 1365, 1365],
+        [1366, 0, 0],
+        [0, 0, 1366],
+        [1400, 1400, 1400],
+        [2100, 2100, 0],
+        [4097, 0, 0],
+    ] {
+        let [a, b, c] = runs.map(|n| " ".repeat(n));
+        for rules in [&[("d", Act::Drop)][..], &[("d", Act::Redact)], &[]] {
+            let input = format!("{{\"a\":1,{a}\"d\"{b}:{c}2,{a}\"e\"{b}:{c}3}}");
+            let out = ok(rules, &input);
+            let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(v["e"], 3, "{runs:?}");
+        }
+    }
+}
+
 /// A chunk larger than a window is indexed and tokenized a window at a
 /// time. Whatever a window's end cuts (a multi-byte character, an escape,
 /// a member name, a classified value, a number), the output is the one

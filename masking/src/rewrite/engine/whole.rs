@@ -189,7 +189,7 @@ impl<'a> Whole<'a, '_> {
             Decision::Outside => self.skip(at, 1)?,
             _ => return Err(GiveUp),
         };
-        if self.ws(end) != self.input.len() {
+        if self.ws(end)? != self.input.len() {
             return Err(GiveUp);
         }
         self.out.extend_from_slice(&self.input[self.run..]);
@@ -202,16 +202,25 @@ impl<'a> Whole<'a, '_> {
     }
 
     /// Where the whitespace starting at `k` ends.
+    ///
+    /// A run longer than a third of [`MAX_PENDING_WS`] is given up on: a
+    /// member's prefix has at most three runs (before its name, before and
+    /// after its colon), so no prefix here holds more whitespace than the
+    /// state machine holds back (past that it writes whitespace out early,
+    /// an output this path does not make).
     #[inline(always)]
-    fn ws(&self, mut k: usize) -> usize {
+    fn ws(&self, k: usize) -> Step<usize> {
         // Compact JSON: no whitespace at all.
         if self.input.get(k).is_some_and(|&b| b > b' ') {
-            return k;
+            return Ok(k);
         }
-        while k < self.input.len() && is_ws(self.input[k]) {
-            k += 1;
+        let run = self.input.get(k..).map_or(0, |rest| {
+            rest.iter().position(|&b| !is_ws(b)).unwrap_or(rest.len())
+        });
+        if run > MAX_PENDING_WS / 3 {
+            return Err(GiveUp);
         }
-        k
+        Ok(k + run)
     }
 
     /// The first byte at or after `k` that is not whitespace, and its
@@ -221,7 +230,7 @@ impl<'a> Whole<'a, '_> {
         match self.input.get(k) {
             Some(&b) if b > b' ' => Ok((k, b)),
             _ => {
-                let k = self.ws(k);
+                let k = self.ws(k)?;
                 Ok((k, self.byte(k)?))
             }
         }
@@ -266,7 +275,7 @@ impl<'a> Whole<'a, '_> {
         if c != b':' {
             return Err(GiveUp);
         }
-        Ok(((at + 1, end - 1), escaped, self.ws(colon + 1)))
+        Ok(((at + 1, end - 1), escaped, self.ws(colon + 1)?))
     }
 
     /// Validates the value at `at` (at nesting `depth` if it is a
@@ -290,7 +299,7 @@ impl<'a> Whole<'a, '_> {
             }
             let (next, b) = self.token(self.skip(k, depth + 1)?)?;
             match b {
-                b',' => k = self.ws(next + 1),
+                b',' => k = self.ws(next + 1)?,
                 b if b == close => return Ok(next + 1),
                 _ => return Err(GiveUp),
             }
@@ -321,14 +330,12 @@ impl<'a> Whole<'a, '_> {
         let mut index = 0;
         loop {
             let start = head + usize::from(comma);
-            let mut value_at = self.ws(start);
-            let mut ws = value_at - start;
+            let mut value_at = self.ws(start)?;
             let (seg, path_seg) = if is_obj {
                 let ((a, b), escaped, after) = self.member_name(value_at)?;
                 if escaped || b + 2 - a > self.limits.max_key_bytes {
                     return Err(GiveUp);
                 }
-                ws += after - b - 2;
                 value_at = after;
                 let name = self.text.get(a..b).ok_or(GiveUp)?;
                 (
@@ -338,9 +345,6 @@ impl<'a> Whole<'a, '_> {
             } else {
                 (PathSegment::Index(index), PathSeg::Index(index))
             };
-            if ws > MAX_PENDING_WS {
-                return Err(GiveUp);
-            }
             let (decision, state, key) = self.decide(children, seg);
             if let (
                 Children::Lookup(_) | Children::Paths,
