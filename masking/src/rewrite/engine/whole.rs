@@ -133,7 +133,10 @@ impl Rewriter {
         };
         let mark = out.len();
         // Room for a typical replacement from the first one on.
-        self.replacement.reserve(64);
+        if self.replacement.capacity() == 0 {
+            // Made, not grown from nothing: the grow path cost more.
+            self.replacement = String::with_capacity(64);
+        }
         let mut whole = Whole {
             input,
             text,
