@@ -149,7 +149,7 @@ impl FieldPolicy for Untouched {
         _id: FieldId,
         _path: FieldPath<'_>,
         _value: Scalar<'_>,
-        _out: &mut String,
+        _out: &mut Vec<u8>,
     ) -> Result<Replacement, TransformError> {
         Ok(Replacement::Keep)
     }

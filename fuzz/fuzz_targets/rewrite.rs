@@ -49,12 +49,12 @@ impl FieldPolicy for RedactSecret {
         id: FieldId,
         _: FieldPath<'_>,
         _: Scalar<'_>,
-        out: &mut String,
+        out: &mut Vec<u8>,
     ) -> Result<Replacement, TransformError> {
         Ok(match id {
             DROP => Replacement::Drop,
             _ => {
-                out.push_str("null");
+                out.extend_from_slice("null".as_bytes());
                 Replacement::Json
             }
         })

@@ -22,7 +22,8 @@ mod words;
 
 pub use action::{
     Action, ActionError, Alphabet, ApplyContext, Date, ENVELOPE_PREFIX, Envelope, Generalize, Hash,
-    HashScope, Mask, MaskPreset, Outcome, Reveal, Scalar, Tokenize, json_string, write_json_string,
+    HashScope, JsonSink, Mask, MaskPreset, Outcome, Reveal, Scalar, Tokenize, json_string,
+    write_json_string,
 };
 pub use detect::{
     BUILTIN_DETECTED_CLASSES, CardDetector, DetectError, Detector, DetectorSet, EmailDetector,

@@ -4,7 +4,7 @@
 //! one mask character and UTF-8 is never split. Numbers and booleans are
 //! masked as their JSON text; the result is always a JSON string.
 
-use super::{ActionError, Scalar, any_json_escape, write_json_string};
+use super::{ActionError, Scalar, any_json_escape, needs_json_escape, write_json_string};
 use crate::rewrite::Replacement;
 
 /// Partial masking.
@@ -62,37 +62,31 @@ impl Mask {
     pub(super) fn apply_to(
         &self,
         value: &Scalar<'_>,
-        out: &mut String,
+        out: &mut Vec<u8>,
     ) -> Result<Replacement, ActionError> {
         self.validate()?;
         let Some(text) = value.text() else {
             return Ok(Replacement::Keep);
         };
         let mask_char = self.mask_char();
-        if text.is_ascii() && mask_char.is_ascii() && text.len() <= ASCII_BLOCK {
-            // The quoted result byte for byte in a block on the stack: one
-            // UTF-8 check of the block costs less than a `String::push` per
-            // character.
-            let mut block = AsciiBlock([b'"'; ASCII_BLOCK + 16]);
-            let masked = &mut block.0[1..=text.len()];
-            self.mask_ascii(text.as_bytes(), mask_char as u8, masked);
-            if !any_json_escape(masked) {
-                out.push_str(block.quoted(text.len()));
-                return Ok(Replacement::Json);
-            }
+        if text.is_ascii()
+            && mask_char.is_ascii()
+            && !needs_json_escape(mask_char as u8)
+            && !any_json_escape(text.as_bytes())
+        {
+            // A character is a byte, none of which JSON escapes: the text
+            // is copied into place and masked there, byte by byte.
+            out.reserve(text.len() + 2);
+            out.push(b'"');
+            let start = out.len();
+            out.extend_from_slice(text.as_bytes());
+            self.mask_ascii(&mut out[start..], mask_char as u8);
+            out.push(b'"');
+            return Ok(Replacement::Json);
         }
-        out.push('"');
-        let start = out.len();
-        self.mask_into(&text, out);
-        if any_json_escape(&out.as_bytes()[start..]) {
-            // Kept characters (or the mask character) that JSON escapes:
-            // rare, so only then is the text moved out to be escaped.
-            let masked = out.split_off(start);
-            out.pop();
-            write_json_string(out, &masked);
-        } else {
-            out.push('"');
-        }
+        let mut masked = String::with_capacity(text.len());
+        self.mask_into(&text, &mut masked);
+        write_json_string(out, &masked);
         Ok(Replacement::Json)
     }
 
@@ -142,82 +136,50 @@ impl Mask {
 
 impl Mask {
     /// [`mask_into`](Self::mask_into) for ASCII text and mask character,
-    /// where a character is a byte: writes the masked bytes into `into`
-    /// (as long as `text`).
-    fn mask_ascii(&self, text: &[u8], mask: u8, into: &mut [u8]) {
+    /// where a character is a byte: masks `text` in place.
+    fn mask_ascii(&self, text: &mut [u8], mask: u8) {
         match *self {
             Mask::Chars {
                 keep_first,
                 keep_last,
                 ..
-            } => keep_ends(text, keep_first, keep_last, mask, into),
+            } => keep_ends(text, keep_first, keep_last, mask),
             Mask::Preset {
                 preset: MaskPreset::Email,
                 ..
             } => match text.iter().rposition(|&b| b == b'@') {
-                // The local part's first character and the whole domain.
-                Some(at) if at > 1 => keep_ends(text, 1, text.len() - at, mask, into),
-                Some(at) => {
-                    into.copy_from_slice(text);
-                    into[..at].fill(mask);
-                }
-                None => into.fill(mask),
+                Some(at) => keep_ends(&mut text[..at], 1, 0, mask),
+                None => text.fill(mask),
             },
             Mask::Preset {
                 preset: MaskPreset::Card,
                 ..
-            } => keep_digits(text, 4, CARD_SEPARATORS, mask, into),
+            } => keep_digits(text, 4, CARD_SEPARATORS, mask),
             Mask::Preset {
                 preset: MaskPreset::Phone,
                 ..
-            } => keep_digits(text, 2, PHONE_SEPARATORS, mask, into),
+            } => keep_digits(text, 2, PHONE_SEPARATORS, mask),
         }
     }
 }
 
-/// Longest ASCII text masked byte for byte on the stack.
-const ASCII_BLOCK: usize = 128;
-
-/// A JSON string of ASCII text built on the stack: its quotes and up to
-/// [`ASCII_BLOCK`] bytes between them, then more quotes up to the end.
-///
-/// Aligned so that its UTF-8 check is cheap: std's `from_utf8` takes ASCII
-/// sixteen bytes at a step from a word-aligned start, and byte by byte
-/// otherwise (a hundred instructions for a 14-byte block). The check
-/// covers whole 16-byte steps of the block, then the string is cut out of it.
-#[repr(align(8))]
-struct AsciiBlock([u8; ASCII_BLOCK + 16]);
-
-impl AsciiBlock {
-    /// The quoted string of the `len` bytes after the opening quote.
-    fn quoted(&self, len: usize) -> &str {
-        let checked = (len + 2).next_multiple_of(16).max(32);
-        let text = std::str::from_utf8(&self.0[..checked]).expect("ASCII in, ASCII out");
-        &text[..len + 2]
-    }
-}
-
-/// [`mask_chars`] on bytes.
-fn keep_ends(text: &[u8], keep_first: usize, keep_last: usize, mask: u8, into: &mut [u8]) {
+/// [`mask_chars`] on bytes, in place.
+fn keep_ends(text: &mut [u8], keep_first: usize, keep_last: usize, mask: u8) {
     let n = text.len();
     if keep_first.saturating_add(keep_last) >= n {
-        into.fill(mask);
-        return;
+        text.fill(mask);
+    } else {
+        text[keep_first..n - keep_last].fill(mask);
     }
-    // One copy and one fill (three pieces cost a call each).
-    into.copy_from_slice(text);
-    into[keep_first..n - keep_last].fill(mask);
 }
 
-/// [`mask_digits`] on bytes.
-fn keep_digits(text: &[u8], keep: usize, separators: &AsciiSet, mask: u8, into: &mut [u8]) {
+/// [`mask_digits`] on bytes, in place.
+fn keep_digits(text: &mut [u8], keep: usize, separators: &AsciiSet, mask: u8) {
     let kept_from = kept_digits_from(text, keep);
-    for (at, (o, &b)) in into.iter_mut().zip(text).enumerate() {
-        *o = if digit_preset_keeps(char::from(b), at, kept_from, separators) {
-            b
-        } else {
-            mask
-        };
+    for (at, b) in text.iter_mut().enumerate() {
+        if !digit_preset_keeps(char::from(*b), at, kept_from, separators) {
+            *b = mask;
+        }
     }
 }
 
@@ -492,9 +454,12 @@ mod tests {
             let expected = reference(&m, &text);
             proptest::prop_assert_eq!(m.mask_text(&text), expected.clone());
             // And as the JSON string the rewriter writes.
-            let mut json = String::new();
+            let mut json = Vec::new();
             m.apply_to(&Scalar::Str(text.as_str().into()), &mut json).unwrap();
-            proptest::prop_assert_eq!(json, super::super::json_string(&expected));
+            proptest::prop_assert_eq!(
+                String::from_utf8(json).unwrap(),
+                super::super::json_string(&expected)
+            );
         }
     }
 

@@ -20,7 +20,6 @@ mod mask;
 mod tokenize;
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 
 use wide::u8x16;
 
@@ -245,10 +244,12 @@ impl Action {
 
     /// Applies the action to one scalar.
     pub fn apply(&self, value: Scalar<'_>, ctx: &ApplyContext<'_>) -> Result<Outcome, ActionError> {
-        let mut json = String::new();
+        let mut json = Vec::new();
         Ok(match self.apply_to(value, ctx, &mut json)? {
             Replacement::Keep => Outcome::Keep,
-            Replacement::Json => Outcome::Replace(json),
+            Replacement::Json => {
+                Outcome::Replace(String::from_utf8(json).expect("actions write UTF-8 text"))
+            }
             Replacement::Drop => Outcome::Drop,
         })
     }
@@ -267,20 +268,21 @@ impl Action {
     }
 
     /// Applies the action to one scalar, as the rewriter asks: a
-    /// replacement's JSON text is appended to `out` (the cheap actions,
-    /// `redact` and `mask`, write it there without allocating).
+    /// replacement's JSON text (UTF-8) is appended to `out`, the bytes the
+    /// rewriter writes out (the cheap actions, `redact` and `mask`, write
+    /// it there without allocating).
     pub fn apply_to(
         &self,
         value: Scalar<'_>,
         ctx: &ApplyContext<'_>,
-        out: &mut String,
+        out: &mut Vec<u8>,
     ) -> Result<Replacement, ActionError> {
         let outcome = match self {
             Action::Pass | Action::Reveal(Reveal::Clear) => return Ok(Replacement::Keep),
             Action::Drop => return Ok(Replacement::Drop),
             Action::Redact { replacement } => {
                 match replacement {
-                    None => out.push_str("null"),
+                    None => out.extend_from_slice(b"null"),
                     Some(text) => write_json_string(out, text),
                 }
                 return Ok(Replacement::Json);
@@ -296,7 +298,7 @@ impl Action {
         Ok(match outcome {
             Outcome::Keep => Replacement::Keep,
             Outcome::Replace(json) => {
-                out.push_str(&json);
+                out.extend_from_slice(json.as_bytes());
                 Replacement::Json
             }
             Outcome::Drop => Replacement::Drop,
@@ -370,16 +372,45 @@ fn word_needs_escape(x: u64) -> bool {
     (below(x, 0x20) | quote | backslash) != 0
 }
 
+/// Where JSON text can be appended: a `String`, or the bytes a rewriter
+/// writes out (which hold only what was appended as text).
+pub trait JsonSink {
+    /// Appends `s`.
+    fn push_text(&mut self, s: &str);
+    /// Makes room for `n` more bytes.
+    fn reserve_text(&mut self, n: usize);
+}
+
+impl JsonSink for String {
+    fn push_text(&mut self, s: &str) {
+        self.push_str(s);
+    }
+
+    fn reserve_text(&mut self, n: usize) {
+        self.reserve(n);
+    }
+}
+
+impl JsonSink for Vec<u8> {
+    fn push_text(&mut self, s: &str) {
+        self.extend_from_slice(s.as_bytes());
+    }
+
+    fn reserve_text(&mut self, n: usize) {
+        self.reserve(n);
+    }
+}
+
 /// Appends `s` as a JSON string literal to `out` (see [`json_string`]).
-pub fn write_json_string(out: &mut String, s: &str) {
+pub fn write_json_string(out: &mut impl JsonSink, s: &str) {
     if !any_json_escape(s.as_bytes()) {
-        out.reserve(s.len() + 2);
-        out.push('"');
-        out.push_str(s);
-        out.push('"');
+        out.reserve_text(s.len() + 2);
+        out.push_text("\"");
+        out.push_text(s);
+        out.push_text("\"");
         return;
     }
-    out.push('"');
+    out.push_text("\"");
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
         let esc = match b {
@@ -393,16 +424,20 @@ pub fn write_json_string(out: &mut String, s: &str) {
             0x00..=0x1f => "",
             _ => continue,
         };
-        out.push_str(&s[start..i]);
+        out.push_text(&s[start..i]);
         if esc.is_empty() {
-            let _ = write!(out, "\\u{b:04x}");
+            const HEX: &str = "0123456789abcdef";
+            let digit = |d: u8| &HEX[usize::from(d)..=usize::from(d)];
+            out.push_text("\\u00");
+            out.push_text(digit(b >> 4));
+            out.push_text(digit(b & 0xf));
         } else {
-            out.push_str(esc);
+            out.push_text(esc);
         }
         start = i + 1;
     }
-    out.push_str(&s[start..]);
-    out.push('"');
+    out.push_text(&s[start..]);
+    out.push_text("\"");
 }
 
 #[cfg(test)]

@@ -436,13 +436,13 @@ impl FieldPolicy for BoundPlan {
         id: FieldId,
         _: FieldPath<'_>,
         value: Scalar<'_>,
-        out: &mut String,
+        out: &mut Vec<u8>,
     ) -> Result<Replacement, TransformError> {
         if id == DENIED {
             return Ok(Replacement::Drop);
         }
         if let Some(json) = self.constant(id) {
-            out.push_str(json);
+            out.extend_from_slice(json.as_bytes());
             return Ok(Replacement::Json);
         }
         let field = &self.plan.fields[id.0 as usize];
@@ -479,7 +479,7 @@ impl FieldPolicy for BoundPlan {
             .map_err(TransformError::new)?
         {
             Replacement::Keep => {
-                out.push_str(&clear.to_string());
+                out.extend_from_slice(clear.to_string().as_bytes());
                 Ok(Replacement::Json)
             }
             other => Ok(other),
@@ -513,7 +513,7 @@ impl FieldPolicy for BoundPlan {
         &self,
         path: FieldPath<'_>,
         value: &str,
-        out: &mut String,
+        out: &mut Vec<u8>,
     ) -> Result<Replacement, TransformError> {
         match self.plan.unclassified {
             Unclassified::Pass => Ok(Replacement::Keep),
@@ -635,7 +635,7 @@ impl FieldPolicy for WritePlan {
         id: FieldId,
         _: FieldPath<'_>,
         value: Scalar<'_>,
-        out: &mut String,
+        out: &mut Vec<u8>,
     ) -> Result<Replacement, TransformError> {
         let (path, protect) = &self.fields[id.0 as usize];
         let ctx = ApplyContext {

@@ -252,7 +252,7 @@ impl FieldPolicy for WholePaths {
         id: FieldId,
         path: FieldPath<'_>,
         value: Scalar<'_>,
-        out: &mut String,
+        out: &mut Vec<u8>,
     ) -> Result<Replacement, TransformError> {
         self.0.transform(id, path, value, out)
     }
@@ -269,7 +269,7 @@ impl FieldPolicy for WholePaths {
         &self,
         path: FieldPath<'_>,
         value: &str,
-        out: &mut String,
+        out: &mut Vec<u8>,
     ) -> Result<Replacement, TransformError> {
         self.0.unclassified(path, value, out)
     }

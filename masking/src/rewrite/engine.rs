@@ -274,7 +274,7 @@ pub struct Rewriter {
     val_raw: Vec<u8>,
 
     /// Where a transform writes its replacement (reused).
-    replacement: String,
+    replacement: Vec<u8>,
     /// A whole escaped string value, decoded for the policy (reused; see
     /// `whole_text`).
     decoded: String,
@@ -324,7 +324,7 @@ impl Rewriter {
             val_sink: Sink::Out,
             buffered: Buffered::No,
             val_raw: Vec::new(),
-            replacement: String::new(),
+            replacement: Vec::new(),
             decoded: String::new(),
             base: 0,
             poisoned: false,
@@ -1342,7 +1342,7 @@ impl Rewriter {
             }
             Some(Replacement::Json) => {
                 self.flush_pending(out);
-                out.extend_from_slice(self.replacement.as_bytes());
+                out.extend_from_slice(&self.replacement);
             }
             Some(Replacement::Drop) => {
                 self.discard_pending();

@@ -193,15 +193,16 @@ pub trait FieldPolicy: Send + Sync {
 
     /// Transforms a scalar selected by `Transform(id)` (or a leaf of a
     /// container whose action is [`ContainerAction::Descend`]). A
-    /// [`Replacement::Json`] answer has appended its JSON text to `out`
-    /// (which the rewriter hands over empty); on any other answer, or an
-    /// error, whatever was appended is ignored.
+    /// [`Replacement::Json`] answer has appended its JSON text (UTF-8) to
+    /// `out`, which may be the rewriter's output itself (bytes, so that a
+    /// replacement is written once); on any other answer, or an error,
+    /// whatever was appended is taken back.
     fn transform(
         &self,
         id: FieldId,
         path: FieldPath<'_>,
         value: Scalar<'_>,
-        out: &mut String,
+        out: &mut Vec<u8>,
     ) -> Result<Replacement, TransformError>;
 
     /// The JSON text [`transform`](Self::transform) puts in place of every
@@ -232,7 +233,7 @@ pub trait FieldPolicy: Send + Sync {
         &self,
         path: FieldPath<'_>,
         value: &str,
-        out: &mut String,
+        out: &mut Vec<u8>,
     ) -> Result<Replacement, TransformError> {
         let _ = (path, value, out);
         Ok(Replacement::Keep)

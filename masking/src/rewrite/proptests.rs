@@ -128,16 +128,16 @@ impl FieldPolicy for PropPolicy {
         id: FieldId,
         _: FieldPath<'_>,
         value: Scalar<'_>,
-        out: &mut String,
+        out: &mut Vec<u8>,
     ) -> Result<Replacement, TransformError> {
         Ok(match (id, value) {
             (REDACT, _) => {
-                out.push_str("\"[R]\"");
+                out.extend_from_slice("\"[R]\"".as_bytes());
                 Replacement::Json
             }
             (DROP, _) => Replacement::Drop,
             (_, Scalar::Str(_)) => {
-                out.push_str("\"*\"");
+                out.extend_from_slice("\"*\"".as_bytes());
                 Replacement::Json
             }
             (_, Scalar::Number(_)) => Replacement::Drop,
@@ -161,12 +161,12 @@ impl FieldPolicy for PropPolicy {
         &self,
         _: FieldPath<'_>,
         value: &str,
-        out: &mut String,
+        out: &mut Vec<u8>,
     ) -> Result<Replacement, TransformError> {
         Ok(match self.scan_str(value) {
             None => Replacement::Drop,
             Some(Value::String(s)) if s != value => {
-                out.push_str(&serde_json::to_string(&s).unwrap());
+                out.extend_from_slice(&serde_json::to_string(&s).unwrap().as_bytes());
                 Replacement::Json
             }
             Some(_) => Replacement::Keep,
@@ -541,7 +541,7 @@ impl FieldPolicy for Whole {
         _: FieldId,
         _: FieldPath<'_>,
         _: Scalar<'_>,
-        _: &mut String,
+        _: &mut Vec<u8>,
     ) -> Result<Replacement, TransformError> {
         Ok(Replacement::Drop)
     }

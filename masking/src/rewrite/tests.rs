@@ -69,17 +69,17 @@ impl FieldPolicy for TestPolicy {
         id: FieldId,
         _path: FieldPath<'_>,
         value: Scalar<'_>,
-        out: &mut String,
+        out: &mut Vec<u8>,
     ) -> Result<Replacement, TransformError> {
         Ok(match (self.rules[id.0 as usize].1, value) {
             (Act::Redact, _) => {
-                out.push_str("\"[R]\"");
+                out.extend_from_slice("\"[R]\"".as_bytes());
                 Replacement::Json
             }
             (Act::Drop, _) => Replacement::Drop,
             (Act::Keep, _) => Replacement::Keep,
             (Act::Apply, Scalar::Str(_)) => {
-                out.push_str("\"*\"");
+                out.extend_from_slice("\"*\"".as_bytes());
                 Replacement::Json
             }
             (Act::Apply, Scalar::Number(_)) => Replacement::Drop,
@@ -104,10 +104,10 @@ impl FieldPolicy for TestPolicy {
         &self,
         _path: FieldPath<'_>,
         value: &str,
-        out: &mut String,
+        out: &mut Vec<u8>,
     ) -> Result<Replacement, TransformError> {
         Ok(if value.contains("@") {
-            out.push_str("\"[email]\"");
+            out.extend_from_slice("\"[email]\"".as_bytes());
             Replacement::Json
         } else if value.contains("deny") {
             Replacement::Drop

@@ -138,7 +138,7 @@ impl Rewriter {
                 self.keep_separator(input, sep, &mut run, out);
                 if replacement == Replacement::Json {
                     out.extend_from_slice(&input[run..prefix.value_at]);
-                    out.extend_from_slice(self.replacement.as_bytes());
+                    out.extend_from_slice(&self.replacement);
                     run = end;
                 }
             }

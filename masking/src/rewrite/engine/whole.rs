@@ -9,7 +9,8 @@
 //! the whole body is in hand, so the nesting is the call stack and the
 //! output is written lazily: `input[run..]` is output not yet written, and
 //! only a replaced or dropped child cuts the run, so a body with ten
-//! replacements is written in about eleven copies.
+//! replacements is written in about eleven copies; a transform writes its
+//! replacement straight into the output.
 //!
 //! It gives the state machine's output, byte for byte, or gives up. A body
 //! it does not take (not complete in the chunk, invalid, over a limit, an
@@ -91,7 +92,6 @@ struct Whole<'a, 'r> {
     limits: RewriteLimits,
     scan: bool,
     path: &'r mut Vec<PathSeg>,
-    replacement: &'r mut String,
     decoded: &'r mut String,
     summary: &'r mut RewriteSummary,
     out: &'r mut Vec<u8>,
@@ -132,11 +132,6 @@ impl Rewriter {
             return false;
         };
         let mark = out.len();
-        // Room for a typical replacement from the first one on.
-        if self.replacement.capacity() == 0 {
-            // Made, not grown from nothing: the grow path cost more.
-            self.replacement = String::with_capacity(64);
-        }
         let mut whole = Whole {
             input,
             text,
@@ -145,7 +140,6 @@ impl Rewriter {
             limits: self.limits,
             scan: self.scan,
             path: &mut self.path,
-            replacement: &mut self.replacement,
             decoded: &mut self.decoded,
             summary: &mut self.summary,
             out,
@@ -517,6 +511,14 @@ impl<'a> Whole<'a, '_> {
             self.cut(value_at, end, json.as_bytes());
             return Ok(end);
         }
+        // Written as if the value were replaced: the output up to it, then
+        // the policy's text right after (no copy of it); a value kept or
+        // dropped takes that back.
+        let (mark, run, emitted_before) = (self.out.len(), self.run, *emitted_any);
+        self.keep_separator(child, emitted_any);
+        self.out.extend_from_slice(&self.input[self.run..value_at]);
+        self.run = value_at;
+        let written = self.out.len();
         let raw = self.text.get(value_at..end).ok_or(GiveUp)?;
         let value = match raw.as_bytes()[0] {
             b'"' if escaped => {
@@ -535,12 +537,11 @@ impl<'a> Whole<'a, '_> {
             names: self.text,
             leaf: Some(child.seg),
         };
-        self.replacement.clear();
         let replacement = match (field, &value) {
             (Some(id), _) => {
                 let r = self
                     .policy
-                    .transform(id, path, value, self.replacement)
+                    .transform(id, path, value, self.out)
                     .map_err(|_| GiveUp)?;
                 self.summary.count(id, Treatment::of(r));
                 r
@@ -548,7 +549,7 @@ impl<'a> Whole<'a, '_> {
             (None, Scalar::Str(text)) => {
                 let r = self
                     .policy
-                    .unclassified(path, text, self.replacement)
+                    .unclassified(path, text, self.out)
                     .map_err(|_| GiveUp)?;
                 self.summary.count_unclassified(r);
                 r
@@ -556,14 +557,15 @@ impl<'a> Whole<'a, '_> {
             (None, _) => unreachable!("only strings are scanned"),
         };
         match replacement {
-            Replacement::Keep => self.keep_separator(child, emitted_any),
-            Replacement::Json => {
-                self.keep_separator(child, emitted_any);
-                self.out.extend_from_slice(&self.input[self.run..value_at]);
-                self.out.extend_from_slice(self.replacement.as_bytes());
-                self.run = end;
+            // The value goes out with the run.
+            Replacement::Keep => self.out.truncate(written),
+            Replacement::Json => self.run = end,
+            Replacement::Drop => {
+                self.out.truncate(mark);
+                self.run = run;
+                *emitted_any = emitted_before;
+                self.cut(child.head, end, &[]);
             }
-            Replacement::Drop => self.cut(child.head, end, &[]),
         }
         Ok(end)
     }
