@@ -437,6 +437,20 @@ fn rewrite_chunked(paths: &[&str], doc: &str, chunk: usize) -> Result<String, Re
 }
 
 #[test]
+fn a_plan_rewrites_a_body_whole_as_byte_by_byte() {
+    // Redactions are the plan's constants: the whole-body path writes them
+    // without a transform, the state machine through one.
+    let paths = ["$.items[*].email", "$.items[*].card", "$..ip", "$.meta"];
+    let doc = r#"{"items":[{"email":"a\u0040x.io","card":4111,"ip":null},
+        {"email":"b@x.io","card":{"n":"4111"},"x":[{"ip":"10.0.0.1"}]}],
+        "meta":[1,{"k":"v"}],"n":2}"#;
+    let whole = rewrite_chunked(&paths, doc, usize::MAX).unwrap();
+    assert_eq!(whole, rewrite_chunked(&paths, doc, 1).unwrap());
+    assert!(!whole.contains("x.io") && !whole.contains("4111") && !whole.contains("10.0"));
+    assert!(whole.contains(r#""n":2"#), "{whole}");
+}
+
+#[test]
 fn duplicate_classified_members_are_refused_through_a_compiled_plan() {
     // A name the selectors spell out is checked by its key, a name only a
     // wildcard classifies by the name itself; whole in one chunk (the
