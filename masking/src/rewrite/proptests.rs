@@ -166,7 +166,7 @@ impl FieldPolicy for PropPolicy {
         Ok(match self.scan_str(value) {
             None => Replacement::Drop,
             Some(Value::String(s)) if s != value => {
-                out.extend_from_slice(&serde_json::to_string(&s).unwrap().as_bytes());
+                out.extend_from_slice(serde_json::to_string(&s).unwrap().as_bytes());
                 Replacement::Json
             }
             Some(_) => Replacement::Keep,
