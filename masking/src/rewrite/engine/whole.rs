@@ -24,6 +24,8 @@
 
 use std::borrow::Cow;
 
+use arrayvec::ArrayVec;
+
 use super::{Expect, Lex, MAX_PENDING_WS, RewriteLimits, Rewriter, is_ws};
 use crate::rewrite::policy::{
     ContainerAction, Decision, FieldId, FieldPath, FieldPolicy, LookupState, MemberKey, PathSeg,
@@ -91,7 +93,9 @@ struct Whole<'a, 'r> {
     policy: &'r dyn FieldPolicy,
     limits: RewriteLimits,
     scan: bool,
-    path: &'r mut Vec<PathSeg>,
+    /// The path to the container being rewritten, on the stack: a small
+    /// body's rewrite allocates nothing.
+    path: ArrayVec<PathSeg, MAX_RECURSION>,
     decoded: &'r mut String,
     summary: &'r mut RewriteSummary,
     out: &'r mut Vec<u8>,
@@ -139,7 +143,7 @@ impl Rewriter {
             policy: &*self.policy,
             limits: self.limits,
             scan: self.scan,
-            path: &mut self.path,
+            path: ArrayVec::new(),
             decoded: &mut self.decoded,
             summary: &mut self.summary,
             out,
@@ -149,8 +153,6 @@ impl Rewriter {
             segments: Vec::new(),
         };
         let done = whole.document(self.root);
-        // Balanced on success; whatever was left on a give-up goes.
-        self.path.clear();
         if done.is_err() {
             out.truncate(mark);
             // Nothing was counted before the first chunk.
@@ -486,7 +488,7 @@ impl<'a> Whole<'a, '_> {
             let Some(nested) = nested else {
                 return self.skip(value_at, depth + 1);
             };
-            self.path.push(child.path_seg);
+            self.path.try_push(child.path_seg).map_err(|_| GiveUp)?;
             let end = self.tracked(value_at, open == b'{', nested, depth + 1)?;
             self.path.pop();
             return Ok(end);
@@ -533,7 +535,7 @@ impl<'a> Whole<'a, '_> {
             _ => Scalar::Number(raw),
         };
         let path = FieldPath {
-            segments: self.path,
+            segments: &self.path,
             names: self.text,
             leaf: Some(child.seg),
         };
