@@ -41,5 +41,5 @@ pub use rewrite::{
 };
 pub use selector::{
     Lookup, MAX_SEGMENTS, MatchState, PathSegment, Selector, SelectorError, SelectorErrorKind,
-    SelectorSet, normalized_path, write_normalized_path,
+    SelectorSet, Transition, normalized_path, write_normalized_path,
 };

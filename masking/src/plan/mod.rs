@@ -224,9 +224,13 @@ pub struct Plan {
     product: Arc<str>,
     rule: String,
     selectors: SelectorSet<FieldId>,
-    /// The decision at each state of the selectors' automaton (empty if
-    /// they have none), so a step-by-step lookup is one step and one load.
-    decisions: Vec<Decision>,
+    /// The decision and state at the root of the selectors' automaton
+    /// (`None` if they have none).
+    root: Option<(Decision, LookupState)>,
+    /// The decision and state each transition of the automaton leads to
+    /// (empty if it has none): a step-by-step lookup finds the transition,
+    /// then both in one load.
+    moves: Vec<(Decision, LookupState)>,
     fields: Vec<PlannedField>,
     /// Per field id, the JSON its action gives every value, when that does
     /// not depend on the value ([`Action::constant_json`]).
@@ -281,15 +285,20 @@ impl Plan {
             .collect();
         let selectors = SelectorSet::new(selectors);
         let unclassified = classification.unclassified;
-        let decisions = selectors
-            .states()
-            .map(|s| decide(unclassified, selectors.lookup_state(s)))
-            .collect();
+        let at = |s: MatchState| {
+            (
+                decide(unclassified, selectors.lookup_state(s)),
+                LookupState(s.to_u32()),
+            )
+        };
+        let root = selectors.start().map(at);
+        let moves = selectors.transition_targets().map(at).collect();
         Ok(Self {
             product: Arc::from(classification.product.as_str()),
             rule: rule.name.clone(),
+            root,
+            moves,
             selectors,
-            decisions,
             fields,
             constants,
             unclassified,
@@ -329,14 +338,6 @@ impl Plan {
             consumer: Arc::from(consumer),
             keys,
         }
-    }
-
-    /// The decision at automaton state `s`, and `s` as the rewriter keeps
-    /// it.
-    #[inline]
-    fn at_state(&self, s: MatchState) -> (Decision, LookupState) {
-        let s = s.to_u32();
-        (self.decisions[s as usize], LookupState(s))
     }
 }
 
@@ -410,13 +411,13 @@ impl FieldPolicy for BoundPlan {
     }
 
     fn lookup_root(&self) -> Option<(Decision, LookupState)> {
-        Some(self.plan.at_state(self.plan.selectors.start()?))
+        self.plan.root
     }
 
     #[inline]
     fn lookup_child(&self, parent: LookupState, child: PathSegment<'_>) -> (Decision, LookupState) {
         let parent = MatchState::from_u32(parent.0);
-        self.plan.at_state(self.plan.selectors.step(parent, child))
+        self.plan.moves[self.plan.selectors.transition(parent, child).index()]
     }
 
     #[inline]
@@ -426,8 +427,8 @@ impl FieldPolicy for BoundPlan {
         name: &str,
     ) -> (Decision, LookupState, Option<MemberKey>) {
         let parent = MatchState::from_u32(parent.0);
-        let (s, key) = self.plan.selectors.step_member(parent, name);
-        let (decision, state) = self.plan.at_state(s);
+        let (t, key) = self.plan.selectors.member_transition(parent, name);
+        let (decision, state) = self.plan.moves[t.index()];
         (decision, state, key.map(MemberKey))
     }
 

@@ -26,8 +26,9 @@ pub(super) const MAX_STATES: usize = 4096;
 /// Longest table of index classes (largest index or slice bound, plus the
 /// period of the open slices).
 pub(super) const MAX_INDEX_TABLE: usize = 4096;
-/// Most transitions (states × classes) built for one set: 4 MiB of table.
-pub(super) const MAX_TRANSITIONS: usize = 1 << 20;
+/// Most transitions (states × classes) built for one set: 1 MiB of table,
+/// and 3 MiB in a plan that keeps its decision per transition beside it.
+pub(super) const MAX_TRANSITIONS: usize = 1 << 18;
 
 /// A state of the compiled matcher: what the path from the root so far
 /// leaves to match. Opaque; only meaningful to the set that produced it.
@@ -341,6 +342,24 @@ impl Compiled {
     /// names and different for different ones).
     #[inline(always)]
     pub(super) fn step_member(&self, state: MatchState, name: &str) -> (MatchState, Option<u32>) {
+        let (t, spelled) = self.member_transition(state, name);
+        (MatchState(self.next[t.0]), spelled)
+    }
+
+    /// The state of a child at `seg` of a value in `state`.
+    #[inline]
+    pub(super) fn step(&self, state: MatchState, seg: PathSegment<'_>) -> MatchState {
+        MatchState(self.next[self.transition(state, seg).0])
+    }
+
+    /// The transition a member `name` takes from `state`, and the name's
+    /// class as [`step_member`](Self::step_member) gives it.
+    #[inline(always)]
+    pub(super) fn member_transition(
+        &self,
+        state: MatchState,
+        name: &str,
+    ) -> (Transition, Option<u32>) {
         let s = state.0 as usize;
         let spelled = if self.names_matter[s] {
             self.names.get(name)
@@ -348,18 +367,15 @@ impl Compiled {
             None
         };
         let class = spelled.unwrap_or(self.other_name);
-        (
-            MatchState(self.next[s * self.classes + class as usize]),
-            spelled,
-        )
+        (Transition(s * self.classes + class as usize), spelled)
     }
 
-    /// The state of a child at `seg` of a value in `state`.
+    /// The transition a child at `seg` takes from `state`.
     #[inline]
-    pub(super) fn step(&self, state: MatchState, seg: PathSegment<'_>) -> MatchState {
+    pub(super) fn transition(&self, state: MatchState, seg: PathSegment<'_>) -> Transition {
         let s = state.0 as usize;
         let class = match seg {
-            PathSegment::Member(name) => return self.step_member(state, name).0,
+            PathSegment::Member(name) => return self.member_transition(state, name).0,
             PathSegment::Index(j) => {
                 let k = if j < self.index_table.len() {
                     j
@@ -369,7 +385,25 @@ impl Compiled {
                 self.index_table[k]
             }
         };
-        MatchState(self.next[s * self.classes + class as usize])
+        Transition(s * self.classes + class as usize)
+    }
+
+    /// The state each transition leads to, in transition order.
+    pub(super) fn targets(&self) -> impl Iterator<Item = MatchState> + '_ {
+        self.next.iter().map(|&s| MatchState(s))
+    }
+}
+
+/// A transition of the automaton (a state and a class of child): an index
+/// into a table with one entry per transition, such as one built from
+/// [`super::SelectorSet::transition_targets`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transition(pub(super) usize);
+
+impl Transition {
+    /// The index.
+    pub fn index(self) -> usize {
+        self.0
     }
 }
 

@@ -29,7 +29,7 @@ mod tests;
 
 use std::fmt::{self, Write as _};
 
-pub use compiled::MatchState;
+pub use compiled::{MatchState, Transition};
 pub use parse::{SelectorError, SelectorErrorKind};
 
 use compiled::{Compiled, Verdict};
@@ -330,6 +330,35 @@ impl<T> SelectorSet<T> {
     #[inline]
     pub fn step_member(&self, state: MatchState, name: &str) -> (MatchState, Option<u32>) {
         self.automaton().step_member(state, name)
+    }
+
+    /// The transition from `state` to its member `name`, with the name's
+    /// index as [`step_member`](Self::step_member) gives it: an index into
+    /// a table built from [`transition_targets`](Self::transition_targets),
+    /// so a caller can keep what it needs per transition and look it up in
+    /// one load.
+    ///
+    /// # Panics
+    /// If the set has no automaton (`start` returned `None`).
+    #[inline]
+    pub fn member_transition(&self, state: MatchState, name: &str) -> (Transition, Option<u32>) {
+        self.automaton().member_transition(state, name)
+    }
+
+    /// The transition from `state` to its child `seg` (see
+    /// [`member_transition`](Self::member_transition)).
+    ///
+    /// # Panics
+    /// If the set has no automaton (`start` returned `None`).
+    #[inline]
+    pub fn transition(&self, state: MatchState, seg: PathSegment<'_>) -> Transition {
+        self.automaton().transition(state, seg)
+    }
+
+    /// The state each transition leads to, in the order of their indices
+    /// (none if the set has no automaton).
+    pub fn transition_targets(&self) -> impl Iterator<Item = MatchState> + '_ {
+        self.compiled.iter().flat_map(Compiled::targets)
     }
 
     /// What the set says about the value in `state`: the same as

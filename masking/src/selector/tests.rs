@@ -342,10 +342,18 @@ fn agrees<T: PartialEq + std::fmt::Debug>(
             Step::Index(i) => I(*i),
         })
         .collect();
+    let targets: Vec<MatchState> = set.transition_targets().collect();
     let mut state = set.start().expect("small sets compile");
     prop_assert_eq!(set.lookup_state(state), set.lookup(&[]));
     for (k, seg) in segs.iter().enumerate() {
+        // A table per transition leads where a step does.
+        let by_table = targets[set.transition(state, *seg).index()];
+        if let PathSegment::Member(name) = *seg {
+            let (t, key) = set.member_transition(state, name);
+            prop_assert_eq!((targets[t.index()], key), set.step_member(state, name));
+        }
         state = set.step(state, *seg);
+        prop_assert_eq!(by_table, state);
         prop_assert_eq!(
             set.lookup_state(state),
             set.lookup(&segs[..=k]),
