@@ -9,7 +9,7 @@ use super::policy::{
     ContainerAction, Decision, FieldId, FieldPath, FieldPolicy, LookupState, MemberKey, PathSeg,
     PathSegment, Replacement, Scalar,
 };
-use super::scan::{self, ChunkIndex};
+use super::scan::{self, ChunkIndex, Utf8Span};
 use super::summary::{RewriteSummary, Treatment};
 
 mod children;
@@ -436,12 +436,17 @@ impl Rewriter {
                 }
             }
             let (window, tail) = rest.split_at(end);
-            let index = ChunkIndex::new(window, stops);
+            let span = Utf8Span::of(window);
+            // The stop bitmap is built only for the state machine: the
+            // whole-body path finds string ends as it goes.
             let whole = tail.is_empty()
                 && window.len() == input.len()
                 && self.tries_whole(window)
-                && self.rewrite_whole(window, index, out);
+                && span
+                    .whole(window)
+                    .is_some_and(|text| self.rewrite_whole(window, text, out));
             if !whole {
+                let index = ChunkIndex::with_span(window, span, stops);
                 self.run_indexed(window, index, out)?;
             }
             self.base += window.len() as u64;

@@ -31,7 +31,9 @@
 //! string content (`"`, `\`, control characters). Finding a string's end
 //! is then a bit scan, its runs need no UTF-8 check of their own, and a
 //! member name or value lying whole in the window is handed to the policy
-//! as a `&str` slice of it, without a copy.
+//! as a `&str` slice of it, without a copy. (A body rewritten whole, below,
+//! needs only the UTF-8 check: it finds its few string ends sixteen bytes
+//! at a time, and the bitmap is built only if it gives the body back.)
 //!
 //! Fast paths sit on top of the state machine:
 //! - a body whose first chunk holds all of it (up to one window; the

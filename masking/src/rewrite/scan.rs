@@ -8,7 +8,7 @@
 //! So a fast path accepts a subset of what the state machine accepts, and
 //! both give the same output.
 
-use crate::action::json_escape_lanes;
+use crate::action::{json_escape_lanes, needs_json_escape};
 
 /// What is learned about a chunk in one pass before it is tokenized:
 ///
@@ -34,10 +34,17 @@ pub(super) struct ChunkIndex<'a> {
     stops: &'a [u64],
 }
 
-impl<'a> ChunkIndex<'a> {
-    /// Indexes `chunk`, with its stop bitmap built in `stops` (at least
-    /// one word per 64 bytes of the chunk).
-    pub(super) fn new(chunk: &'a [u8], stops: &'a mut [u64]) -> Self {
+/// Where a chunk is valid UTF-8 (the first half of a [`ChunkIndex`], all
+/// that the whole-body path needs): the span's start and its text.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Utf8Span<'a> {
+    from: usize,
+    text: &'a str,
+}
+
+impl<'a> Utf8Span<'a> {
+    /// Checks `chunk` (with `simdutf8`).
+    pub(super) fn of(chunk: &'a [u8]) -> Self {
         let from = chunk
             .iter()
             .take(3)
@@ -52,15 +59,30 @@ impl<'a> ChunkIndex<'a> {
                 simdutf8::basic::from_utf8(&chunk[from..from + e.valid_up_to()]).unwrap_or_default()
             }
         };
-        // After the UTF-8 check, which brings the chunk into the cache at
-        // memory speed.
-        let stops = build_stops(chunk, stops);
-        Self { from, text, stops }
+        Self { from, text }
     }
 
     /// The whole of `chunk` as text, if it is valid UTF-8 throughout.
     pub(super) fn whole(self, chunk: &[u8]) -> Option<&'a str> {
         (self.from == 0 && self.text.len() == chunk.len()).then_some(self.text)
+    }
+}
+
+impl<'a> ChunkIndex<'a> {
+    /// Indexes `chunk`, with its stop bitmap built in `stops` (at least
+    /// one word per 64 bytes of the chunk).
+    #[cfg(test)]
+    fn new(chunk: &'a [u8], stops: &'a mut [u64]) -> Self {
+        Self::with_span(chunk, Utf8Span::of(chunk), stops)
+    }
+
+    /// [`new`](Self::new), with the chunk's UTF-8 span already checked.
+    pub(super) fn with_span(chunk: &'a [u8], span: Utf8Span<'a>, stops: &'a mut [u64]) -> Self {
+        Self {
+            from: span.from,
+            text: span.text,
+            stops: build_stops(chunk, stops),
+        }
     }
 
     /// Whether `chunk[a..b]` (a run between ASCII delimiters) is known valid.
@@ -163,32 +185,90 @@ pub(super) fn string_end(input: &[u8], at: usize, index: ChunkIndex<'_>) -> Opti
     string_end_slow(input, at, &index)
 }
 
-/// [`string_end`] in a chunk that is valid UTF-8 throughout (its index is
-/// [`whole`](ChunkIndex::whole)): a run of plain content needs no check.
+/// [`string_end`] in `input` known to be valid UTF-8 throughout (a
+/// [`Utf8Span::whole`] chunk), with no index: the stops are found sixteen
+/// bytes at a time ([`next_stop_in_text`]), and a run of plain content
+/// needs no check.
 #[inline(always)]
-pub(super) fn string_end_in_text(
-    input: &[u8],
-    at: usize,
-    index: &ChunkIndex<'_>,
-) -> Option<(usize, bool)> {
-    debug_assert_eq!(index.text.len(), input.len());
-    let e = index.next_stop(at + 1)?;
+pub(super) fn string_end_in_text(input: &[u8], at: usize) -> Option<(usize, bool)> {
+    let e = next_stop_in_text(input, at + 1)?;
     if input[e] == b'"' {
         return Some((e + 1, false));
     }
-    // By reference: a copy of the index for the call, made on every
-    // string, was read back by the fast path above and stalled it.
-    string_end_slow(input, at, index)
+    string_end_slow(input, at, &InText)
+}
+
+/// The first offset at or after `k` whose byte ends plain string content,
+/// found by comparing sixteen bytes at a time from `k` on.
+///
+/// For a body rewritten whole, most often a small one: a bitmap of every
+/// stop ([`ChunkIndex`]) costs a pass over all of it, where a body's
+/// strings are short and the pass is most of the work.
+#[inline(always)]
+pub(super) fn next_stop_in_text(input: &[u8], mut k: usize) -> Option<usize> {
+    let stops = |block: &[u8]| json_escape_lanes(block.try_into().expect("16 bytes")).to_bitmask();
+    while let Some(block) = input.get(k..k + 16) {
+        let bits = stops(block);
+        if bits != 0 {
+            return Some(k + bits.trailing_zeros() as usize);
+        }
+        k += 16;
+    }
+    // Fewer than sixteen bytes left: the last sixteen of the input, those
+    // before `k` shifted out (or byte by byte, in an input that short).
+    let Some(last) = input.len().checked_sub(16) else {
+        let rest = input.get(k..)?;
+        return rest
+            .iter()
+            .position(|&b| needs_json_escape(b))
+            .map(|p| k + p);
+    };
+    let bits = stops(&input[last..]).checked_shr((k - last) as u32)?;
+    (bits != 0).then(|| k + bits.trailing_zeros() as usize)
+}
+
+/// How a string's scan finds its stops and knows its runs valid: a chunk's
+/// bitmap and UTF-8 span, or text scanned as it goes.
+trait Stops {
+    fn next_stop(&self, input: &[u8], k: usize) -> Option<usize>;
+    fn valid(&self, input: &[u8], a: usize, b: usize) -> bool;
+}
+
+impl Stops for ChunkIndex<'_> {
+    #[inline(always)]
+    fn next_stop(&self, _: &[u8], k: usize) -> Option<usize> {
+        ChunkIndex::next_stop(*self, k)
+    }
+
+    #[inline(always)]
+    fn valid(&self, input: &[u8], a: usize, b: usize) -> bool {
+        ChunkIndex::valid(*self, input, a, b)
+    }
+}
+
+/// Input known to be valid UTF-8 throughout ([`string_end_in_text`]).
+struct InText;
+
+impl Stops for InText {
+    #[inline(always)]
+    fn next_stop(&self, input: &[u8], k: usize) -> Option<usize> {
+        next_stop_in_text(input, k)
+    }
+
+    #[inline(always)]
+    fn valid(&self, _: &[u8], _: usize, _: usize) -> bool {
+        true
+    }
 }
 
 /// [`string_end`] for strings with escapes, or outside the UTF-8 span.
 #[inline(never)]
-fn string_end_slow(input: &[u8], at: usize, index: &ChunkIndex<'_>) -> Option<(usize, bool)> {
+fn string_end_slow(input: &[u8], at: usize, stops: &impl Stops) -> Option<(usize, bool)> {
     let mut k = at + 1;
     let mut escaped = false;
     loop {
-        let e = index.next_stop(k)?;
-        if input[e] < 0x20 || !index.valid(input, k, e) {
+        let e = stops.next_stop(input, k)?;
+        if input[e] < 0x20 || !stops.valid(input, k, e) {
             return None;
         }
         k = e;
@@ -361,8 +441,8 @@ mod tests {
             let unchecked = ChunkIndex { text: "", ..index };
             assert_eq!(string_end(text, 0, unchecked), end);
             // And in a chunk known valid throughout.
-            if index.whole(text).is_some() {
-                assert_eq!(string_end_in_text(text, 0, &index), end);
+            if Utf8Span::of(text).whole(text).is_some() {
+                assert_eq!(string_end_in_text(text, 0), end);
             }
         }
     }
@@ -426,6 +506,7 @@ mod tests {
                 .map(|k| from + k);
             let mut stops = vec![0; s.len().div_ceil(64)];
             proptest::prop_assert_eq!(ChunkIndex::new(&s, &mut stops).next_stop(from), naive);
+            proptest::prop_assert_eq!(next_stop_in_text(&s, from), naive);
         }
 
         #[test]
@@ -467,8 +548,8 @@ mod tests {
             let mut stops = vec![0; input.len().div_ceil(64)];
             let index = ChunkIndex::new(&input, &mut stops);
             let end = string_end(&input, 0, index);
-            if index.whole(&input).is_some() {
-                proptest::prop_assert_eq!(string_end_in_text(&input, 0, &index), end);
+            if Utf8Span::of(&input).whole(&input).is_some() {
+                proptest::prop_assert_eq!(string_end_in_text(&input, 0), end);
             }
             match end {
                 Some((end, escaped)) => {

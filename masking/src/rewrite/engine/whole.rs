@@ -31,7 +31,7 @@ use crate::rewrite::policy::{
     ContainerAction, Decision, FieldId, FieldPath, FieldPolicy, LookupState, MemberKey, PathSeg,
     PathSegment, Replacement, Scalar,
 };
-use crate::rewrite::scan::{self, ChunkIndex};
+use crate::rewrite::scan;
 use crate::rewrite::summary::{RewriteSummary, Treatment};
 
 /// Nesting deeper than this is left to the state machine, whose frames are
@@ -89,7 +89,6 @@ struct Whole<'a, 'r> {
     /// The input as text (it is valid UTF-8 throughout): member names and
     /// values are slices of it, and the path's names are spans of it.
     text: &'a str,
-    index: ChunkIndex<'a>,
     policy: &'r dyn FieldPolicy,
     limits: RewriteLimits,
     scan: bool,
@@ -123,23 +122,14 @@ impl Rewriter {
             && matches!(input.iter().rev().find(|&&b| !is_ws(b)), Some(b'}' | b']'))
     }
 
-    /// Rewrites `input`, a whole first chunk indexed as `index`, if it is
-    /// one whole JSON document this path takes, and says whether it did;
-    /// if not, nothing was written or counted.
-    pub(super) fn rewrite_whole(
-        &mut self,
-        input: &[u8],
-        index: ChunkIndex<'_>,
-        out: &mut Vec<u8>,
-    ) -> bool {
-        let Some(text) = index.whole(input) else {
-            return false;
-        };
+    /// Rewrites `input`, a whole first chunk that is `text` (valid UTF-8
+    /// throughout), if it is one whole JSON document this path takes, and
+    /// says whether it did; if not, nothing was written or counted.
+    pub(super) fn rewrite_whole(&mut self, input: &[u8], text: &str, out: &mut Vec<u8>) -> bool {
         let mark = out.len();
         let mut whole = Whole {
             input,
             text,
-            index,
             policy: &*self.policy,
             limits: self.limits,
             scan: self.scan,
@@ -249,7 +239,7 @@ impl<'a> Whole<'a, '_> {
     #[inline(always)]
     fn scalar_end(&self, at: usize) -> Step<(usize, bool, bool)> {
         match self.byte(at)? {
-            b'"' => scan::string_end_in_text(self.input, at, &self.index)
+            b'"' => scan::string_end_in_text(self.input, at)
                 .map(|(end, escaped)| (end, true, escaped))
                 .ok_or(GiveUp),
             b'-' | b'0'..=b'9' => scan::number_end(self.input, at)
@@ -269,7 +259,7 @@ impl<'a> Whole<'a, '_> {
         if self.byte(at)? != b'"' {
             return Err(GiveUp);
         }
-        let (end, escaped) = scan::string_end_in_text(self.input, at, &self.index).ok_or(GiveUp)?;
+        let (end, escaped) = scan::string_end_in_text(self.input, at).ok_or(GiveUp)?;
         let (colon, c) = self.token(end)?;
         if c != b':' {
             return Err(GiveUp);
