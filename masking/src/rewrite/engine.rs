@@ -527,30 +527,36 @@ impl Rewriter {
                     };
                     j + 1
                 }
-                b'"' if value || matches!(expect, Expect::Key | Expect::KeyOrClose) => {
+                b'"' if value => {
                     let Some((end, _)) = scan::string_end(input, j, index) else {
                         break;
                     };
-                    expect = if value {
-                        Expect::CommaOrClose
-                    } else {
-                        Expect::Colon
+                    self.after_value(input, end, &mut expect)
+                }
+                b'"' if matches!(expect, Expect::Key | Expect::KeyOrClose) => {
+                    let Some((end, _)) = scan::string_end(input, j, index) else {
+                        break;
                     };
-                    end
+                    // Most often the colon follows the name: taken with it.
+                    if input.get(end) == Some(&b':') {
+                        expect = Expect::Value;
+                        end + 1
+                    } else {
+                        expect = Expect::Colon;
+                        end
+                    }
                 }
                 b'-' | b'0'..=b'9' if value => {
                     let Some(end) = scan::number_end(input, j) else {
                         break;
                     };
-                    expect = Expect::CommaOrClose;
-                    end
+                    self.after_value(input, end, &mut expect)
                 }
                 b't' | b'f' | b'n' if value => {
                     let Some(end) = scan::literal_end(input, j) else {
                         break;
                     };
-                    expect = Expect::CommaOrClose;
-                    end
+                    self.after_value(input, end, &mut expect)
                 }
                 b':' if expect == Expect::Colon => {
                     expect = Expect::Value;
@@ -588,6 +594,20 @@ impl Rewriter {
             out.extend_from_slice(&input[i..j]);
         }
         j
+    }
+
+    /// In [`copy_through`](Self::copy_through), after a scalar value that
+    /// ends at `end`: what is expected next, and where it is. Most often a
+    /// comma follows the value, and is taken with it.
+    #[inline(always)]
+    fn after_value(&self, input: &[u8], end: usize, expect: &mut Expect) -> usize {
+        if input.get(end) == Some(&b',') {
+            let is_obj = self.frames.last().is_some_and(|f| f.is_obj);
+            *expect = if is_obj { Expect::Key } else { Expect::Value };
+            return end + 1;
+        }
+        *expect = Expect::CommaOrClose;
+        end
     }
 
     /// Where the whitespace starting at `k` ends (an NDJSON newline ends it).
