@@ -506,6 +506,7 @@ impl Rewriter {
         let n = input.len();
         let mut expect = self.expect;
         let mut j = i;
+        let mut stops = scan::StopCursor::new(index);
         loop {
             j = self.ws_end(input, j);
             if j == n {
@@ -528,13 +529,13 @@ impl Rewriter {
                     j + 1
                 }
                 b'"' if value => {
-                    let Some((end, _)) = scan::string_end(input, j, index) else {
+                    let Some((end, _)) = stops.string_end(input, j) else {
                         break;
                     };
                     self.after_value(input, end, &mut expect)
                 }
                 b'"' if matches!(expect, Expect::Key | Expect::KeyOrClose) => {
-                    let Some((end, _)) = scan::string_end(input, j, index) else {
+                    let Some((end, _)) = stops.string_end(input, j) else {
                         break;
                     };
                     // Most often the colon follows the name: taken with it.

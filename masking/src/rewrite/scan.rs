@@ -185,6 +185,58 @@ pub(super) fn string_end(input: &[u8], at: usize, index: ChunkIndex<'_>) -> Opti
     string_end_slow(input, at, &index)
 }
 
+/// A reader of a chunk's stop bitmap that keeps the word it read last.
+///
+/// Tokens lie a few bytes apart, most of them in the word of the one
+/// before: read through a cursor, a string's end is found from the word in
+/// a register, and the load leaves the chain that runs from one token's
+/// end to the next one's (where [`string_end`] reads the word again).
+#[derive(Clone, Copy)]
+pub(super) struct StopCursor<'a> {
+    index: ChunkIndex<'a>,
+    /// The word last read, and its number (`usize::MAX`: none yet).
+    w: usize,
+    word: u64,
+}
+
+impl<'a> StopCursor<'a> {
+    pub(super) fn new(index: ChunkIndex<'a>) -> Self {
+        Self {
+            index,
+            w: usize::MAX,
+            word: 0,
+        }
+    }
+
+    /// [`ChunkIndex::next_stop`].
+    #[inline(always)]
+    fn next_stop(&mut self, k: usize) -> Option<usize> {
+        let w = k / 64;
+        if w != self.w {
+            self.word = *self.index.stops.get(w)?;
+            self.w = w;
+        }
+        let bits = self.word >> (k % 64);
+        if bits != 0 {
+            return Some(k + bits.trailing_zeros() as usize);
+        }
+        let e = self.index.next_stop(k)?;
+        self.w = e / 64;
+        self.word = self.index.stops[self.w];
+        Some(e)
+    }
+
+    /// [`string_end`], read through the cursor.
+    #[inline(always)]
+    pub(super) fn string_end(&mut self, input: &[u8], at: usize) -> Option<(usize, bool)> {
+        let e = self.next_stop(at + 1)?;
+        if input[e] == b'"' && self.index.covers(at + 1, e) {
+            return Some((e + 1, false));
+        }
+        string_end_slow(input, at, &self.index)
+    }
+}
+
 /// [`string_end`] in `input` known to be valid UTF-8 throughout (a
 /// [`Utf8Span::whole`] chunk), with no index: the stops are found sixteen
 /// bytes at a time ([`next_stop_in_text`]), and a run of plain content
