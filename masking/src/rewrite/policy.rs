@@ -4,6 +4,7 @@
 //! [`FieldPolicy`] at each member or element, and the policy answers with a
 //! [`Decision`]. The compiled plan implements this trait.
 
+use std::any::Any;
 use std::fmt;
 
 /// An opaque handle the policy gives to a selected field (a compiled
@@ -148,7 +149,11 @@ impl fmt::Debug for FieldPath<'_> {
 ///
 /// Implementations must be deterministic: the same path gives the same
 /// decision, or the rewriter's duplicate-member check means nothing.
-pub trait FieldPolicy: Send + Sync {
+///
+/// `Any`, so that the rewriter can tell the crate's own compiled plan
+/// ([`crate::BoundPlan`]) from other policies: a small body is walked with
+/// the plan's methods called directly, inlined into the walk.
+pub trait FieldPolicy: Send + Sync + Any {
     /// Decides at a member or element whose path is `path` (segments from
     /// the root; the root itself is the empty path).
     fn lookup(&self, path: &[PathSegment<'_>]) -> Decision;
