@@ -333,24 +333,31 @@ fn string_end_slow(input: &[u8], at: usize, stops: &impl Stops) -> Option<(usize
 }
 
 /// The escape starting at the backslash `input[at]`: the offset past it.
+#[inline(always)]
 fn escape_end(input: &[u8], at: usize) -> Option<usize> {
     match *input.get(at + 1)? {
         b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Some(at + 2),
-        b'u' => {
-            let unit = hex4(input.get(at + 2..at + 6)?)?;
-            match unit {
-                0xD800..=0xDBFF => {
-                    if input.get(at + 6..at + 8)? != b"\\u" {
-                        return None;
-                    }
-                    let low = hex4(input.get(at + 8..at + 12)?)?;
-                    (0xDC00..=0xDFFF).contains(&low).then_some(at + 12)
-                }
-                0xDC00..=0xDFFF => None,
-                _ => Some(at + 6),
-            }
-        }
+        b'u' => unicode_escape_end(input, at),
         _ => None,
+    }
+}
+
+/// [`escape_end`] of a `\uXXXX` escape (a surrogate pair is two), out of
+/// line: the two-byte escapes are the common ones, inlined where strings
+/// are scanned.
+#[inline(never)]
+fn unicode_escape_end(input: &[u8], at: usize) -> Option<usize> {
+    let unit = hex4(input.get(at + 2..at + 6)?)?;
+    match unit {
+        0xD800..=0xDBFF => {
+            if input.get(at + 6..at + 8)? != b"\\u" {
+                return None;
+            }
+            let low = hex4(input.get(at + 8..at + 12)?)?;
+            (0xDC00..=0xDFFF).contains(&low).then_some(at + 12)
+        }
+        0xDC00..=0xDFFF => None,
+        _ => Some(at + 6),
     }
 }
 
