@@ -7,9 +7,10 @@ use regex::Regex;
 use super::{Detector, Finding, TextProfile, builtin_regex, class, is_token, validate};
 
 /// Country code, check digits, then up to 30 more alphanumerics with at most
-/// single spaces between them (the exact length is the country's, below).
+/// single spaces between them (the exact length is the country's, below),
+/// in either case.
 static CANDIDATE: LazyLock<Regex> =
-    LazyLock::new(|| builtin_regex(r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){10,30}"));
+    LazyLock::new(|| builtin_regex(r"[A-Za-z]{2}[0-9]{2}(?: ?[A-Za-z0-9]){10,30}"));
 
 /// IBAN length per country (ISO 13616 registry): the SEPA countries and the
 /// other common ones. Countries not listed are refused.
@@ -64,8 +65,12 @@ const LENGTHS: &[(&str, usize)] = &[
     ("VA", 22),
 ];
 
-fn country_length(cc: &str) -> Option<usize> {
-    LENGTHS.iter().find(|(c, _)| *c == cc).map(|&(_, n)| n)
+/// The IBAN length of the country `cc` (two ASCII letters, either case).
+fn country_length(cc: &[u8]) -> Option<usize> {
+    LENGTHS
+        .iter()
+        .find(|(c, _)| c.as_bytes().eq_ignore_ascii_case(cc))
+        .map(|&(_, n)| n)
 }
 
 /// IBANs: two-letter country code, two check digits and the BBAN, in the
@@ -74,7 +79,9 @@ fn country_length(cc: &str) -> Option<usize> {
 ///
 /// Validated by the country's exact length (a table of ~50 countries in the
 /// ISO 13616 registry; other countries are refused) and the mod-97 check.
-/// Upper case only. The IBAN must be a token of its own (see
+/// Either case, as people type them (`de89 3704 ...`): the standard's
+/// electronic form is upper case, and the check is the same. The IBAN must
+/// be a token of its own (see
 /// [`CardDetector`](super::CardDetector) for the boundary rule); in print form
 /// the value ends where the country's length is reached, so `... 0130 00 OK`
 /// stops before `OK`.
@@ -101,7 +108,7 @@ impl Default for IbanDetector {
 /// The accepted range for a candidate at `start..end` of `text`.
 fn check(text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
     let cand = &text[start..end];
-    let want = country_length(&cand[..2])?;
+    let want = country_length(&cand.as_bytes()[..2])?;
     // Walk to the want-th alphanumeric.
     let mut seen = 0;
     let mut stop = None;
@@ -134,9 +141,9 @@ impl Detector for IbanDetector {
         );
     }
 
-    /// An IBAN starts with a country code in capitals and two check digits.
+    /// An IBAN starts with a country code and two check digits.
     fn may_match(&self, profile: &TextProfile) -> bool {
-        profile.capitals_then_digits
+        profile.letters_then_digits
     }
 }
 
@@ -159,6 +166,10 @@ mod tests {
             "NO9386011117947",
             "MT84MALT011000012345MTLCAST001S",
             "CH9300762011623852957",
+            // As people type them.
+            "de89370400440532013000",
+            "gb82 west 1234 5698 7654 32",
+            "Fr1420041010050500013m02606",
         ] {
             assert_eq!(found(&d, &format!("IBAN: {iban}.")), [iban], "{iban}");
         }
@@ -177,7 +188,9 @@ mod tests {
             "DE893704004405320130000",
             "XX89370400440532013000",
             "US12345678901234567890",
-            "de89370400440532013000",
+            "de89370400440532013001",
+            "xx89370400440532013000",
+            "refde89370400440532013000",
             "REFDE89370400440532013000",
             "DE89370400440532013000-2",
             "DE89  3704 0044 0532 0130 00",

@@ -88,9 +88,9 @@ pub struct TextProfile {
     /// or parenthesized phone number appears: `+`, `(`, or `00` before a
     /// non-zero digit.
     pub phone_mark: bool,
-    /// Whether two ASCII capitals followed by two digits appear (`DE89`),
-    /// looked for only when there are at least two of each.
-    pub capitals_then_digits: bool,
+    /// Whether two ASCII letters (either case) followed by two digits
+    /// appear (`DE89`, `de89`), looked for only with at least two digits.
+    pub letters_then_digits: bool,
     /// `@`.
     pub at_signs: usize,
     /// `:`.
@@ -131,10 +131,10 @@ impl TextProfile {
                         .as_bytes()
                         .windows(3)
                         .any(|w| w[0] == b'0' && w[1] == b'0' && matches!(w[2], b'1'..=b'9'))),
-            capitals_then_digits: digits >= 2
+            letters_then_digits: digits >= 2
                 && text.as_bytes().windows(4).any(|w| {
-                    w[0].is_ascii_uppercase()
-                        && w[1].is_ascii_uppercase()
+                    w[0].is_ascii_alphabetic()
+                        && w[1].is_ascii_alphabetic()
                         && w[2].is_ascii_digit()
                         && w[3].is_ascii_digit()
                 }),
