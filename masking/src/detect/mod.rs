@@ -131,12 +131,14 @@ impl TextProfile {
                         .as_bytes()
                         .windows(3)
                         .any(|w| w[0] == b'0' && w[1] == b'0' && matches!(w[2], b'1'..=b'9'))),
+            // The digits first: in text they are the rare ones, so most
+            // windows are passed over at their first byte compared.
             letters_then_digits: digits >= 2
                 && text.as_bytes().windows(4).any(|w| {
-                    w[0].is_ascii_alphabetic()
-                        && w[1].is_ascii_alphabetic()
+                    w[3].is_ascii_digit()
                         && w[2].is_ascii_digit()
-                        && w[3].is_ascii_digit()
+                        && w[1].is_ascii_alphabetic()
+                        && w[0].is_ascii_alphabetic()
                 }),
             at_signs,
             colons,
