@@ -8,6 +8,8 @@
 //! So a fast path accepts a subset of what the state machine accepts, and
 //! both give the same output.
 
+use wide::u8x16;
+
 use crate::action::{json_escape_lanes, needs_json_escape};
 
 /// What is learned about a chunk in one pass before it is tokenized:
@@ -243,7 +245,23 @@ impl<'a> StopCursor<'a> {
 /// needs no check.
 #[inline(always)]
 pub(super) fn string_end_in_text(input: &[u8], at: usize) -> Option<(usize, bool)> {
-    let e = next_stop_in_text(input, at + 1)?;
+    let mut k = at + 1;
+    // Most strings end in their first sixteen bytes: whether the first stop
+    // is the closing quote is read from the compare, not loaded again.
+    if let Some(block) = input.get(k..k + 16) {
+        let block: &[u8; 16] = block.try_into().expect("16 bytes");
+        let stops = json_escape_lanes(block).to_bitmask();
+        if stops != 0 {
+            let quotes = u8x16::new(*block).simd_eq(u8x16::splat(b'"')).to_bitmask();
+            if stops & quotes & stops.wrapping_neg() != 0 {
+                return Some((k + stops.trailing_zeros() as usize + 1, false));
+            }
+            // An escape (or a control character) first.
+            return string_end_slow(input, at, &InText);
+        }
+        k += 16;
+    }
+    let e = next_stop_in_text(input, k)?;
     if input[e] == b'"' {
         return Some((e + 1, false));
     }
