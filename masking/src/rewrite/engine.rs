@@ -564,8 +564,7 @@ impl Rewriter {
                     j + 1
                 }
                 b',' if expect == Expect::CommaOrClose => {
-                    let is_obj = self.frames.last().is_some_and(|f| f.is_obj);
-                    expect = if is_obj { Expect::Key } else { Expect::Value };
+                    expect = self.after_comma();
                     j + 1
                 }
                 b'}' | b']' => {
@@ -603,12 +602,22 @@ impl Rewriter {
     #[inline(always)]
     fn after_value(&self, input: &[u8], end: usize, expect: &mut Expect) -> usize {
         if input.get(end) == Some(&b',') {
-            let is_obj = self.frames.last().is_some_and(|f| f.is_obj);
-            *expect = if is_obj { Expect::Key } else { Expect::Value };
+            *expect = self.after_comma();
             return end + 1;
         }
         *expect = Expect::CommaOrClose;
         end
+    }
+
+    /// What follows a comma in the current container: a member's name or
+    /// an element.
+    #[inline(always)]
+    fn after_comma(&self) -> Expect {
+        if self.frames.last().is_some_and(|f| f.is_obj) {
+            Expect::Key
+        } else {
+            Expect::Value
+        }
     }
 
     /// Where the whitespace starting at `k` ends (an NDJSON newline ends it).

@@ -228,7 +228,9 @@ impl<'a> StopCursor<'a> {
         Some(e)
     }
 
-    /// [`string_end`], read through the cursor.
+    /// [`string_end`], read through the cursor. (`string_end` keeps its
+    /// own four lines: written as a fresh cursor's, it cost the 10-path
+    /// 100KB bench 4% more instructions.)
     #[inline(always)]
     pub(super) fn string_end(&mut self, input: &[u8], at: usize) -> Option<(usize, bool)> {
         let e = self.next_stop(at + 1)?;
