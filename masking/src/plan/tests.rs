@@ -4,7 +4,7 @@ use super::*;
 use crate::{
     action::{Mask, MaskPreset},
     keys::LocalKeyring,
-    rewrite::{RewriteError, RewriteLimits, Rewriter},
+    rewrite::{RewriteError, RewriteLimits, RewriteSummary, Rewriter, Treatment},
 };
 
 fn rule(name: &str, roles: &[&str], purposes: &[&str], actions: &[(&str, Action)]) -> Rule {
@@ -399,26 +399,49 @@ mod stepping {
 /// Rewrites `doc` under a plan of `paths` (every class redacted), fed in
 /// chunks of `chunk` bytes.
 fn rewrite_chunked(paths: &[&str], doc: &str, chunk: usize) -> Result<String, RewriteError> {
+    let fields: Vec<(&str, &str)> = paths.iter().map(|p| (*p, "secret")).collect();
+    rewrite_streamed(&fields, Unclassified::Pass, doc, chunk).map(|(out, _)| out)
+}
+
+/// Rewrites `doc` under a plan classifying `fields` (selector, class), with
+/// e-mail addresses masked and every other class redacted, fed in chunks
+/// of `chunk` bytes: the output and the counts.
+fn rewrite_streamed(
+    fields: &[(&str, &str)],
+    unclassified: Unclassified,
+    doc: &str,
+    chunk: usize,
+) -> Result<(String, RewriteSummary), RewriteError> {
     let classification = Classification {
         product: "customers".into(),
-        fields: paths
+        fields: fields
             .iter()
-            .map(|p| ClassifiedField {
-                selector: Selector::parse(p).unwrap(),
-                class: "secret".into(),
+            .map(|(path, class)| ClassifiedField {
+                selector: Selector::parse(path).unwrap(),
+                class: (*class).into(),
                 stored: Stored::Clear,
             })
             .collect(),
-        unclassified: Unclassified::Pass,
+        unclassified,
     };
-    let policy = Policy::new(vec![rule("default", &[], &[], &[(ANY_CLASS, redact())])]).unwrap();
+    let email = Action::Mask(Mask::Preset {
+        preset: MaskPreset::Email,
+        mask_char: '*',
+    });
+    let policy = Policy::new(vec![rule(
+        "default",
+        &[],
+        &[],
+        &[("email", email), (ANY_CLASS, redact())],
+    )])
+    .unwrap();
     let rule = policy.select(&[], None);
     let plan = Arc::new(
         Plan::compile(
             &classification,
             &policy,
             rule,
-            Arc::new(DetectorSet::new(Vec::new())),
+            Arc::new(DetectorSet::builtin()),
             &[],
         )
         .unwrap(),
@@ -432,8 +455,100 @@ fn rewrite_chunked(paths: &[&str], doc: &str, chunk: usize) -> Result<String, Re
     for piece in doc.as_bytes().chunks(chunk) {
         rewriter.feed(piece, &mut out)?;
     }
-    rewriter.finish(&mut out)?;
-    Ok(String::from_utf8(out).unwrap())
+    let summary = rewriter.finish(&mut out)?.clone();
+    Ok((String::from_utf8(out).unwrap(), summary))
+}
+
+/// A body of `n` records that mixes what the whole-body walk takes with
+/// what it hands to the state machine (escaped names, long whitespace),
+/// nested objects and arrays, and strings for the detectors; `record`
+/// may change the text of a record.
+fn records(n: usize, record: impl Fn(usize, String) -> String) -> String {
+    let records: Vec<String> = (0..n)
+        .map(|i| {
+            let name = if i % 7 == 3 { r"n\u0061me" } else { "name" };
+            let ws = if i % 11 == 5 { " ".repeat(2000) } else { String::new() };
+            let sep = if i % 5 == 2 { ",\n   " } else { "," };
+            let text = format!(
+                r#"{{"id":{i},"email":"user{i}@x.io"{sep}"{name}":"N\u00e9{i}",{ws}"address":{{"zip":"Z{i}Z","city":"C"}},"extra":{{"k{i}":"S{i}S","k":"T{i}T"}},"notes":"call +49 30 1234567{} or mail z{i}@y.org","tags":[1,"a",{{"ip":"10.0.0.{}"}}],"empty":{{}},"list":[]}}"#,
+                i % 10,
+                i % 250
+            );
+            record(i, text)
+        })
+        .collect();
+    format!("{{\"items\":[{}],\"count\":{n}}}", records.join(",\n"))
+}
+
+const RECORD_FIELDS: [(&str, &str); 4] = [
+    ("$.items[*].email", "email"),
+    ("$.items[*].address.zip", "postal_code"),
+    ("$.items[*].extra.*", "secret"),
+    ("$..ip", "ip_address"),
+];
+
+#[test]
+fn a_streamed_body_is_rewritten_alike_whatever_its_chunks() {
+    // Split bodies go through the state machine, which hands each record
+    // whole in a chunk to the whole-body walk; the walk hands back where a
+    // chunk ends or where it does not take a member, and the state machine
+    // goes on from there.
+    let doc = records(60, |_, r| r);
+    let (whole, counts) =
+        rewrite_streamed(&RECORD_FIELDS, Unclassified::Detect, &doc, usize::MAX).unwrap();
+    // The e-mail mask keeps the domain.
+    for secret in ["user1@", "y.org", "Z1Z", "S1S", "T1T", "10.0.0.", "1234567"] {
+        assert!(!whole.contains(secret), "{secret} in {whole}");
+    }
+    let value: serde_json::Value = serde_json::from_str(&whole).unwrap();
+    assert_eq!(value["items"].as_array().unwrap().len(), 60);
+    assert_eq!(value["items"][3]["n\u{61}me"], "N\u{e9}3");
+    assert_eq!(counts.count_of(FieldId(0), Treatment::Replaced), 60);
+    for chunk in [1, 2, 13, 64, 257, 1000, 4096, 70_000] {
+        let (out, summary) =
+            rewrite_streamed(&RECORD_FIELDS, Unclassified::Detect, &doc, chunk).unwrap();
+        assert_eq!(out, whole, "chunks of {chunk}");
+        assert_eq!(
+            summary.fields().collect::<Vec<_>>(),
+            counts.fields().collect::<Vec<_>>()
+        );
+        assert_eq!(summary.unclassified_scanned, counts.unclassified_scanned);
+        assert_eq!(summary.unclassified_replaced, counts.unclassified_replaced);
+    }
+}
+
+#[test]
+fn errors_in_a_streamed_record_are_reported_at_their_offset_whatever_the_chunks() {
+    // A record the walk gives up on is taken by the state machine, which
+    // reports the error where it is.
+    let duplicate = records(50, |i, r| match i {
+        41 => r.replacen(r#""id":41"#, r#""email":"b@x.io","id":41"#, 1),
+        _ => r,
+    });
+    let invalid = records(50, |i, r| match i {
+        33 => r.replacen(r#""city":"C""#, r#""city":tru"#, 1),
+        _ => r,
+    });
+    for (doc, duplicate, record) in [(duplicate, true, 41), (invalid, false, 33)] {
+        let offsets: Vec<u64> = [usize::MAX, 1, 64, 1000, 4096]
+            .into_iter()
+            .map(|chunk| {
+                match rewrite_streamed(&RECORD_FIELDS, Unclassified::Detect, &doc, chunk) {
+                    Err(RewriteError::DuplicateMember { offset }) if duplicate => offset,
+                    Err(RewriteError::Syntax { offset, .. }) if !duplicate => offset,
+                    other => panic!("chunks of {chunk}: {other:?}"),
+                }
+            })
+            .collect();
+        assert!(offsets.iter().all(|&o| o == offsets[0]), "{offsets:?}");
+        // In the record, past its first member.
+        let at = usize::try_from(offsets[0]).unwrap();
+        let starts = |i: usize| doc.find(&format!(r#"{{"id":{i},"#)).unwrap();
+        assert!(
+            starts(record - 1) < at && at < starts(record + 1),
+            "{offsets:?}"
+        );
+    }
 }
 
 #[test]

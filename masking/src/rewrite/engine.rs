@@ -438,16 +438,18 @@ impl Rewriter {
             let (window, tail) = rest.split_at(end);
             let span = Utf8Span::of(window);
             // The stop bitmap is built only for the state machine: the
-            // whole-body path finds string ends as it goes.
-            let whole = tail.is_empty()
-                && window.len() == input.len()
-                && self.tries_whole(window)
-                && span
+            // whole-body walk finds string ends as it goes. Where the walk
+            // stops, the state machine goes on.
+            let mut from = 0;
+            if tail.is_empty() && window.len() == input.len() && self.tries_whole(window) {
+                from = span
                     .whole(window)
-                    .is_some_and(|text| self.rewrite_whole(window, text, out));
-            if !whole {
+                    .and_then(|text| self.rewrite_whole(window, text, out))
+                    .unwrap_or(0);
+            }
+            if from < window.len() {
                 let index = ChunkIndex::with_span(window, span, stops);
-                self.run_indexed(window, index, out)?;
+                self.run_indexed(window, index, from, out)?;
             }
             self.base += window.len() as u64;
             rest = tail;
@@ -455,8 +457,15 @@ impl Rewriter {
         Ok(())
     }
 
-    fn run_indexed(&mut self, input: &[u8], index: ChunkIndex<'_>, out: &mut Vec<u8>) -> Res<()> {
-        let mut i = 0;
+    /// Tokenizes `input[from..]`.
+    fn run_indexed(
+        &mut self,
+        input: &[u8],
+        index: ChunkIndex<'_>,
+        from: usize,
+        out: &mut Vec<u8>,
+    ) -> Res<()> {
+        let mut i = from;
         while i < input.len() {
             i = match self.lex {
                 Lex::Between => {
@@ -1237,14 +1246,7 @@ impl Rewriter {
     /// allocation (see [`recycle`]).
     fn segments(&self, buf: Vec<PathSegment<'static>>) -> Vec<PathSegment<'_>> {
         let mut segs = recycle(buf);
-        segs.extend(
-            FieldPath {
-                segments: &self.path,
-                names: &self.names,
-                leaf: None,
-            }
-            .segments(),
-        );
+        segs.extend(FieldPath::new(&self.path, &self.names, None).segments());
         segs
     }
 
@@ -1407,11 +1409,7 @@ impl Rewriter {
             offset: self.base + at as u64,
             source,
         };
-        let path = FieldPath {
-            segments: &self.path,
-            names: &self.names,
-            leaf,
-        };
+        let path = FieldPath::new(&self.path, &self.names, leaf);
         self.replacement.clear();
         // Room for a typical replacement from the first one on.
         self.replacement.reserve(64);

@@ -78,10 +78,30 @@ pub enum Replacement {
 /// segments are only made when a policy asks for them.
 #[derive(Clone, Copy)]
 pub struct FieldPath<'a> {
-    pub(super) segments: &'a [PathSeg],
-    pub(super) names: &'a str,
+    /// The path down to where `inner` starts: the state machine's path to
+    /// a subtree the whole-body walk takes from a streamed chunk (empty
+    /// otherwise).
+    pub(super) outer: PathSegs<'a>,
+    pub(super) inner: PathSegs<'a>,
     /// The last segment, when it is not on the rewriter's path.
     pub(super) leaf: Option<PathSegment<'a>>,
+}
+
+/// Consecutive segments of a path, with the text their names are spans of.
+#[derive(Clone, Copy, Default)]
+pub(super) struct PathSegs<'a> {
+    pub(super) segs: &'a [PathSeg],
+    pub(super) names: &'a str,
+}
+
+impl<'a> PathSegs<'a> {
+    fn iter(self) -> impl Iterator<Item = PathSegment<'a>> {
+        let names = self.names;
+        self.segs.iter().map(move |s| match *s {
+            PathSeg::Member { start, end } => PathSegment::Member(&names[start..end]),
+            PathSeg::Index(i) => PathSegment::Index(i),
+        })
+    }
 }
 
 /// One step of a [`FieldPath`]: a member name (a span of the rewriter's
@@ -93,18 +113,30 @@ pub(super) enum PathSeg {
 }
 
 impl<'a> FieldPath<'a> {
+    /// The path `segs` (names spans of `names`), then `leaf` if any.
+    pub(super) fn new(segs: &'a [PathSeg], names: &'a str, leaf: Option<PathSegment<'a>>) -> Self {
+        Self::below(PathSegs::default(), segs, names, leaf)
+    }
+
+    /// The path `outer`, then `segs` (names spans of `names`), then `leaf`
+    /// if any.
+    pub(super) fn below(
+        outer: PathSegs<'a>,
+        segs: &'a [PathSeg],
+        names: &'a str,
+        leaf: Option<PathSegment<'a>>,
+    ) -> Self {
+        Self {
+            outer,
+            inner: PathSegs { segs, names },
+            leaf,
+        }
+    }
+
     /// The segments from the root (the root itself is the empty path).
     pub fn segments(&self) -> impl ExactSizeIterator<Item = PathSegment<'a>> + use<'a> {
-        let names = self.names;
-        let len = self.segments.len() + usize::from(self.leaf.is_some());
-        let segments = self
-            .segments
-            .iter()
-            .map(move |s| match *s {
-                PathSeg::Member { start, end } => PathSegment::Member(&names[start..end]),
-                PathSeg::Index(i) => PathSegment::Index(i),
-            })
-            .chain(self.leaf);
+        let len = self.outer.segs.len() + self.inner.segs.len() + usize::from(self.leaf.is_some());
+        let segments = self.outer.iter().chain(self.inner.iter()).chain(self.leaf);
         ExactLen {
             inner: segments,
             len,

@@ -109,6 +109,12 @@ impl<'a> ChunkIndex<'a> {
         self.text.get(a - self.from..b - self.from)
     }
 
+    /// The chunk from `a` on as text, as far as it is known valid (`None`
+    /// if `a` is not on a character boundary in the span).
+    pub(super) fn text_from(self, a: usize) -> Option<&'a str> {
+        self.text.get(a.checked_sub(self.from)?..)
+    }
+
     /// The first offset at or after `k` whose byte ends plain string
     /// content (`"`, `\`, a control character).
     #[inline]

@@ -102,7 +102,7 @@ impl Rewriter {
                 head,
                 start,
             };
-            if let Some(at) = self.open_child(input, &prefix, sep, &mut run, out) {
+            if let Some(at) = self.open_child(input, index, &prefix, sep, &mut run, out) {
                 j = at;
                 continue;
             }
@@ -177,13 +177,16 @@ impl Rewriter {
     }
 
     /// A child whose value is an object or array that the policy descends
-    /// into, or leaves alone: opened here (the frame pushed as
-    /// `start_container` would), and the offset past its bracket returned.
-    /// `None`, with nothing done, for one selected (its action decides) or
-    /// past the depth limit: the state machine takes those.
+    /// into, or leaves alone: handed to the whole-body walk, or else opened
+    /// here (the frame pushed as `start_container` would). The offset where
+    /// the state machine goes on: past the container or where the walk
+    /// stopped in it, or past its bracket. `None`, with nothing done, for
+    /// one selected (its action decides) or past the depth limit: the state
+    /// machine takes those.
     fn open_child(
         &mut self,
         input: &[u8],
+        index: ChunkIndex<'_>,
         prefix: &Prefix<'_>,
         sep: Separator,
         run: &mut usize,
@@ -198,10 +201,10 @@ impl Rewriter {
         if self.frames.len() >= self.limits.max_depth {
             return None;
         }
-        let index = self.frames.last()?.next_index;
+        let next_index = self.frames.last()?.next_index;
         let seg = match prefix.name {
             Some((name, _)) => PathSegment::Member(name),
-            None => PathSegment::Index(index),
+            None => PathSegment::Index(next_index),
         };
         let decided = self.child_decision(seg)?;
         let ctx = match decided.decision {
@@ -212,9 +215,17 @@ impl Rewriter {
         };
         self.keep_separator(input, sep, run, out);
         self.push_path(seg);
+        self.pending_comma = false;
+        if ctx != Ctx::Pass {
+            out.extend_from_slice(&input[*run..at]);
+            *run = at;
+            if let Some(resume_at) = self.rewrite_subtree(index, at, (ctx, decided.state), out) {
+                *run = resume_at;
+                return Some(resume_at);
+            }
+        }
         self.value_state = decided.state;
         self.frames.push(self.new_frame(is_obj, ctx));
-        self.pending_comma = false;
         self.expect = if is_obj {
             Expect::KeyOrClose
         } else {

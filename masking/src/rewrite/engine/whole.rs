@@ -19,28 +19,39 @@
 //! through the trait (5% of a 1 KB body's instructions); any other policy
 //! is walked through `dyn FieldPolicy`.
 //!
-//! It gives the state machine's output, byte for byte, or gives up. A body
-//! it does not take (not complete in the chunk, invalid, over a limit, an
-//! escaped member name where names are tracked, a selected root, a policy
-//! error, ...) is taken by the
-//! state machine from its first byte, after what was written and counted
-//! here is undone; errors are reported there, at their offsets. The
-//! chunking property tests hold the two paths to the same output: a body
-//! fed whole comes here, the same body split goes through the state
-//! machine.
+//! The same walk takes, in a streamed body, the object or array a child
+//! of a tracking container opens (a record of an array, most often): the
+//! state machine hands it the rest of the window from the bracket on, and
+//! its path so far as the walk's outer path.
+//!
+//! It gives the state machine's output, byte for byte, or stops and hands
+//! over. Where it stops (the window's end, invalid JSON, an escaped member
+//! name where names are tracked, a duplicate, a policy error, a limit,
+//! ...) it hands the state machine what it would hold at the last child
+//! boundary before: every container the walk is in becomes a frame, the
+//! output and the counts are those of the whole children, and the state
+//! machine goes on from that boundary, reporting any error at its offset.
+//! Only the child it stopped in is walked twice. To that end, each step of
+//! the walk that can give up comes before anything it writes or counts for
+//! its child, or undoes what it did. A body given up before its root
+//! container is entered is taken by the state machine from its first byte.
+//! The chunking property tests hold the two paths to the same output: a
+//! body fed whole comes here, the same body split goes through the state
+//! machine and the walks it hands subtrees to.
 
 use std::any::Any;
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use arrayvec::ArrayVec;
 
-use super::{Expect, Lex, MAX_PENDING_WS, RewriteLimits, Rewriter, is_ws};
+use super::{Ctx, Expect, Frame, Lex, MAX_PENDING_WS, RewriteLimits, Rewriter, is_ws, recycle};
 use crate::plan::BoundPlan;
 use crate::rewrite::policy::{
     ContainerAction, Decision, FieldId, FieldPath, FieldPolicy, LookupState, MemberKey, PathSeg,
-    PathSegment, Replacement, Scalar,
+    PathSegment, PathSegs, Replacement, Scalar,
 };
-use crate::rewrite::scan;
+use crate::rewrite::scan::{self, ChunkIndex};
 use crate::rewrite::summary::{RewriteSummary, Treatment};
 
 /// Nesting deeper than this is left to the state machine, whose frames are
@@ -52,7 +63,7 @@ const MAX_RECURSION: usize = 64;
 /// this is left to the state machine (which keeps them in a set).
 const MAX_NAMES_BY_NAME: usize = 32;
 
-/// The whole-body path does not take this body: the state machine does.
+/// The walk stops here: what it was in is recorded in [`Whole::stopped`].
 struct GiveUp;
 
 type Step<T> = Result<T, GiveUp>;
@@ -87,12 +98,59 @@ struct Child<'a> {
 /// The classified member names of one object, for the duplicate check:
 /// by the policy's small key where it has one, else by the name itself, on
 /// a stack the open objects share ([`Whole::names`]) from `from` on.
+#[derive(Clone, Copy)]
 struct Classified {
     keys: u64,
     from: usize,
 }
 
-/// One whole body being rewritten, borrowing what it needs of the rewriter.
+/// Where the walk of one tracked container is.
+#[derive(Clone, Copy)]
+struct Progress {
+    /// The children walked whole; the child being walked has this index.
+    index: usize,
+    emitted_any: bool,
+    classified: Classified,
+    /// Just past the last whole child, or past the opening bracket.
+    after: usize,
+}
+
+/// A tracked container the walk was in when it stopped.
+struct Level {
+    is_obj: bool,
+    children: Children,
+    progress: Progress,
+}
+
+/// What a walk that stopped hands the state machine (see the module docs).
+struct Stopped<'a> {
+    /// The containers it was in, innermost first: it stopped in the
+    /// innermost's child `progress.index`, and goes on at its `after`.
+    levels: Vec<Level>,
+    /// The containers' segments below the first one's.
+    path: ArrayVec<PathSeg, MAX_RECURSION>,
+    /// The classified member names of the open objects.
+    names: Vec<&'a str>,
+    /// Output not yet written starts here.
+    run: usize,
+}
+
+/// What the walk is given.
+#[derive(Clone, Copy)]
+enum Job {
+    /// The whole input, one document, its root decided by the policy (a
+    /// step-by-step policy's root decision and state, or `None`).
+    Document(Option<(Decision, LookupState)>),
+    /// The container at the input's start, at nesting `depth`, whose
+    /// children are decided by `children`; the input may go on past it.
+    Subtree {
+        is_obj: bool,
+        children: Children,
+        depth: usize,
+    },
+}
+
+/// One walk, borrowing what it needs of the rewriter.
 struct Whole<'a, 'r, P: FieldPolicy + ?Sized> {
     input: &'a [u8],
     /// The input as text (it is valid UTF-8 throughout): member names and
@@ -101,8 +159,11 @@ struct Whole<'a, 'r, P: FieldPolicy + ?Sized> {
     policy: &'r P,
     limits: RewriteLimits,
     scan: bool,
-    /// The path to the container being rewritten, on the stack: a small
-    /// body's rewrite allocates nothing.
+    /// The state machine's path to the input's first container (a
+    /// subtree's), with its names.
+    outer: PathSegs<'r>,
+    /// The path from there to the container being rewritten, on the
+    /// stack: a small body's rewrite allocates nothing.
     path: ArrayVec<PathSeg, MAX_RECURSION>,
     decoded: &'r mut String,
     summary: &'r mut RewriteSummary,
@@ -112,16 +173,32 @@ struct Whole<'a, 'r, P: FieldPolicy + ?Sized> {
     /// Classified member names without a small key, of the open objects
     /// (see [`Classified`]).
     names: Vec<&'a str>,
-    /// Their bytes (as the state machine counts them against its limit).
+    /// Bytes of classified names of the open objects, the state machine's
+    /// included (as it counts them against its limit).
     tracked_bytes: usize,
-    /// A path handed to a policy that decides on whole paths (reused).
-    segments: Vec<PathSegment<'a>>,
+    /// The allocation a path is handed to a policy that decides on whole
+    /// paths in (reused, see [`recycle`]).
+    segments: Vec<PathSegment<'static>>,
+    /// The containers the walk was in when it stopped, innermost first.
+    stopped: Vec<Level>,
+}
+
+/// What a walk borrows of the rewriter besides its policy.
+struct Borrowed<'r> {
+    limits: RewriteLimits,
+    scan: bool,
+    outer: PathSegs<'r>,
+    tracked_bytes: usize,
+    decoded: &'r mut String,
+    summary: &'r mut RewriteSummary,
+    out: &'r mut Vec<u8>,
 }
 
 impl Rewriter {
     /// Whether `input`, the body's first chunk, is tried whole: nothing
     /// came before it, and it ends with a closing bracket (a first chunk of
-    /// a longer JSON body rarely does, and is then given up at its end).
+    /// a longer JSON body rarely does, and the state machine hands its
+    /// records to walks of their own).
     pub(super) fn tries_whole(&self, input: &[u8]) -> bool {
         !self.ndjson
             && self.base == 0
@@ -131,75 +208,232 @@ impl Rewriter {
             && matches!(input.iter().rev().find(|&&b| !is_ws(b)), Some(b'}' | b']'))
     }
 
-    /// Rewrites `input`, a whole first chunk that is `text` (valid UTF-8
-    /// throughout), if it is one whole JSON document this path takes, and
-    /// says whether it did; if not, nothing was written or counted.
-    pub(super) fn rewrite_whole(&mut self, input: &[u8], text: &str, out: &mut Vec<u8>) -> bool {
+    /// Rewrites `input`, a first chunk that is `text` (valid UTF-8
+    /// throughout), as one JSON document. `None` if the walk did not enter
+    /// its root container: nothing was written or counted. Else the offset
+    /// where the state machine goes on (the input's length if the walk
+    /// took all of it).
+    pub(super) fn rewrite_whole(
+        &mut self,
+        input: &[u8],
+        text: &str,
+        out: &mut Vec<u8>,
+    ) -> Option<usize> {
         let mark = out.len();
-        let rewriter = Borrowed {
+        let borrowed = Borrowed {
             limits: self.limits,
             scan: self.scan,
-            root: self.root,
+            outer: PathSegs::default(),
+            tracked_bytes: 0,
             decoded: &mut self.decoded,
             summary: &mut self.summary,
             out,
         };
-        // The crate's compiled plan, the gateway's policy, is walked with
-        // its calls made directly (inlined: a member's lookup is a few
-        // table reads in the walk); any other policy through the trait.
-        let any: &dyn Any = &*self.policy;
-        let done = match any.downcast_ref::<BoundPlan>() {
-            Some(plan) => Whole::walk(plan, input, text, rewriter),
-            None => Whole::walk(&*self.policy, input, text, rewriter),
-        };
-        if done.is_err() {
-            out.truncate(mark);
-            // Nothing was counted before the first chunk.
-            self.summary = RewriteSummary::default();
-            return false;
-        }
+        let walked = walk(&self.policy, text, borrowed, Job::Document(self.root));
         self.doc_started = true;
-        self.expect = Expect::End;
-        true
+        match walked {
+            Ok(_) => {
+                self.expect = Expect::End;
+                Some(input.len())
+            }
+            Err(stopped) if !stopped.levels.is_empty() => Some(self.resume(text, 0, stopped, out)),
+            Err(_) => {
+                out.truncate(mark);
+                // Nothing was counted before the first chunk.
+                self.summary = RewriteSummary::default();
+                self.doc_started = false;
+                None
+            }
+        }
+    }
+
+    /// Rewrites the object or array at `at` in `input` (a window indexed
+    /// by `index`): the value of a child of the current container, whose
+    /// own segment is on the path, to be tracked as `ctx` with the policy's
+    /// `state`. Afterwards the state machine goes on at the offset given:
+    /// past the container, or where the walk stopped (its containers
+    /// pushed as frames). `None`, with nothing done, if the walk did not
+    /// take it. The output before `at` must have been written.
+    pub(super) fn rewrite_subtree(
+        &mut self,
+        index: ChunkIndex<'_>,
+        at: usize,
+        (ctx, state): (Ctx, LookupState),
+        out: &mut Vec<u8>,
+    ) -> Option<usize> {
+        let children = match ctx {
+            Ctx::Lookup => Children::Lookup(state),
+            Ctx::Outside => Children::Outside,
+            Ctx::Apply(id) => Children::Apply(id),
+            Ctx::Pass | Ctx::Skip => return None,
+        };
+        let text = index.text_from(at)?;
+        let job = Job::Subtree {
+            is_obj: text.as_bytes()[0] == b'{',
+            children,
+            depth: self.frames.len() + 1,
+        };
+        let borrowed = Borrowed {
+            limits: self.limits,
+            scan: self.scan,
+            outer: PathSegs {
+                segs: &self.path,
+                names: &self.names,
+            },
+            tracked_bytes: self.tracked_bytes,
+            decoded: &mut self.decoded,
+            summary: &mut self.summary,
+            out,
+        };
+        match walk(&self.policy, text, borrowed, job) {
+            Ok(end) => {
+                self.value_end();
+                Some(at + end)
+            }
+            Err(stopped) if !stopped.levels.is_empty() => Some(self.resume(text, at, stopped, out)),
+            Err(_) => None,
+        }
+    }
+
+    /// Hands the state machine what a walk of `text` (at offset `base` of
+    /// the window) `stopped` in: its output up to where it stopped, its
+    /// containers as frames and their segments on the path. The offset
+    /// where the state machine goes on.
+    fn resume(
+        &mut self,
+        text: &str,
+        base: usize,
+        stopped: Box<Stopped<'_>>,
+        out: &mut Vec<u8>,
+    ) -> usize {
+        let Stopped {
+            levels,
+            path,
+            names,
+            run,
+        } = *stopped;
+        let innermost = &levels[0].progress;
+        out.extend_from_slice(&text.as_bytes()[run..innermost.after]);
+        let resume_at = base + innermost.after;
+        self.expect = match (innermost.index, levels[0].is_obj) {
+            (0, true) => Expect::KeyOrClose,
+            (0, false) => Expect::ValueOrClose,
+            _ => Expect::CommaOrClose,
+        };
+        let mut names_to = names.len();
+        let mut frames = Vec::with_capacity(levels.len());
+        for level in &levels {
+            let from = level.progress.classified.from;
+            frames.push((level, &names[from..names_to]));
+            names_to = from;
+        }
+        for (depth, (level, names)) in frames.into_iter().rev().enumerate() {
+            if let Some(seg) = depth.checked_sub(1).map(|d| path[d]) {
+                self.push_path(match seg {
+                    PathSeg::Member { start, end } => PathSegment::Member(&text[start..end]),
+                    PathSeg::Index(i) => PathSegment::Index(i),
+                });
+            }
+            let (ctx, state) = match level.children {
+                Children::Lookup(state) => (Ctx::Lookup, state),
+                Children::Paths => (Ctx::Lookup, LookupState(0)),
+                Children::Apply(id) => (Ctx::Apply(id), LookupState(0)),
+                Children::Outside => (Ctx::Outside, LookupState(0)),
+            };
+            let mut frame = Frame {
+                is_obj: level.is_obj,
+                ctx,
+                emitted_any: level.progress.emitted_any,
+                next_index: level.progress.index,
+                state,
+                seen_from: self.seen.mark(),
+                keys: level.progress.classified.keys,
+                names: None,
+                names_bytes: 0,
+            };
+            for name in names {
+                let fresh = self.seen.insert(frame.seen_from, &mut frame.names, name);
+                debug_assert!(fresh, "the walk checked for duplicates");
+                frame.names_bytes += name.len();
+            }
+            self.tracked_bytes += frame.names_bytes;
+            self.frames.push(frame);
+        }
+        resume_at
     }
 }
 
-/// What the walk borrows of the rewriter besides its policy.
-struct Borrowed<'r> {
-    limits: RewriteLimits,
-    scan: bool,
-    root: Option<(Decision, LookupState)>,
-    decoded: &'r mut String,
-    summary: &'r mut RewriteSummary,
-    out: &'r mut Vec<u8>,
+/// Walks `text` as `job` says under `policy`: the end of what it took, or
+/// where it stopped.
+fn walk<'a>(
+    policy: &Arc<dyn FieldPolicy>,
+    text: &'a str,
+    borrowed: Borrowed<'_>,
+    job: Job,
+) -> Result<usize, Box<Stopped<'a>>> {
+    // The crate's compiled plan, the gateway's policy, is walked with its
+    // calls made directly (inlined: a member's lookup is a few table reads
+    // in the walk); any other policy through the trait.
+    let any: &dyn Any = &**policy;
+    match any.downcast_ref::<BoundPlan>() {
+        Some(plan) => Whole::new(plan, text, borrowed).run(job),
+        None => Whole::new(&**policy, text, borrowed).run(job),
+    }
 }
 
 impl<'a, 'r, P: FieldPolicy + ?Sized> Whole<'a, 'r, P> {
-    /// Walks `input` (that is `text`) under `policy`.
-    fn walk(policy: &'r P, input: &'a [u8], text: &'a str, rewriter: Borrowed<'r>) -> Step<()> {
+    fn new(policy: &'r P, text: &'a str, borrowed: Borrowed<'r>) -> Self {
         Whole {
-            input,
+            input: text.as_bytes(),
             text,
             policy,
-            limits: rewriter.limits,
-            scan: rewriter.scan,
+            limits: borrowed.limits,
+            scan: borrowed.scan,
+            outer: borrowed.outer,
             path: ArrayVec::new(),
-            decoded: rewriter.decoded,
-            summary: rewriter.summary,
-            out: rewriter.out,
+            decoded: borrowed.decoded,
+            summary: borrowed.summary,
+            out: borrowed.out,
             run: 0,
             names: Vec::new(),
-            tracked_bytes: 0,
+            tracked_bytes: borrowed.tracked_bytes,
             segments: Vec::new(),
+            stopped: Vec::new(),
         }
-        .document(rewriter.root)
+    }
+
+    /// Does `job`, writing its output up to the end it returns.
+    fn run(mut self, job: Job) -> Result<usize, Box<Stopped<'a>>> {
+        let walked = match job {
+            Job::Document(root) => self.document(root),
+            Job::Subtree {
+                is_obj,
+                children,
+                depth,
+            } => self.tracked(0, is_obj, children, depth),
+        };
+        match walked {
+            Ok(end) => {
+                self.out.extend_from_slice(&self.input[self.run..end]);
+                Ok(end)
+            }
+            // Boxed: the path is most of a kilobyte, and this is once a
+            // window at most.
+            Err(GiveUp) => Err(Box::new(Stopped {
+                levels: self.stopped,
+                path: self.path,
+                names: self.names,
+                run: self.run,
+            })),
+        }
     }
 }
 
 impl<'a, P: FieldPolicy + ?Sized> Whole<'a, '_, P> {
     /// The document: its root container (a scalar root is the state
-    /// machine's), whitespace around it, and nothing else.
-    fn document(&mut self, root: Option<(Decision, LookupState)>) -> Step<()> {
+    /// machine's), whitespace around it, and nothing else. The input's
+    /// length.
+    fn document(&mut self, root: Option<(Decision, LookupState)>) -> Step<usize> {
         let (decision, state) = match root {
             Some(root) => root,
             None => (self.policy.lookup(&[]), LookupState(0)),
@@ -220,10 +454,11 @@ impl<'a, P: FieldPolicy + ?Sized> Whole<'a, '_, P> {
             _ => return Err(GiveUp),
         };
         if self.ws(end)? != self.input.len() {
+            // Past the root container (no level is recorded): taken again
+            // from the first byte.
             return Err(GiveUp);
         }
-        self.out.extend_from_slice(&self.input[self.run..]);
-        Ok(())
+        Ok(self.input.len())
     }
 
     #[inline(always)]
@@ -337,7 +572,8 @@ impl<'a, P: FieldPolicy + ?Sized> Whole<'a, '_, P> {
     }
 
     /// A container at `at` whose children are decided by `children`,
-    /// rewritten: the offset past it.
+    /// rewritten: the offset past it. Where it stops inside, it records
+    /// itself in [`stopped`](Self::stopped).
     fn tracked(
         &mut self,
         at: usize,
@@ -346,18 +582,51 @@ impl<'a, P: FieldPolicy + ?Sized> Whole<'a, '_, P> {
         depth: usize,
     ) -> Step<usize> {
         self.within_depth(depth)?;
+        let mut progress = Progress {
+            index: 0,
+            emitted_any: false,
+            classified: Classified {
+                keys: 0,
+                from: self.names.len(),
+            },
+            after: at + 1,
+        };
+        let walked = self.children(is_obj, children, depth, &mut progress);
+        if walked.is_err() {
+            self.stopped_in(Level {
+                is_obj,
+                children,
+                progress,
+            });
+        }
+        walked
+    }
+
+    /// Records `level` as a container the walk stopped in.
+    #[cold]
+    fn stopped_in(&mut self, level: Level) {
+        self.stopped.push(level);
+    }
+
+    /// The children of the container [`tracked`](Self::tracked) entered,
+    /// up to its closing bracket, with `progress` kept as it goes: if this
+    /// gives up, the child `progress.index` was not written or counted,
+    /// nor its name classified, unless a container it opened recorded
+    /// itself as where the walk stopped.
+    #[inline(always)]
+    fn children(
+        &mut self,
+        is_obj: bool,
+        children: Children,
+        depth: usize,
+        progress: &mut Progress,
+    ) -> Step<usize> {
         let close = if is_obj { b'}' } else { b']' };
-        let (mut head, first) = self.token(at + 1)?;
+        let (mut head, first) = self.token(progress.after)?;
         if first == close {
             return Ok(head + 1);
         }
         let mut comma = false;
-        let mut emitted_any = false;
-        let mut classified = Classified {
-            keys: 0,
-            from: self.names.len(),
-        };
-        let mut index = 0;
         loop {
             let start = head + usize::from(comma);
             let mut value_at = self.ws(start)?;
@@ -373,16 +642,21 @@ impl<'a, P: FieldPolicy + ?Sized> Whole<'a, '_, P> {
                     PathSeg::Member { start: a, end: b },
                 )
             } else {
-                (PathSegment::Index(index), PathSeg::Index(index))
+                (
+                    PathSegment::Index(progress.index),
+                    PathSeg::Index(progress.index),
+                )
             };
             let (decision, state, key) = self.decide(children, seg);
+            let mut unclassified = None;
             if let (
                 Children::Lookup(_) | Children::Paths,
                 Decision::Transform(_),
                 PathSegment::Member(name),
             ) = (children, decision, seg)
             {
-                self.classify(&mut classified, name, key)?;
+                unclassified = Some((progress.classified, self.names.len()));
+                self.classify(&mut progress.classified, name, key)?;
             }
             let child = Child {
                 head,
@@ -391,8 +665,28 @@ impl<'a, P: FieldPolicy + ?Sized> Whole<'a, '_, P> {
                 path_seg,
                 value_at,
             };
-            let end = self.child(child, &mut emitted_any, (decision, state), children, depth)?;
-            index += 1;
+            let walked = self.child(
+                child,
+                &mut progress.emitted_any,
+                (decision, state),
+                children,
+                depth,
+            );
+            let end = match walked {
+                Ok(end) => end,
+                Err(GiveUp) => {
+                    // Stopped in this child: its name is not classified
+                    // yet (unless the walk stopped inside its value).
+                    if let Some((classified, names)) = unclassified
+                        && self.stopped.is_empty()
+                    {
+                        self.unclassify(&mut progress.classified, classified, names);
+                    }
+                    return Err(GiveUp);
+                }
+            };
+            progress.index += 1;
+            progress.after = end;
             let (k, next) = self.token(end)?;
             match next {
                 b',' => {
@@ -400,11 +694,11 @@ impl<'a, P: FieldPolicy + ?Sized> Whole<'a, '_, P> {
                     comma = true;
                 }
                 b if b == close => {
-                    if self.names.len() > classified.from {
-                        let bytes: usize =
-                            self.names[classified.from..].iter().map(|n| n.len()).sum();
+                    if self.names.len() > progress.classified.from {
+                        let from = progress.classified.from;
+                        let bytes: usize = self.names[from..].iter().map(|n| n.len()).sum();
                         self.tracked_bytes -= bytes;
-                        self.names.truncate(classified.from);
+                        self.names.truncate(from);
                     }
                     return Ok(k + 1);
                 }
@@ -414,7 +708,8 @@ impl<'a, P: FieldPolicy + ?Sized> Whole<'a, '_, P> {
     }
 
     /// Adds the classified member `name` to its object's; gives up on a
-    /// duplicate (the state machine reports it) or past the limit.
+    /// duplicate (the state machine reports it) or past the limit, with
+    /// nothing added.
     #[inline(always)]
     fn classify(
         &mut self,
@@ -431,15 +726,25 @@ impl<'a, P: FieldPolicy + ?Sized> Whole<'a, '_, P> {
         }
         // Compared one by one: past a few, the state machine's set does it.
         let seen = &self.names[object.from..];
-        if seen.len() == MAX_NAMES_BY_NAME || seen.contains(&name) {
+        if seen.len() == MAX_NAMES_BY_NAME
+            || seen.contains(&name)
+            || self.tracked_bytes + name.len() > self.limits.max_tracked_name_bytes
+        {
             return Err(GiveUp);
         }
         self.names.push(name);
         self.tracked_bytes += name.len();
-        if self.tracked_bytes > self.limits.max_tracked_name_bytes {
-            return Err(GiveUp);
-        }
         Ok(())
+    }
+
+    /// Takes back the [`classify`](Self::classify) that left `object` and
+    /// the names after `before` and `names`.
+    #[cold]
+    fn unclassify(&mut self, object: &mut Classified, before: Classified, names: usize) {
+        *object = before;
+        for name in self.names.drain(names..) {
+            self.tracked_bytes -= name.len();
+        }
     }
 
     /// The decision for the child `seg` of a container decided by
@@ -452,14 +757,12 @@ impl<'a, P: FieldPolicy + ?Sized> Whole<'a, '_, P> {
     ) -> (Decision, LookupState, Option<MemberKey>) {
         match (children, seg) {
             (Children::Paths, _) => {
-                let text = self.text;
-                self.segments.clear();
-                self.segments.extend(self.path.iter().map(|s| match *s {
-                    PathSeg::Member { start, end } => PathSegment::Member(&text[start..end]),
-                    PathSeg::Index(i) => PathSegment::Index(i),
-                }));
-                self.segments.push(seg);
-                (self.policy.lookup(&self.segments), LookupState(0), None)
+                let mut segments = recycle(std::mem::take(&mut self.segments));
+                let path = FieldPath::below(self.outer, &self.path, self.text, Some(seg));
+                segments.extend(path.segments());
+                let decision = self.policy.lookup(&segments);
+                self.segments = recycle(segments);
+                (decision, LookupState(0), None)
             }
             (Children::Lookup(parent), PathSegment::Member(name)) => {
                 self.policy.lookup_member(parent, name)
@@ -475,7 +778,10 @@ impl<'a, P: FieldPolicy + ?Sized> Whole<'a, '_, P> {
 
     /// A child decided `decision` (with the policy's `state` for its own
     /// children) in a container decided by `children`: kept, replaced or
-    /// dropped, or descended into. The offset past its value.
+    /// dropped, or descended into. The offset past its value. If it gives
+    /// up, nothing was written or counted for the child, unless a container
+    /// it opened recorded itself as where the walk stopped.
+    #[inline(always)]
     fn child(
         &mut self,
         child: Child<'a>,
@@ -497,29 +803,38 @@ impl<'a, P: FieldPolicy + ?Sized> Whole<'a, '_, P> {
                 }
                 Decision::Transform(id) => match self.policy.container(id) {
                     ContainerAction::Drop => {
-                        self.summary.count(id, Treatment::ContainerDropped);
                         let end = self.skip(value_at, depth + 1)?;
+                        self.summary.count(id, Treatment::ContainerDropped);
                         self.cut(child.head, end, &[]);
                         return Ok(end);
                     }
                     ContainerAction::Replace(json) => {
-                        self.summary.count(id, Treatment::ContainerReplaced);
                         let end = self.skip(value_at, depth + 1)?;
+                        self.summary.count(id, Treatment::ContainerReplaced);
                         self.keep_separator(child, emitted_any);
                         self.cut(value_at, end, json.as_bytes());
                         return Ok(end);
                     }
                     ContainerAction::Descend => {
+                        self.within_depth(depth + 1)?;
                         self.summary.count(id, Treatment::ContainerDescended);
                         Some(Children::Apply(id))
                     }
                 },
             };
-            self.keep_separator(child, emitted_any);
             let Some(nested) = nested else {
-                return self.skip(value_at, depth + 1);
+                let end = self.skip(value_at, depth + 1)?;
+                self.keep_separator(child, emitted_any);
+                return Ok(end);
             };
-            self.path.try_push(child.path_seg).map_err(|_| GiveUp)?;
+            // Checked before anything is written: past here, the nested
+            // container records itself if the walk stops in it.
+            self.within_depth(depth + 1)?;
+            if self.path.is_full() {
+                return Err(GiveUp);
+            }
+            self.keep_separator(child, emitted_any);
+            self.path.push(child.path_seg);
             let end = self.tracked(value_at, open == b'{', nested, depth + 1)?;
             self.path.pop();
             return Ok(end);
@@ -546,12 +861,47 @@ impl<'a, P: FieldPolicy + ?Sized> Whole<'a, '_, P> {
         }
         // Written as if the value were replaced: the output up to it, then
         // the policy's text right after (no copy of it); a value kept or
-        // dropped takes that back.
+        // dropped, or a give-up, takes that back.
         let (mark, run, emitted_before) = (self.out.len(), self.run, *emitted_any);
         self.keep_separator(child, emitted_any);
         self.out.extend_from_slice(&self.input[self.run..value_at]);
         self.run = value_at;
         let written = self.out.len();
+        let replacement = match self.replace_scalar(child.seg, value_at, end, escaped, field) {
+            Ok(replacement) => replacement,
+            Err(GiveUp) => {
+                self.out.truncate(mark);
+                self.run = run;
+                *emitted_any = emitted_before;
+                return Err(GiveUp);
+            }
+        };
+        match replacement {
+            // The value goes out with the run.
+            Replacement::Keep => self.out.truncate(written),
+            Replacement::Json => self.run = end,
+            Replacement::Drop => {
+                self.out.truncate(mark);
+                self.run = run;
+                *emitted_any = emitted_before;
+                self.cut(child.head, end, &[]);
+            }
+        }
+        Ok(end)
+    }
+
+    /// The policy's answer for the scalar `input[value_at..end]`, the
+    /// child `leaf` (field `field`'s, or unclassified if `None`), written
+    /// at the end of the output and counted.
+    #[inline(always)]
+    fn replace_scalar(
+        &mut self,
+        leaf: PathSegment<'a>,
+        value_at: usize,
+        end: usize,
+        escaped: bool,
+        field: Option<FieldId>,
+    ) -> Step<Replacement> {
         let raw = self.text.get(value_at..end).ok_or(GiveUp)?;
         let value = match raw.as_bytes()[0] {
             b'"' if escaped => {
@@ -565,12 +915,8 @@ impl<'a, P: FieldPolicy + ?Sized> Whole<'a, '_, P> {
             b'n' => Scalar::Null,
             _ => Scalar::Number(raw),
         };
-        let path = FieldPath {
-            segments: &self.path,
-            names: self.text,
-            leaf: Some(child.seg),
-        };
-        let replacement = match (field, &value) {
+        let path = FieldPath::below(self.outer, &self.path, self.text, Some(leaf));
+        Ok(match (field, &value) {
             (Some(id), _) => {
                 let r = self
                     .policy
@@ -588,19 +934,7 @@ impl<'a, P: FieldPolicy + ?Sized> Whole<'a, '_, P> {
                 r
             }
             (None, _) => unreachable!("only strings are scanned"),
-        };
-        match replacement {
-            // The value goes out with the run.
-            Replacement::Keep => self.out.truncate(written),
-            Replacement::Json => self.run = end,
-            Replacement::Drop => {
-                self.out.truncate(mark);
-                self.run = run;
-                *emitted_any = emitted_before;
-                self.cut(child.head, end, &[]);
-            }
-        }
-        Ok(end)
+        })
     }
 
     /// A kept child's separator: its comma is written only if an earlier
