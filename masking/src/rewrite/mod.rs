@@ -39,14 +39,18 @@
 //! - a body whose first chunk holds all of it (up to one window; the
 //!   gateway hands a small response over as it came) is rewritten by
 //!   recursive descent (`engine::whole`), written lazily as spans of the
-//!   chunk cut only where a child is replaced or dropped; anything it does
-//!   not take is given back, undone, to the state machine;
+//!   chunk cut only where a child is replaced or dropped;
 //! - in a `Lookup`, `Outside` or `Apply` container (`engine::children`),
 //!   a whole child (separator, name, colon, scalar value) is decided before
 //!   anything is emitted: kept children, and the whitespace and commas
 //!   between them, are copied as one span of the window; a transformed
-//!   child is its prefix and the replacement; a dropped child nothing. The
-//!   path enters and leaves nested containers there too;
+//!   child is its prefix and the replacement; a dropped child nothing. A
+//!   child that opens an object or array (a record, most often) is handed
+//!   to the same recursive descent, over the rest of the window;
+//! - the recursive descent hands back where it stops (the window's end,
+//!   anything it does not take) at the last whole child of each container
+//!   it is in: they become the state machine's frames, and only the child
+//!   it stopped in is taken twice;
 //! - inside a `Pass` or `Skip` subtree, whole runs of tokens are validated
 //!   and copied with one copy per window;
 //! - elsewhere a token that lies whole in the window is validated and

@@ -12,8 +12,10 @@
 //! segment is handed to the policy beside the path, never pushed on it.
 //!
 //! A child whose value opens an object or array the policy descends into
-//! (or leaves alone) is entered here too, and a closing bracket leaves it,
-//! so one call goes through a whole tree of tracking containers.
+//! is handed to the whole-body walk (`engine::whole`), which takes it whole
+//! or hands back where it stopped in it; one passed through unscanned is
+//! entered here, and a closing bracket leaves it, so one call goes through
+//! a whole tree of tracking containers.
 //!
 //! Like the other fast paths it accepts a subset of what the state machine
 //! accepts and gives the same bytes: a child it does not take whole (a
