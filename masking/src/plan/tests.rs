@@ -400,17 +400,18 @@ mod stepping {
 /// chunks of `chunk` bytes.
 fn rewrite_chunked(paths: &[&str], doc: &str, chunk: usize) -> Result<String, RewriteError> {
     let fields: Vec<(&str, &str)> = paths.iter().map(|p| (*p, "secret")).collect();
-    rewrite_streamed(&fields, Unclassified::Pass, doc, chunk).map(|(out, _)| out)
+    rewrite_streamed(&fields, Unclassified::Pass, doc, chunk, false).map(|(out, _)| out)
 }
 
 /// Rewrites `doc` under a plan classifying `fields` (selector, class), with
 /// e-mail addresses masked and every other class redacted, fed in chunks
-/// of `chunk` bytes: the output and the counts.
+/// of `chunk` bytes, as JSON or NDJSON: the output and the counts.
 fn rewrite_streamed(
     fields: &[(&str, &str)],
     unclassified: Unclassified,
     doc: &str,
     chunk: usize,
+    ndjson: bool,
 ) -> Result<(String, RewriteSummary), RewriteError> {
     let classification = Classification {
         product: "customers".into(),
@@ -447,10 +448,11 @@ fn rewrite_streamed(
         .unwrap(),
     );
     let keys: Arc<dyn KeyProvider> = Arc::new(LocalKeyring::random().unwrap());
-    let mut rewriter = Rewriter::new(
-        Arc::new(plan.for_consumer("sam", keys)),
-        RewriteLimits::default(),
-    );
+    let policy = Arc::new(plan.for_consumer("sam", keys));
+    let mut rewriter = match ndjson {
+        true => Rewriter::ndjson(policy, RewriteLimits::default()),
+        false => Rewriter::new(policy, RewriteLimits::default()),
+    };
     let mut out = Vec::new();
     for piece in doc.as_bytes().chunks(chunk) {
         rewriter.feed(piece, &mut out)?;
@@ -494,8 +496,14 @@ fn a_streamed_body_is_rewritten_alike_whatever_its_chunks() {
     // chunk ends or where it does not take a member, and the state machine
     // goes on from there.
     let doc = records(60, |_, r| r);
-    let (whole, counts) =
-        rewrite_streamed(&RECORD_FIELDS, Unclassified::Detect, &doc, usize::MAX).unwrap();
+    let (whole, counts) = rewrite_streamed(
+        &RECORD_FIELDS,
+        Unclassified::Detect,
+        &doc,
+        usize::MAX,
+        false,
+    )
+    .unwrap();
     // The e-mail mask keeps the domain.
     for secret in ["user1@", "y.org", "Z1Z", "S1S", "T1T", "10.0.0.", "1234567"] {
         assert!(!whole.contains(secret), "{secret} in {whole}");
@@ -506,7 +514,7 @@ fn a_streamed_body_is_rewritten_alike_whatever_its_chunks() {
     assert_eq!(counts.count_of(FieldId(0), Treatment::Replaced), 60);
     for chunk in [1, 2, 13, 64, 257, 1000, 4096, 70_000] {
         let (out, summary) =
-            rewrite_streamed(&RECORD_FIELDS, Unclassified::Detect, &doc, chunk).unwrap();
+            rewrite_streamed(&RECORD_FIELDS, Unclassified::Detect, &doc, chunk, false).unwrap();
         assert_eq!(out, whole, "chunks of {chunk}");
         assert_eq!(
             summary.fields().collect::<Vec<_>>(),
@@ -533,7 +541,7 @@ fn errors_in_a_streamed_record_are_reported_at_their_offset_whatever_the_chunks(
         let offsets: Vec<u64> = [usize::MAX, 1, 64, 1000, 4096]
             .into_iter()
             .map(|chunk| {
-                match rewrite_streamed(&RECORD_FIELDS, Unclassified::Detect, &doc, chunk) {
+                match rewrite_streamed(&RECORD_FIELDS, Unclassified::Detect, &doc, chunk, false) {
                     Err(RewriteError::DuplicateMember { offset }) if duplicate => offset,
                     Err(RewriteError::Syntax { offset, .. }) if !duplicate => offset,
                     other => panic!("chunks of {chunk}: {other:?}"),
@@ -548,6 +556,32 @@ fn errors_in_a_streamed_record_are_reported_at_their_offset_whatever_the_chunks(
             starts(record - 1) < at && at < starts(record + 1),
             "{offsets:?}"
         );
+    }
+}
+
+#[test]
+fn a_newline_inside_an_ndjson_record_is_refused_in_a_nested_object_too() {
+    // A record's nested objects go to the whole-body walk, which must not
+    // take a newline for whitespace there (found by the `rewrite_plan`
+    // fuzz target).
+    let fields = [("$.items[*].email", "email")];
+    let fine = "{\"items\":[{\"email\":\"a@x.io\", \"k\": true}]}\n{\"items\":[]}\n";
+    for chunk in [usize::MAX, 1, 7] {
+        let (out, _) = rewrite_streamed(&fields, Unclassified::Pass, fine, chunk, true).unwrap();
+        assert_eq!(out, fine.replace("a@x.io", "*@x.io"), "chunks of {chunk}");
+        for bad in [
+            "{\"items\": [{\"na-e\":\n\n true, \"n\": null}], \"count\": 6}",
+            "{\"items\":[{\"email\":\"a@x.io\"\n}]}",
+            "{\"items\":[{\"x\":[1,\n2]}]}",
+        ] {
+            assert!(
+                matches!(
+                    rewrite_streamed(&fields, Unclassified::Pass, bad, chunk, true),
+                    Err(RewriteError::Syntax { .. })
+                ),
+                "{bad:?} in chunks of {chunk}"
+            );
+        }
     }
 }
 

@@ -159,6 +159,7 @@ struct Whole<'a, 'r, P: FieldPolicy + ?Sized> {
     policy: &'r P,
     limits: RewriteLimits,
     scan: bool,
+    ndjson: bool,
     /// The state machine's path to the input's first container (a
     /// subtree's), with its names.
     outer: PathSegs<'r>,
@@ -187,6 +188,7 @@ struct Whole<'a, 'r, P: FieldPolicy + ?Sized> {
 struct Borrowed<'r> {
     limits: RewriteLimits,
     scan: bool,
+    ndjson: bool,
     outer: PathSegs<'r>,
     tracked_bytes: usize,
     decoded: &'r mut String,
@@ -223,6 +225,7 @@ impl Rewriter {
         let borrowed = Borrowed {
             limits: self.limits,
             scan: self.scan,
+            ndjson: self.ndjson,
             outer: PathSegs::default(),
             tracked_bytes: 0,
             decoded: &mut self.decoded,
@@ -276,6 +279,7 @@ impl Rewriter {
         let borrowed = Borrowed {
             limits: self.limits,
             scan: self.scan,
+            ndjson: self.ndjson,
             outer: PathSegs {
                 segs: &self.path,
                 names: &self.names,
@@ -389,6 +393,7 @@ impl<'a, 'r, P: FieldPolicy + ?Sized> Whole<'a, 'r, P> {
             policy,
             limits: borrowed.limits,
             scan: borrowed.scan,
+            ndjson: borrowed.ndjson,
             outer: borrowed.outer,
             path: ArrayVec::new(),
             decoded: borrowed.decoded,
@@ -472,7 +477,9 @@ impl<'a, P: FieldPolicy + ?Sized> Whole<'a, '_, P> {
     /// member's prefix has at most three runs (before its name, before and
     /// after its colon), so no prefix here holds more whitespace than the
     /// state machine holds back (past that it writes whitespace out early,
-    /// an output this path does not make).
+    /// an output this path does not make). So is a newline in NDJSON,
+    /// where it ends the record (the state machine says where one is
+    /// misplaced).
     #[inline(always)]
     fn ws(&self, k: usize) -> Step<usize> {
         // Compact JSON: no whitespace at all.
@@ -482,7 +489,7 @@ impl<'a, P: FieldPolicy + ?Sized> Whole<'a, '_, P> {
         let run = self.input.get(k..).map_or(0, |rest| {
             rest.iter().position(|&b| !is_ws(b)).unwrap_or(rest.len())
         });
-        if run > MAX_PENDING_WS / 3 {
+        if run > MAX_PENDING_WS / 3 || (self.ndjson && self.input[k..k + run].contains(&b'\n')) {
             return Err(GiveUp);
         }
         Ok(k + run)
