@@ -486,10 +486,15 @@ impl<'a, P: FieldPolicy + ?Sized> Whole<'a, '_, P> {
         if self.input.get(k).is_some_and(|&b| b > b' ') {
             return Ok(k);
         }
-        let run = self.input.get(k..).map_or(0, |rest| {
-            rest.iter().position(|&b| !is_ws(b)).unwrap_or(rest.len())
-        });
-        if run > MAX_PENDING_WS / 3 || (self.ndjson && self.input[k..k + run].contains(&b'\n')) {
+        let rest = self.input.get(k..).unwrap_or_default();
+        let run = match self.ndjson {
+            false => rest.iter().position(|&b| !is_ws(b)),
+            true => rest
+                .iter()
+                .position(|&b| !matches!(b, b' ' | b'\t' | b'\r')),
+        }
+        .unwrap_or(rest.len());
+        if run > MAX_PENDING_WS / 3 || rest.get(run) == Some(&b'\n') {
             return Err(GiveUp);
         }
         Ok(k + run)
