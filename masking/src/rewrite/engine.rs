@@ -444,7 +444,7 @@ impl Rewriter {
             if tail.is_empty() && window.len() == input.len() && self.tries_whole(window) {
                 from = span
                     .whole(window)
-                    .and_then(|text| self.rewrite_whole(window, text, out))
+                    .and_then(|text| self.rewrite_whole(text, out))
                     .unwrap_or(0);
             }
             if from < window.len() {

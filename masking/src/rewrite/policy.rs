@@ -95,7 +95,8 @@ pub(super) struct PathSegs<'a> {
 }
 
 impl<'a> PathSegs<'a> {
-    fn iter(self) -> impl Iterator<Item = PathSegment<'a>> {
+    /// The segments, with their names.
+    pub(super) fn iter(self) -> impl Iterator<Item = PathSegment<'a>> {
         let names = self.names;
         self.segs.iter().map(move |s| match *s {
             PathSeg::Member { start, end } => PathSegment::Member(&names[start..end]),

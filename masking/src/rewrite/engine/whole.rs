@@ -210,17 +210,12 @@ impl Rewriter {
             && matches!(input.iter().rev().find(|&&b| !is_ws(b)), Some(b'}' | b']'))
     }
 
-    /// Rewrites `input`, a first chunk that is `text` (valid UTF-8
-    /// throughout), as one JSON document. `None` if the walk did not enter
+    /// Rewrites `text`, a first chunk (valid UTF-8 throughout), as one
+    /// JSON document. `None` if the walk did not enter
     /// its root container: nothing was written or counted. Else the offset
     /// where the state machine goes on (the input's length if the walk
     /// took all of it).
-    pub(super) fn rewrite_whole(
-        &mut self,
-        input: &[u8],
-        text: &str,
-        out: &mut Vec<u8>,
-    ) -> Option<usize> {
+    pub(super) fn rewrite_whole(&mut self, text: &str, out: &mut Vec<u8>) -> Option<usize> {
         let mark = out.len();
         let borrowed = Borrowed {
             limits: self.limits,
@@ -237,7 +232,7 @@ impl Rewriter {
         match walked {
             Ok(_) => {
                 self.expect = Expect::End;
-                Some(input.len())
+                Some(text.len())
             }
             Err(stopped) if !stopped.levels.is_empty() => Some(self.resume(text, 0, stopped, out)),
             Err(_) => {
@@ -324,19 +319,26 @@ impl Rewriter {
             (0, false) => Expect::ValueOrClose,
             _ => Expect::CommaOrClose,
         };
-        let mut names_to = names.len();
-        let mut frames = Vec::with_capacity(levels.len());
-        for level in &levels {
-            let from = level.progress.classified.from;
-            frames.push((level, &names[from..names_to]));
-            names_to = from;
+        // Outermost first: the first level's segment is on the path already,
+        // the others' are the walk's; each level's classified names run up
+        // to where the next inner level's start.
+        let mut segments = PathSegs {
+            segs: &path,
+            names: text,
         }
-        for (depth, (level, names)) in frames.into_iter().rev().enumerate() {
-            if let Some(seg) = depth.checked_sub(1).map(|d| path[d]) {
-                self.push_path(match seg {
-                    PathSeg::Member { start, end } => PathSegment::Member(&text[start..end]),
-                    PathSeg::Index(i) => PathSegment::Index(i),
-                });
+        .iter();
+        for depth in (0..levels.len()).rev() {
+            let level = &levels[depth];
+            let names_to = match depth.checked_sub(1) {
+                Some(inner) => levels[inner].progress.classified.from,
+                None => names.len(),
+            };
+            let names = &names[level.progress.classified.from..names_to];
+            if depth + 1 < levels.len() {
+                let seg = segments
+                    .next()
+                    .expect("a segment for each level below the first");
+                self.push_path(seg);
             }
             let (ctx, state) = match level.children {
                 Children::Lookup(state) => (Ctx::Lookup, state),
