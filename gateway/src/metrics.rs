@@ -7,6 +7,7 @@
 use std::{sync::Arc, time::Duration};
 
 use http::StatusCode;
+use maskgate_masking::{Plan, RewriteSummary};
 
 use crate::audit::{AuditMetrics, Auditor};
 use prometheus_client::{
@@ -51,6 +52,23 @@ struct MaskingFailureLabels {
     outcome: &'static str,
 }
 
+/// Classified values in responses, by product, class, the action the
+/// caller's rule gives the class, and what became of each.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ClassifiedValueLabels {
+    product: Arc<str>,
+    class: String,
+    action: &'static str,
+    outcome: &'static str,
+}
+
+/// Unclassified values in responses, by product and what became of each.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UnclassifiedValueLabels {
+    product: Arc<str>,
+    outcome: &'static str,
+}
+
 /// Reloads by result.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReloadLabels {
@@ -75,6 +93,8 @@ pub(crate) struct Metrics {
     connections: Family<ListenerLabels, Counter>,
     reloads: Family<ReloadLabels, Counter>,
     masking_failures: Family<MaskingFailureLabels, Counter>,
+    classified_values: Family<ClassifiedValueLabels, Counter>,
+    unclassified_values: Family<UnclassifiedValueLabels, Counter>,
     /// Vault's numbers, once the gateway has logged in.
     vault: crate::vault::VaultCollector,
     /// The audit log's, once it is open.
@@ -107,6 +127,18 @@ impl Metrics {
             "masking_failures",
             "Bodies that could not be protected, by product, body (request, response) and outcome (blocked: a 502 before the response head; aborted: the response broken off mid-stream; refused: a write answered 400)",
             masking_failures.clone(),
+        );
+        let classified_values = Family::<ClassifiedValueLabels, Counter>::default();
+        registry.register(
+            "classified_values",
+            "Classified values in responses, by product, class, the action the caller's rule gives it, and outcome (kept, replaced, dropped; container_dropped, container_replaced: an object or array at once; container_descended: one whose values each got the action, and are counted too). A response that failed counts what was rewritten before the failure",
+            classified_values.clone(),
+        );
+        let unclassified_values = Family::<UnclassifiedValueLabels, Counter>::default();
+        registry.register(
+            "unclassified_values",
+            "Values no selector classifies, in responses of products that scan or deny them, by product and outcome (kept: scanned, nothing found; replaced: a detector found data of a class in it, which got the class's action; dropped: denied). Many replaced values mean a field wants classifying",
+            unclassified_values.clone(),
         );
         registry.register(
             "config_reloads",
@@ -159,6 +191,8 @@ impl Metrics {
             connections,
             reloads,
             masking_failures,
+            classified_values,
+            unclassified_values,
             unrouted: Arc::from("-"),
         }
     }
@@ -222,11 +256,13 @@ impl Metrics {
             .inc();
     }
 
-    /// Where the bodies of `product` that cannot be protected are counted
-    /// (nothing is counted until one fails).
-    pub(crate) fn masking_failures(&self, product: &Arc<str>) -> MaskingFailures {
-        MaskingFailures {
-            family: self.masking_failures.clone(),
+    /// Where what the masking rewriter does to the bodies of `product` is
+    /// counted: the bodies it cannot protect, and the values it treats.
+    pub(crate) fn masking(&self, product: &Arc<str>) -> MaskingMetrics {
+        MaskingMetrics {
+            failures: self.masking_failures.clone(),
+            classified: self.classified_values.clone(),
+            unclassified: self.unclassified_values.clone(),
             product: product.clone(),
         }
     }
@@ -252,29 +288,68 @@ impl Metrics {
     }
 }
 
-/// One product's count of bodies that could not be protected (see
-/// [`Metrics::masking_failures`]), with its name for log lines.
+/// One product's masking counters (see [`Metrics::masking`]), with its
+/// name for log lines.
 #[derive(Debug, Clone)]
-pub(crate) struct MaskingFailures {
-    family: Family<MaskingFailureLabels, Counter>,
+pub(crate) struct MaskingMetrics {
+    failures: Family<MaskingFailureLabels, Counter>,
+    classified: Family<ClassifiedValueLabels, Counter>,
+    unclassified: Family<UnclassifiedValueLabels, Counter>,
     product: Arc<str>,
 }
 
-impl MaskingFailures {
+impl MaskingMetrics {
     /// The product's name.
     pub(crate) fn product(&self) -> &str {
         &self.product
     }
 
-    /// Counts one: which `body` (`request`, `response`) and its `outcome`.
-    pub(crate) fn count(&self, body: &'static str, outcome: &'static str) {
-        self.family
+    /// Counts a body that could not be protected: which `body` (`request`,
+    /// `response`) and its `outcome`.
+    pub(crate) fn count_failure(&self, body: &'static str, outcome: &'static str) {
+        self.failures
             .get_or_create(&MaskingFailureLabels {
                 product: self.product.clone(),
                 body,
                 outcome,
             })
             .inc();
+    }
+
+    /// Counts what a response's rewrite under `plan` did: its classified
+    /// values by class, action and outcome, and its unclassified ones. The
+    /// values an `unclassified = "deny"` product drops count as
+    /// unclassified and dropped.
+    pub(crate) fn count_rewrite(&self, summary: &RewriteSummary, plan: &Plan) {
+        let mut denied = 0;
+        for ((id, treatment), count) in summary.fields() {
+            let Some(field) = plan.field(id) else {
+                denied += count;
+                continue;
+            };
+            self.classified
+                .get_or_create(&ClassifiedValueLabels {
+                    product: self.product.clone(),
+                    class: field.class.clone(),
+                    action: field.action.name(),
+                    outcome: treatment.name(),
+                })
+                .inc_by(count);
+        }
+        let scanned = summary.unclassified_scanned;
+        let replaced = summary.unclassified_replaced;
+        let dropped = summary.unclassified_dropped + denied;
+        let kept = scanned.saturating_sub(replaced + summary.unclassified_dropped);
+        for (outcome, count) in [("kept", kept), ("replaced", replaced), ("dropped", dropped)] {
+            if count > 0 {
+                self.unclassified
+                    .get_or_create(&UnclassifiedValueLabels {
+                        product: self.product.clone(),
+                        outcome,
+                    })
+                    .inc_by(count);
+            }
+        }
     }
 }
 

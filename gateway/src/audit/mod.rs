@@ -270,23 +270,11 @@ pub(crate) fn field_treatments(
     summary: &maskgate_masking::RewriteSummary,
     plan: &maskgate_masking::Plan,
 ) -> (Vec<FieldTreatment>, Option<Unclassified>) {
-    use maskgate_masking::Treatment;
     let fields = summary
         .fields()
         .map(|((id, treatment), count)| {
-            let treatment = match treatment {
-                Treatment::Kept => "kept",
-                Treatment::Replaced => "replaced",
-                Treatment::Dropped => "dropped",
-                Treatment::ContainerDropped => "container_dropped",
-                Treatment::ContainerReplaced => "container_replaced",
-                Treatment::ContainerDescended => "container_descended",
-                _ => "other",
-            };
-            let planned = usize::try_from(id.0)
-                .ok()
-                .and_then(|i| plan.fields().get(i));
-            match planned {
+            let treatment = treatment.name();
+            match plan.field(id) {
                 Some(field) => FieldTreatment::new(
                     field.selector.clone(),
                     field.class.clone(),

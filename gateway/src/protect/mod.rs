@@ -26,7 +26,7 @@ use crate::{
     body::{self, Body},
     caller::{CallerInfo, Purpose},
     error::GatewayError,
-    metrics::MaskingFailures,
+    metrics::MaskingMetrics,
 };
 
 /// Every product's protection, by product index.
@@ -198,10 +198,10 @@ impl Protection {
     pub(crate) fn request(
         &self,
         index: usize,
-        failures: &MaskingFailures,
+        metrics: &MaskingMetrics,
         mut request: http::Request<Body>,
     ) -> Result<http::Request<Body>, GatewayError> {
-        let product = failures.product();
+        let product = metrics.product();
         let Some(Some(ProductProtection {
             write: Some(write),
             limits,
@@ -242,8 +242,8 @@ impl Protection {
             Rewriter::new(policy, *limits)
         };
         request.headers_mut().remove(header::CONTENT_LENGTH);
-        let failures = failures.clone();
-        Ok(request.map(|body| body::boxed(RewriteBody::request(failures, body, rewriter))))
+        let metrics = metrics.clone();
+        Ok(request.map(|body| body::boxed(RewriteBody::request(metrics, body, rewriter))))
     }
 
     /// The response, rewritten for `caller` with `purpose`, or the reason it
@@ -254,7 +254,7 @@ impl Protection {
     pub(crate) async fn response(
         &self,
         index: usize,
-        failures: &MaskingFailures,
+        metrics: &MaskingMetrics,
         caller: Option<&CallerInfo>,
         purpose: Option<&Purpose>,
         facts: Option<AuditFacts>,
@@ -264,9 +264,9 @@ impl Protection {
         else {
             return Ok(response);
         };
-        let product = failures.product();
+        let product = metrics.product();
         let refuse = |reason: &'static str| {
-            failures.count("response", "blocked");
+            metrics.count_failure("response", "blocked");
             GatewayError::UnprotectableResponse {
                 product: product.to_owned(),
                 reason,
@@ -312,8 +312,8 @@ impl Protection {
         } else {
             Rewriter::new(bound, protection.limits)
         };
-        let mut rewritten = RewriteBody::response(failures.clone(), body, rewriter)
-            .audited(facts, &protection.plans[rule]);
+        let plan = &protection.plans[rule];
+        let mut rewritten = RewriteBody::response(metrics.clone(), body, rewriter, plan, facts);
         if rewritten.prime().await.is_err() {
             return Err(GatewayError::MaskingFailed {
                 product: product.to_owned(),

@@ -13,9 +13,9 @@
 //! `Content-Length` ([`RewriteBody::take_whole`]), and any failure in it is
 //! a 502 rather than a broken transfer.
 //!
-//! An audited response's rewriter reports its per-field counts (or its
-//! failure) to the request's [`AuditFacts`] when it ends, fails or is
-//! dropped.
+//! A response's rewriter reports its per-field counts to the product's
+//! metrics and, when audited, its counts (or its failure) to the request's
+//! [`AuditFacts`], once, when it ends, fails or is dropped.
 
 use std::{
     pin::Pin,
@@ -32,7 +32,7 @@ use maskgate_masking::{Plan, Rewriter};
 use crate::{
     audit::{AuditFacts, field_treatments},
     body::{Body, BoxError},
-    metrics::MaskingFailures,
+    metrics::MaskingMetrics,
 };
 
 /// The most rewritten output held back before the response head: a body
@@ -41,8 +41,8 @@ pub(crate) const WHOLE_BODY: usize = 64 * 1024;
 
 /// See the module docs.
 pub(crate) struct RewriteBody {
-    /// Where a failure is counted, and the product's name for its log line.
-    failures: MaskingFailures,
+    /// Where failures and counts go, and the product's name for log lines.
+    metrics: MaskingMetrics,
     /// `request` or `response`: which body this is.
     which: &'static str,
     /// Whether [`prime`](Self::prime) is over: a response failing from
@@ -55,29 +55,39 @@ pub(crate) struct RewriteBody {
     /// The product's trailers, read while priming: sent after `pending`.
     trailers: Option<Frame<Bytes>>,
     done: bool,
-    /// Where to report the counts, and the plan that names the fields.
-    audit: Option<(AuditFacts, Arc<Plan>)>,
+    /// The plan that names a response's fields, until its counts are
+    /// reported; and where the audit record's go.
+    report_to: Option<(Arc<Plan>, Option<AuditFacts>)>,
 }
 
 impl RewriteBody {
     /// The request body of a write, protected on its way to the product.
-    pub(crate) fn request(failures: MaskingFailures, inner: Body, rewriter: Rewriter) -> Self {
-        Self::new(failures, "request", inner, rewriter)
+    pub(crate) fn request(metrics: MaskingMetrics, inner: Body, rewriter: Rewriter) -> Self {
+        Self::new(metrics, "request", inner, rewriter, None)
     }
 
-    /// A response body, protected on its way to the caller.
-    pub(crate) fn response(failures: MaskingFailures, inner: Body, rewriter: Rewriter) -> Self {
-        Self::new(failures, "response", inner, rewriter)
+    /// A response body rewritten under `plan`, protected on its way to the
+    /// caller; its counts go to the metrics and to `facts` (audit).
+    pub(crate) fn response(
+        metrics: MaskingMetrics,
+        inner: Body,
+        rewriter: Rewriter,
+        plan: &Arc<Plan>,
+        facts: Option<AuditFacts>,
+    ) -> Self {
+        let report_to = Some((plan.clone(), facts));
+        Self::new(metrics, "response", inner, rewriter, report_to)
     }
 
     fn new(
-        failures: MaskingFailures,
+        metrics: MaskingMetrics,
         which: &'static str,
         inner: Body,
         rewriter: Rewriter,
+        report_to: Option<(Arc<Plan>, Option<AuditFacts>)>,
     ) -> Self {
         Self {
-            failures,
+            metrics,
             which,
             primed: false,
             inner,
@@ -85,19 +95,19 @@ impl RewriteBody {
             pending: Vec::new(),
             trailers: None,
             done: false,
-            audit: None,
+            report_to,
         }
     }
 
-    /// Reports to `facts` once done (see the module docs).
-    pub(crate) fn audited(mut self, facts: Option<AuditFacts>, plan: &Arc<Plan>) -> Self {
-        self.audit = facts.map(|facts| (facts, plan.clone()));
-        self
-    }
-
+    /// Reports a response's counts, once (see the module docs).
     fn report(&mut self, failed: bool) {
-        if let Some((facts, plan)) = self.audit.take() {
-            let (fields, unclassified) = field_treatments(self.rewriter.summary(), &plan);
+        let Some((plan, facts)) = self.report_to.take() else {
+            return;
+        };
+        let summary = self.rewriter.summary();
+        self.metrics.count_rewrite(summary, &plan);
+        if let Some(facts) = facts {
+            let (fields, unclassified) = field_treatments(summary, &plan);
             facts.update(|facts| {
                 facts.fields = fields;
                 facts.unclassified = unclassified;
@@ -188,10 +198,10 @@ impl RewriteBody {
             (_, false) => "blocked",
             (_, true) => "aborted",
         };
-        self.failures.count(self.which, outcome);
+        self.metrics.count_failure(self.which, outcome);
         let cause = std::error::Error::source(&error).map(ToString::to_string);
         tracing::warn!(
-            product = %self.failures.product(),
+            product = %self.metrics.product(),
             body = self.which,
             outcome,
             %error,

@@ -188,12 +188,12 @@ impl Proxy {
             (None, None)
         };
         let facts = request.extensions().get::<AuditFacts>().cloned();
-        let masking_failures = self.metrics.masking_failures(&product.name);
+        let masking = self.metrics.masking(&product.name);
         let path = settings.forward_path(request.uri().path());
         let result = match product.upstream.uri_for(path, request.uri().query()) {
             Ok(uri) => match self
                 .forward(product, connection, uri, request, |outbound| {
-                    protection.request(settings.index, &masking_failures, outbound)
+                    protection.request(settings.index, &masking, outbound)
                 })
                 .await
             {
@@ -206,7 +206,7 @@ impl Proxy {
                         protection
                             .response(
                                 settings.index,
-                                &masking_failures,
+                                &masking,
                                 caller.as_ref(),
                                 purpose.as_ref(),
                                 facts,

@@ -51,13 +51,19 @@ async fn support_reply(upstream: &Upstream, product_lines: &str) -> (client::Rep
 
 /// The `maskgate_masking_failures_total` lines of the gateway's metrics.
 async fn masking_failures(gateway: &TestGateway) -> String {
+    metric_lines(gateway, "maskgate_masking_failures_total").await
+}
+
+/// The lines of the gateway's metric `name`, with their labels, sorted.
+async fn metric_lines(gateway: &TestGateway, name: &str) -> String {
     let metrics = client::send(&client::h1(), client::get(&gateway.admin_url("/metrics"))).await;
-    metrics
+    let mut lines: Vec<&str> = metrics
         .text()
         .lines()
-        .filter(|line| line.starts_with("maskgate_masking_failures_total{"))
-        .collect::<Vec<_>>()
-        .join("\n")
+        .filter(|line| line.strip_prefix(name).is_some_and(|l| l.starts_with('{')))
+        .collect();
+    lines.sort_unstable();
+    lines.join("\n")
 }
 
 /// The support agent's masks of [`DOC`]'s email and card number are in
@@ -68,6 +74,17 @@ fn assert_support_view(text: &str) {
         text.contains(r#""card_number":"**** **** **** 1111""#),
         "{text}"
     );
+}
+
+/// The fraud analyst, for its purpose, gets [`DOC`]'s card in the clear.
+async fn assert_fraud_sees_the_card(gateway: &TestGateway, fraud: &str) {
+    let purpose = Some("fraud-investigation");
+    let revealed = client::send(
+        &client::h1(),
+        call(&gateway.url("/customers"), fraud, purpose),
+    )
+    .await;
+    assert!(revealed.text().contains(CARD), "{}", revealed.text());
 }
 
 fn call(url: &str, key: &str, purpose: Option<&str>) -> http::Request<TestBody> {
@@ -112,22 +129,67 @@ async fn each_role_sees_its_view_whatever_the_chunking() {
     assert!(seen.header("content-length").is_none() || seen.body.len() == text.len());
     serde_json::from_str::<serde_json::Value>(text).expect("the output is JSON");
 
-    let revealed = client::send(
-        &http,
-        call(
-            &gateway.url("/customers"),
-            &fraud,
-            Some("fraud-investigation"),
-        ),
-    )
-    .await;
-    assert!(revealed.text().contains(CARD), "{}", revealed.text());
+    assert_fraud_sees_the_card(&gateway, &fraud).await;
     // The rewriter asked the product for an encoding it can read.
     assert!(
         upstream
             .requests()
             .iter()
             .all(|r| r.header("accept-encoding") == Some("identity"))
+    );
+}
+
+/// The metrics count what the rewriter did to each class, by the action
+/// the caller's rule gives it, and what it found in unclassified text:
+/// the counts of the responses sent, never a value.
+#[tokio::test]
+async fn the_metrics_count_values_by_class_action_and_outcome() {
+    let upstream = Upstream::start(|_| async { body::json(body::full(DOC)) }).await;
+    let (gateway, support, fraud) = gateway(&upstream).await;
+    let http = client::h1();
+    for _ in 0..2 {
+        let seen = client::send(&http, call(&gateway.url("/customers"), &support, None)).await;
+        assert_support_view(seen.text());
+    }
+    assert_fraud_sees_the_card(&gateway, &fraud).await;
+
+    let classified = metric_lines(&gateway, "maskgate_classified_values_total").await;
+    // Support masked one email and one card in each of its two responses;
+    // fraud had them revealed, as they were.
+    assert_eq!(
+        classified,
+        [
+            r#"maskgate_classified_values_total{product="customers",class="card_number",action="mask",outcome="replaced"} 2"#,
+            r#"maskgate_classified_values_total{product="customers",class="card_number",action="reveal",outcome="kept"} 1"#,
+            r#"maskgate_classified_values_total{product="customers",class="email",action="mask",outcome="replaced"} 2"#,
+            r#"maskgate_classified_values_total{product="customers",class="email",action="reveal",outcome="kept"} 1"#,
+        ]
+        .join("\n")
+    );
+    // Each response's name was scanned and kept, its notes held an email,
+    // which got the email action (fraud's too: `reveal`).
+    assert_eq!(
+        metric_lines(&gateway, "maskgate_unclassified_values_total").await,
+        [
+            r#"maskgate_unclassified_values_total{product="customers",outcome="kept"} 3"#,
+            r#"maskgate_unclassified_values_total{product="customers",outcome="replaced"} 3"#,
+        ]
+        .join("\n")
+    );
+    let text = client::send(&http, client::get(&gateway.admin_url("/metrics"))).await;
+    for secret in [EMAIL, CARD, "j*******@example.com", "Jane", "bob@"] {
+        assert!(!text.text().contains(secret), "{secret} in the metrics");
+    }
+
+    // A product that denies what it did not classify: its id, name, notes
+    // and total are dropped, and counted so.
+    let (denying, support, _) =
+        gateway_with(&upstream, "[product.masking]\nunclassified = \"deny\"\n").await;
+    let seen = client::send(&http, call(&denying.url("/customers"), &support, None)).await;
+    assert!(!seen.text().contains("Jane"), "{}", seen.text());
+    assert_eq!(
+        metric_lines(&denying, "maskgate_unclassified_values_total").await,
+        r#"maskgate_unclassified_values_total{product="customers",outcome="dropped"} 4"#
     );
 }
 

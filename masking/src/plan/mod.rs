@@ -317,6 +317,13 @@ impl Plan {
         &self.fields
     }
 
+    /// The compiled field a rewrite's summary counts under `id`; `None`
+    /// for the values an `unclassified = "deny"` product drops, which no
+    /// selector classified.
+    pub fn field(&self, id: FieldId) -> Option<&PlannedField> {
+        usize::try_from(id.0).ok().and_then(|i| self.fields.get(i))
+    }
+
     /// What happens to values no selector classifies.
     pub fn unclassified(&self) -> Unclassified {
         self.unclassified

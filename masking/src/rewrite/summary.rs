@@ -34,6 +34,20 @@ impl Treatment {
         }
     }
 
+    /// The treatment's name in audit records and metrics: `kept`,
+    /// `replaced`, `dropped`, `container_dropped`, `container_replaced`,
+    /// `container_descended`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Treatment::Kept => "kept",
+            Treatment::Replaced => "replaced",
+            Treatment::Dropped => "dropped",
+            Treatment::ContainerDropped => "container_dropped",
+            Treatment::ContainerReplaced => "container_replaced",
+            Treatment::ContainerDescended => "container_descended",
+        }
+    }
+
     /// Every treatment, in their order.
     const ALL: [Treatment; 6] = [
         Treatment::Kept,
