@@ -7,9 +7,9 @@
 use std::{sync::Arc, time::Duration};
 
 use http::StatusCode;
-use maskgate_masking::{Plan, RewriteSummary};
+use maskgate_masking::{Plan, RewriteSummary, Treatment};
 
-use crate::audit::{AuditMetrics, Auditor};
+use crate::audit::{AuditMetrics, Auditor, detected_action};
 use prometheus_client::{
     encoding::EncodeLabelSet,
     metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
@@ -52,8 +52,9 @@ struct MaskingFailureLabels {
     outcome: &'static str,
 }
 
-/// Classified values in responses, by product, class, the action the
-/// caller's rule gives the class, and what became of each.
+/// Classified values in responses (or values found in unclassified text),
+/// by product, class, the action the caller's rule gives the class, and
+/// what became of each.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ClassifiedValueLabels {
     product: Arc<str>,
@@ -95,6 +96,7 @@ pub(crate) struct Metrics {
     masking_failures: Family<MaskingFailureLabels, Counter>,
     classified_values: Family<ClassifiedValueLabels, Counter>,
     unclassified_values: Family<UnclassifiedValueLabels, Counter>,
+    detected_values: Family<ClassifiedValueLabels, Counter>,
     /// Vault's numbers, once the gateway has logged in.
     vault: crate::vault::VaultCollector,
     /// The audit log's, once it is open.
@@ -139,6 +141,12 @@ impl Metrics {
             "unclassified_values",
             "Values no selector classifies, in responses of products that scan or deny them, by product and outcome (kept: scanned, nothing found; replaced: a detector found data of a class in it, which got the class's action; dropped: denied). Many replaced values mean a field wants classifying",
             unclassified_values.clone(),
+        );
+        let detected_values = Family::<ClassifiedValueLabels, Counter>::default();
+        registry.register(
+            "detected_values",
+            "Values the detectors found in unclassified strings of responses, by product, class, the action the caller's rule gives it, and outcome (kept, replaced)",
+            detected_values.clone(),
         );
         registry.register(
             "config_reloads",
@@ -193,6 +201,7 @@ impl Metrics {
             masking_failures,
             classified_values,
             unclassified_values,
+            detected_values,
             unrouted: Arc::from("-"),
         }
     }
@@ -263,6 +272,7 @@ impl Metrics {
             failures: self.masking_failures.clone(),
             classified: self.classified_values.clone(),
             unclassified: self.unclassified_values.clone(),
+            detected: self.detected_values.clone(),
             product: product.clone(),
         }
     }
@@ -295,6 +305,7 @@ pub(crate) struct MaskingMetrics {
     failures: Family<MaskingFailureLabels, Counter>,
     classified: Family<ClassifiedValueLabels, Counter>,
     unclassified: Family<UnclassifiedValueLabels, Counter>,
+    detected: Family<ClassifiedValueLabels, Counter>,
     product: Arc<str>,
 }
 
@@ -317,24 +328,45 @@ impl MaskingMetrics {
     }
 
     /// Counts what a response's rewrite under `plan` did: its classified
-    /// values by class, action and outcome, and its unclassified ones. The
-    /// values an `unclassified = "deny"` product drops count as
-    /// unclassified and dropped.
+    /// values by class, action and outcome, its unclassified ones, and
+    /// what the detectors found in those. The values an `unclassified =
+    /// "deny"` product drops count as unclassified and dropped.
     pub(crate) fn count_rewrite(&self, summary: &RewriteSummary, plan: &Plan) {
-        let mut denied = 0;
-        for ((id, treatment), count) in summary.fields() {
-            let Some(field) = plan.field(id) else {
-                denied += count;
-                continue;
-            };
-            self.classified
+        let count = |family: &Family<ClassifiedValueLabels, Counter>,
+                     class: &str,
+                     action: &'static str,
+                     treatment: Treatment,
+                     n: u64| {
+            family
                 .get_or_create(&ClassifiedValueLabels {
                     product: self.product.clone(),
-                    class: field.class.clone(),
-                    action: field.action.name(),
+                    class: class.to_owned(),
+                    action,
                     outcome: treatment.name(),
                 })
-                .inc_by(count);
+                .inc_by(n);
+        };
+        let mut denied = 0;
+        for ((id, treatment), n) in summary.fields() {
+            match plan.field(id) {
+                Some(field) => count(
+                    &self.classified,
+                    &field.class,
+                    field.action.name(),
+                    treatment,
+                    n,
+                ),
+                None => denied += n,
+            }
+        }
+        for ((class, treatment), n) in summary.detected() {
+            count(
+                &self.detected,
+                class,
+                detected_action(plan, class),
+                treatment,
+                n,
+            );
         }
         let scanned = summary.unclassified_scanned;
         let replaced = summary.unclassified_replaced;

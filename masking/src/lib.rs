@@ -36,7 +36,7 @@ pub use plan::{
     Rule, Stored, Unclassified, WritePlan,
 };
 pub use rewrite::{
-    ContainerAction, Decision, FieldId, FieldPath, FieldPolicy, LookupState, MemberKey,
+    ContainerAction, Decision, FieldId, FieldPath, FieldPolicy, Found, LookupState, MemberKey,
     Replacement, RewriteError, RewriteLimits, RewriteSummary, Rewriter, TransformError, Treatment,
 };
 pub use selector::{

@@ -265,11 +265,22 @@ fn purpose_name(purpose: &Purpose) -> Arc<str> {
 
 /// A rewrite's counts as the record lists them: per (field, outcome), the
 /// field's selector, class and action. Deny-mode drops of unclassified
-/// subtrees are listed as class `unclassified`.
+/// subtrees are listed as class `unclassified`; values the detectors found
+/// in unclassified strings, under the path [`FOUND_IN_TEXT`] with their
+/// class and the action they got.
 pub(crate) fn field_treatments(
     summary: &maskgate_masking::RewriteSummary,
     plan: &maskgate_masking::Plan,
 ) -> (Vec<FieldTreatment>, Option<Unclassified>) {
+    let found = summary.detected().map(|((class, treatment), count)| {
+        FieldTreatment::new(
+            FOUND_IN_TEXT.to_owned(),
+            class.to_owned(),
+            detected_action(plan, class).to_owned(),
+            treatment.name().to_owned(),
+            count,
+        )
+    });
     let fields = summary
         .fields()
         .map(|((id, treatment), count)| {
@@ -291,6 +302,7 @@ pub(crate) fn field_treatments(
                 ),
             }
         })
+        .chain(found)
         .collect();
     let unclassified = (summary.unclassified_scanned > 0).then(|| {
         Unclassified::new(
@@ -300,4 +312,14 @@ pub(crate) fn field_treatments(
         )
     });
     (fields, unclassified)
+}
+
+/// The path under which audit records list values found in free text.
+pub(crate) const FOUND_IN_TEXT: &str = "(found in text)";
+
+/// The name of the action a value of `class` found in free text gets under
+/// `plan` (`redact`: none, and a mark naming the class replaces it).
+pub(crate) fn detected_action(plan: &maskgate_masking::Plan, class: &str) -> &'static str {
+    plan.detected_action(class)
+        .map_or("redact", |action| action.name())
 }

@@ -140,13 +140,22 @@ fn explain(args: &Explain) -> Result<String, String> {
     for ((id, treatment), count) in summary.fields() {
         // Unclassified values a `deny` product drops are counted under an
         // id of their own, not a classified field's.
-        let (selector, action) = match plan.fields().get(id.0 as usize) {
+        let (selector, action) = match plan.field(id) {
             Some(field) => (field.selector.as_str(), field.action.name()),
             None => ("unclassified (deny)", "drop"),
         };
         let _ = writeln!(
             out,
             "  {selector:<32} {action} x{count} ({})",
+            treatment_name(treatment)
+        );
+    }
+    for ((class, treatment), count) in summary.detected() {
+        let _ = writeln!(
+            out,
+            "  {:<32} {class:<14} -> {} x{count} ({})",
+            "found in text",
+            crate::audit::detected_action(&plan, class),
             treatment_name(treatment)
         );
     }

@@ -17,7 +17,7 @@ use support::{
     client, closed_port, jwt,
 };
 
-const DOC: &str = r#"{"items":[{"id":7,"email":"jane.doe@example.com","card_number":"4111 1111 1111 1111","notes":"see CANARY-NOTE-5f1e"}],"total":1}"#;
+const DOC: &str = r#"{"items":[{"id":7,"email":"jane.doe@example.com","card_number":"4111 1111 1111 1111","notes":"see CANARY-NOTE-5f1e, mail canary.5f1e@corp.example"}],"total":1}"#;
 
 /// The upstream every product shares: the path says how it answers.
 async fn upstream() -> Upstream {
@@ -366,6 +366,17 @@ async fn every_kind_of_request_leaves_exactly_one_record() {
             && f["count"] == 1),
         "{fields:?}"
     );
+    // The email the detectors found in the notes, with what it got.
+    let found = |record: &Value, action: &str, treatment: &str| {
+        record["fields"].as_array().unwrap().iter().any(|f| {
+            f["path"] == "(found in text)"
+                && f["class"] == "email"
+                && f["action"] == action
+                && f["treatment"] == treatment
+                && f["count"] == 1
+        })
+    };
+    assert!(found(allowed, "mask", "replaced"), "{allowed}");
     let revealed = with_id(&records, "revealed")[0];
     assert_eq!(revealed["purpose"], "fraud-investigation");
     assert!(
@@ -376,6 +387,7 @@ async fn every_kind_of_request_leaves_exactly_one_record() {
             .any(|f| f["class"] == "card_number" && f["action"] == "reveal"),
         "{revealed}"
     );
+    assert!(found(revealed, "reveal", "kept"), "{revealed}");
     let refused = with_id(&records, "wrong-role")[0];
     assert_eq!(refused["product"], "fraudonly");
     assert_eq!(refused["principal"]["subject"], "support");
@@ -479,6 +491,7 @@ async fn no_secret_or_payload_value_reaches_the_log() {
     for canary in [
         "CANARY",
         "jane.doe@example.com",
+        "5f1e@corp",
         "4111 1111 1111 1111",
         "j*******@example.com",
         support.as_str(),

@@ -281,7 +281,7 @@ actions = { "*" = { action = "redact" } }
     let sample = dir.path().join("sample.json");
     std::fs::write(
         &sample,
-        r#"{"email":"jane@example.com","card_number":"4111 1111 1111 1111"}"#,
+        r#"{"email":"jane@example.com","card_number":"4111 1111 1111 1111","notes":"or bob@corp.example"}"#,
     )
     .unwrap();
     let args = |role: &str| {
@@ -324,6 +324,24 @@ actions = { "*" = { action = "redact" } }
     };
     assert!(found("email", "mask"), "{support}");
     assert!(found("card_number", "redact"), "{support}");
+    // And what the sample's notes held: one email, masked.
+    assert!(
+        support.contains(r#""notes":"or b**@corp.example""#),
+        "{support}"
+    );
+    assert!(
+        support.lines().any(|line| line.split_whitespace().eq([
+            "found",
+            "in",
+            "text",
+            "email",
+            "->",
+            "mask",
+            "x1",
+            "(replaced)"
+        ])),
+        "{support}"
+    );
     // The support rule names no card_number nor "*": the default rule's
     // action applies, and explain says where it comes from.
     assert!(

@@ -176,6 +176,15 @@ async fn the_metrics_count_values_by_class_action_and_outcome() {
         ]
         .join("\n")
     );
+    // The email in those notes: masked for support, revealed for fraud.
+    assert_eq!(
+        metric_lines(&gateway, "maskgate_detected_values_total").await,
+        [
+            r#"maskgate_detected_values_total{product="customers",class="email",action="mask",outcome="replaced"} 2"#,
+            r#"maskgate_detected_values_total{product="customers",class="email",action="reveal",outcome="kept"} 1"#,
+        ]
+        .join("\n")
+    );
     let text = client::send(&http, client::get(&gateway.admin_url("/metrics"))).await;
     for secret in [EMAIL, CARD, "j*******@example.com", "Jane", "bob@"] {
         assert!(!text.text().contains(secret), "{secret} in the metrics");

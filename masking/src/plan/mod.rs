@@ -22,8 +22,8 @@ use crate::{
     detect::DetectorSet,
     keys::KeyProvider,
     rewrite::{
-        ContainerAction, Decision, FieldId, FieldPath, FieldPolicy, LookupState, MemberKey,
-        Replacement, TransformError,
+        ContainerAction, Decision, FieldId, FieldPath, FieldPolicy, Found, LookupState, MemberKey,
+        Replacement, TransformError, Treatment,
     },
     selector::{Lookup, MatchState, PathSegment, Selector, SelectorSet, normalized_path},
 };
@@ -324,6 +324,13 @@ impl Plan {
         usize::try_from(id.0).ok().and_then(|i| self.fields.get(i))
     }
 
+    /// In `detect` mode, the action a value of `class` found in free text
+    /// gets (`None`: none, and the value is replaced by a mark naming its
+    /// class).
+    pub fn detected_action(&self, class: &str) -> Option<&Action> {
+        self.detected.get(class)
+    }
+
     /// What happens to values no selector classifies.
     pub fn unclassified(&self) -> Unclassified {
         self.unclassified
@@ -522,6 +529,7 @@ impl FieldPolicy for BoundPlan {
         path: FieldPath<'_>,
         value: &str,
         out: &mut Vec<u8>,
+        found: &mut Found,
     ) -> Result<Replacement, TransformError> {
         match self.plan.unclassified {
             Unclassified::Pass => Ok(Replacement::Keep),
@@ -533,21 +541,28 @@ impl FieldPolicy for BoundPlan {
                 let mut failure = None;
                 let rewritten = self.plan.detectors.redact_with(value, |finding, matched| {
                     let Some(action) = self.plan.detected.get(&*finding.class) else {
+                        found.push(finding.class.clone(), Treatment::Replaced);
                         return redaction_mark(&finding.class);
                     };
                     let path = normalized.get_or_insert_with(|| normalized_path(&path.to_vec()));
-                    match action.apply(Scalar::Str(matched.into()), &self.context(path)) {
-                        Ok(Outcome::Keep) => matched.to_owned(),
-                        Ok(Outcome::Replace(json)) => match serde_json::from_str(&json) {
-                            Ok(serde_json::Value::String(s)) => s,
-                            _ => redaction_mark(&finding.class),
-                        },
-                        Ok(Outcome::Drop) => redaction_mark(&finding.class),
-                        Err(error) => {
-                            failure.get_or_insert(error);
-                            redaction_mark(&finding.class)
-                        }
-                    }
+                    let replaced =
+                        match action.apply(Scalar::Str(matched.into()), &self.context(path)) {
+                            Ok(Outcome::Keep) => {
+                                found.push(finding.class.clone(), Treatment::Kept);
+                                return matched.to_owned();
+                            }
+                            Ok(Outcome::Replace(json)) => match serde_json::from_str(&json) {
+                                Ok(serde_json::Value::String(s)) => s,
+                                _ => redaction_mark(&finding.class),
+                            },
+                            Ok(Outcome::Drop) => redaction_mark(&finding.class),
+                            Err(error) => {
+                                failure.get_or_insert(error);
+                                redaction_mark(&finding.class)
+                            }
+                        };
+                    found.push(finding.class.clone(), Treatment::Replaced);
+                    replaced
                 });
                 if let Some(error) = failure {
                     return Err(TransformError::new(error));

@@ -270,8 +270,9 @@ impl FieldPolicy for WholePaths {
         path: FieldPath<'_>,
         value: &str,
         out: &mut Vec<u8>,
+        found: &mut Found,
     ) -> Result<Replacement, TransformError> {
-        self.0.unclassified(path, value, out)
+        self.0.unclassified(path, value, out, found)
     }
 }
 
@@ -512,6 +513,14 @@ fn a_streamed_body_is_rewritten_alike_whatever_its_chunks() {
     assert_eq!(value["items"].as_array().unwrap().len(), 60);
     assert_eq!(value["items"][3]["n\u{61}me"], "N\u{e9}3");
     assert_eq!(counts.count_of(FieldId(0), Treatment::Replaced), 60);
+    // Each record's notes hold a phone number and an e-mail address.
+    assert_eq!(
+        counts.detected().collect::<Vec<_>>(),
+        [
+            (("email", Treatment::Replaced), 60),
+            (("phone", Treatment::Replaced), 60)
+        ]
+    );
     for chunk in [1, 2, 13, 64, 257, 1000, 4096, 70_000] {
         let (out, summary) =
             rewrite_streamed(&RECORD_FIELDS, Unclassified::Detect, &doc, chunk, false).unwrap();
@@ -522,6 +531,11 @@ fn a_streamed_body_is_rewritten_alike_whatever_its_chunks() {
         );
         assert_eq!(summary.unclassified_scanned, counts.unclassified_scanned);
         assert_eq!(summary.unclassified_replaced, counts.unclassified_replaced);
+        assert_eq!(
+            summary.detected().collect::<Vec<_>>(),
+            counts.detected().collect::<Vec<_>>(),
+            "chunks of {chunk}"
+        );
     }
 }
 

@@ -1427,9 +1427,10 @@ impl Rewriter {
                 let Scalar::Str(text) = &value else {
                     unreachable!("only strings are scanned")
                 };
+                let found = self.summary.found();
                 let r = self
                     .policy
-                    .unclassified(path, text, &mut self.replacement)
+                    .unclassified(path, text, &mut self.replacement, found)
                     .map_err(policy_error)?;
                 self.summary.count_unclassified(r);
                 Some(r)

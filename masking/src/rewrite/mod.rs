@@ -129,4 +129,4 @@ pub use policy::{
 };
 #[cfg(test)]
 use policy::{PathSegment, Scalar};
-pub use summary::{RewriteSummary, Treatment};
+pub use summary::{Found, RewriteSummary, Treatment};

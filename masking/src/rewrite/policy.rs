@@ -7,6 +7,8 @@
 use std::any::Any;
 use std::fmt;
 
+use super::summary::Found;
+
 /// An opaque handle the policy gives to a selected field (a compiled
 /// selector × action). The rewriter hands it back on `transform` and counts
 /// treatments per id for the audit record.
@@ -264,16 +266,19 @@ pub trait FieldPolicy: Send + Sync + Any {
     }
 
     /// The product's default for an unclassified string value, answered
-    /// as [`transform`](Self::transform) answers (the default keeps it).
-    /// Only called when [`FieldPolicy::scans_unclassified`] is `true`; the
-    /// string is buffered (up to the value limit) to be scanned.
+    /// as [`transform`](Self::transform) answers (the default keeps it),
+    /// with the class of each value found in it noted in `found` (for the
+    /// summary). Only called when [`FieldPolicy::scans_unclassified`] is
+    /// `true`; the string is buffered (up to the value limit) to be
+    /// scanned.
     fn unclassified(
         &self,
         path: FieldPath<'_>,
         value: &str,
         out: &mut Vec<u8>,
+        found: &mut Found,
     ) -> Result<Replacement, TransformError> {
-        let _ = (path, value, out);
+        let _ = (path, value, out, found);
         Ok(Replacement::Keep)
     }
 }

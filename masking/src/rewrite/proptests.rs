@@ -162,6 +162,7 @@ impl FieldPolicy for PropPolicy {
         _: FieldPath<'_>,
         value: &str,
         out: &mut Vec<u8>,
+        _: &mut Found,
     ) -> Result<Replacement, TransformError> {
         Ok(match self.scan_str(value) {
             None => Replacement::Drop,

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use super::policy::{FieldId, Replacement};
 
@@ -59,6 +60,38 @@ impl Treatment {
     ];
 }
 
+/// The values a policy found in one unclassified string
+/// ([`FieldPolicy::unclassified`](super::FieldPolicy::unclassified)), by
+/// class and what became of each: the summary counts them once the
+/// string's treatment is final, so a string the rewriter takes twice (a
+/// fast path giving up) counts once.
+#[derive(Clone, Debug, Default)]
+pub struct Found(Vec<(Arc<str>, Treatment)>);
+
+impl Found {
+    /// Notes a value of `class` found, and kept or replaced.
+    pub fn push(&mut self, class: Arc<str>, treatment: Treatment) {
+        self.0.push((class, treatment));
+    }
+}
+
+/// The values found in unclassified strings: counted, and those of the
+/// string being scanned, pending.
+#[derive(Clone, Debug, Default)]
+struct Detections {
+    counts: BTreeMap<(Arc<str>, Treatment), u64>,
+    pending: Found,
+}
+
+impl Detections {
+    #[cold]
+    fn count_pending(&mut self) {
+        for key in self.pending.0.drain(..) {
+            *self.counts.entry(key).or_insert(0) += 1;
+        }
+    }
+}
+
 /// Field ids below this are counted in a dense table (a map update per
 /// scalar would cost as much as a `redact`); others, in a map.
 const DENSE_FIELD_IDS: usize = 1024;
@@ -86,6 +119,9 @@ pub struct RewriteSummary {
     pub unclassified_replaced: u64,
     /// Of those, how many the policy dropped.
     pub unclassified_dropped: u64,
+    /// What the policy found in unclassified strings, once it scans any
+    /// (boxed: a rewrite that scans none pays one word for it).
+    detections: Option<Box<Detections>>,
     /// Complete documents (1 for a JSON body, one per record for NDJSON).
     pub documents: u64,
     /// Bytes read.
@@ -103,6 +139,7 @@ impl Default for RewriteSummary {
             unclassified_scanned: 0,
             unclassified_replaced: 0,
             unclassified_dropped: 0,
+            detections: None,
             documents: 0,
             bytes_in: 0,
             bytes_out: 0,
@@ -125,7 +162,18 @@ impl RewriteSummary {
         }
     }
 
-    /// Counts an unclassified string scanned, and what became of it.
+    /// Where the policy notes what it finds in the unclassified string
+    /// about to be scanned (emptied of an earlier string's that never
+    /// counted: a policy error).
+    #[inline]
+    pub(super) fn found(&mut self) -> &mut Found {
+        let detections = self.detections.get_or_insert_with(Box::default);
+        detections.pending.0.clear();
+        &mut detections.pending
+    }
+
+    /// Counts an unclassified string scanned, what became of it, and the
+    /// values the policy found in it.
     #[inline]
     pub(super) fn count_unclassified(&mut self, replacement: Replacement) {
         self.unclassified_scanned += 1;
@@ -134,6 +182,21 @@ impl RewriteSummary {
             Replacement::Drop => self.unclassified_dropped += 1,
             Replacement::Keep => {}
         }
+        if let Some(detections) = &mut self.detections
+            && !detections.pending.0.is_empty()
+        {
+            detections.count_pending();
+        }
+    }
+
+    /// How many values of each class the policy found in unclassified
+    /// strings, and what became of them (those that happened, ordered by
+    /// class, then treatment).
+    pub fn detected(&self) -> impl Iterator<Item = ((&str, Treatment), u64)> + '_ {
+        self.detections
+            .iter()
+            .flat_map(|d| &d.counts)
+            .map(|((class, treatment), &n)| ((&**class, *treatment), n))
     }
 
     /// [`count`](Self::count) of an id past the dense table: it grows the
@@ -192,7 +255,9 @@ impl RewriteSummary {
 
 impl PartialEq for RewriteSummary {
     fn eq(&self, other: &Self) -> bool {
-        self.totals() == other.totals() && self.fields().eq(other.fields())
+        self.totals() == other.totals()
+            && self.fields().eq(other.fields())
+            && self.detected().eq(other.detected())
     }
 }
 
@@ -205,6 +270,7 @@ impl fmt::Debug for RewriteSummary {
             .field("unclassified_scanned", &self.unclassified_scanned)
             .field("unclassified_replaced", &self.unclassified_replaced)
             .field("unclassified_dropped", &self.unclassified_dropped)
+            .field("detected", &self.detected().collect::<Vec<_>>())
             .field("documents", &self.documents)
             .field("bytes_in", &self.bytes_in)
             .field("bytes_out", &self.bytes_out)

@@ -105,8 +105,10 @@ impl FieldPolicy for TestPolicy {
         _path: FieldPath<'_>,
         value: &str,
         out: &mut Vec<u8>,
+        found: &mut Found,
     ) -> Result<Replacement, TransformError> {
         Ok(if value.contains("@") {
+            found.push("email".into(), Treatment::Replaced);
             out.extend_from_slice("\"[email]\"".as_bytes());
             Replacement::Json
         } else if value.contains("deny") {

@@ -940,9 +940,10 @@ impl<'a, P: FieldPolicy + ?Sized> Whole<'a, '_, P> {
                 r
             }
             (None, Scalar::Str(text)) => {
+                let found = self.summary.found();
                 let r = self
                     .policy
-                    .unclassified(path, text, self.out)
+                    .unclassified(path, text, self.out, found)
                     .map_err(|_| GiveUp)?;
                 self.summary.count_unclassified(r);
                 r
