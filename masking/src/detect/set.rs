@@ -166,16 +166,52 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The profile, taken sixteen bytes at a time, is what its fields
+        /// say, byte by byte: texts long enough to span blocks, with the
+        /// patterns across their boundaries.
         #[test]
-        fn profile_counts_what_it_says(text in "[0-9:.@a-zA-Z é-]{0,80}") {
+        fn profile_counts_what_it_says(text in "[0-9:.@a-zA-Z é(+\\[`{/-]{0,80}") {
             let p = TextProfile::of(&text);
-            let n = |f: fn(&u8) -> bool| text.bytes().filter(f).count();
-            proptest::prop_assert_eq!(p.digits, n(u8::is_ascii_digit));
+            let b = text.as_bytes();
+            let n = |f: fn(&u8) -> bool| b.iter().filter(|x| f(x)).count();
+            let digits = n(u8::is_ascii_digit);
+            proptest::prop_assert_eq!(p.digits, digits);
             proptest::prop_assert_eq!(p.colons, n(|&b| b == b':'));
             proptest::prop_assert_eq!(p.dots, n(|&b| b == b'.'));
             proptest::prop_assert_eq!(p.at_signs, n(|&b| b == b'@'));
             proptest::prop_assert_eq!(p.double_colon, text.contains("::"));
+            let phone_mark = b.contains(&b'+')
+                || b.contains(&b'(')
+                || b.windows(3).any(|w| w[0] == b'0' && w[1] == b'0' && matches!(w[2], b'1'..=b'9'));
+            proptest::prop_assert_eq!(p.phone_mark, digits >= 8 && phone_mark);
+            let letters_then_digits = b.windows(4).any(|w| {
+                w[0].is_ascii_alphabetic()
+                    && w[1].is_ascii_alphabetic()
+                    && w[2].is_ascii_digit()
+                    && w[3].is_ascii_digit()
+            });
+            proptest::prop_assert_eq!(p.letters_then_digits, digits >= 2 && letters_then_digits);
         }
+    }
+
+    #[test]
+    fn profile_patterns_across_blocks_and_at_their_edges() {
+        // A pattern at each offset around the first block boundary and at
+        // the end of a partial block.
+        for at in 0..40 {
+            let mut text = "x".repeat(at);
+            text.push_str("DE89 ");
+            text.push_str(&"y".repeat(40 - at));
+            assert!(TextProfile::of(&text).letters_then_digits, "{at}: {text}");
+            let colons = format!("{}::{}", ".".repeat(at), ".".repeat(3));
+            assert!(TextProfile::of(&colons).double_colon, "{at}");
+            let phone = format!("{}00491234567{}", "z".repeat(at), "z".repeat(at % 7));
+            assert!(TextProfile::of(&phone).phone_mark, "{at}");
+        }
+        // Not a pattern: letters and digits apart, one colon per block.
+        assert!(!TextProfile::of("DE 89 and AB-12 and c3d4").letters_then_digits);
+        assert!(!TextProfile::of(&format!("{}:{}:", "a".repeat(15), "b".repeat(15))).double_colon);
+        assert!(!TextProfile::of("12345678 and 00 0 and 100 without marks").phone_mark);
     }
 
     #[test]
