@@ -114,27 +114,18 @@ impl TextProfile {
     /// pass with its window scans, and `detect` takes it of every
     /// unclassified string.
     pub fn of(text: &str) -> Self {
-        let bytes = text.as_bytes();
         let mut counts = Counts::default();
         let mut previous = BlockMasks::default();
-        let mut blocks = bytes.chunks_exact(16);
-        for block in &mut blocks {
-            let masks = BlockMasks::of(block.try_into().expect("16 bytes"));
+        for block in blocks(text.as_bytes()) {
+            let masks = BlockMasks::of(&block);
             counts.add(&masks, &previous);
             previous = masks;
-        }
-        let rest = blocks.remainder();
-        if !rest.is_empty() {
-            // Padded with NUL, which is none of the kinds.
-            let mut last = [0u8; 16];
-            last[..rest.len()].copy_from_slice(rest);
-            counts.add(&BlockMasks::of(&last), &previous);
         }
         let digits = counts.digits;
         Self {
             digits,
             longest_run: if digits >= 9 {
-                longest_run(text)
+                longest_run(text.as_bytes())
             } else {
                 digits
             },
@@ -148,11 +139,28 @@ impl TextProfile {
     }
 }
 
+/// `bytes` sixteen at a time, the last block padded with NUL (which is
+/// none of the kinds of byte [`BlockMasks`] looks for).
+fn blocks(bytes: &[u8]) -> impl Iterator<Item = [u8; 16]> + '_ {
+    let whole = bytes.chunks_exact(16);
+    let rest = whole.remainder();
+    let last = (!rest.is_empty()).then(|| {
+        let mut last = [0u8; 16];
+        last[..rest.len()].copy_from_slice(rest);
+        last
+    });
+    whole
+        .map(|block| <[u8; 16]>::try_from(block).expect("16 bytes"))
+        .chain(last)
+}
+
 /// The bytes of one block of sixteen that [`TextProfile::of`] looks for,
 /// as bitmasks (bit `i`: byte `i`).
 #[derive(Clone, Copy, Default)]
 struct BlockMasks {
     digits: u32,
+    /// Space, `-` and `/`: what may join digits into a run.
+    separators: u32,
     zeros: u32,
     letters: u32,
     colons: u32,
@@ -177,6 +185,7 @@ impl BlockMasks {
         Self {
             digits: in_range(v, b'0', 10),
             zeros: byte(b'0'),
+            separators: byte(b' ') | byte(b'-') | byte(b'/'),
             // ASCII letters of either case: `| 0x20` lowers the capitals
             // and maps no other byte into `a..=z`.
             letters: in_range(v | u8x16::splat(0x20), b'a', 26),
@@ -278,23 +287,66 @@ pub const BUILTIN_DETECTED_CLASSES: [&str; 6] = [
 /// or slashes: it holds every candidate of [`CardDetector`] and
 /// [`SsnDetector`] (spaces and dashes) and every national number of
 /// [`PhoneDetector`] (spaces, dashes and one slash).
-fn longest_run(text: &str) -> usize {
-    let (mut longest, mut run, mut after_separator) = (0, 0, false);
-    for b in text.bytes() {
-        match b {
-            b'0'..=b'9' => {
-                run += 1;
-                after_separator = false;
+///
+/// Sixteen bytes at a time, as [`TextProfile::of`]: a run is a stretch of
+/// bytes each a digit, or a separator with a digit on each side (so two
+/// separators in a row end it), and its length is the digits in it.
+/// Timestamps and ids have nine digits and more: most strings with that
+/// many come here.
+fn longest_run(bytes: &[u8]) -> usize {
+    let mut runs = Runs::default();
+    let mut masks = blocks(bytes).map(|block| {
+        let masks = BlockMasks::of(&block);
+        (masks.digits, masks.separators)
+    });
+    let mut next = masks.next();
+    // Bit 0: whether the byte before the block is a digit.
+    let mut digit_before = 0;
+    while let Some((digits, separators)) = next {
+        next = masks.next();
+        let first_after = next.map_or(0, |(d, _)| d & 1);
+        let before = ((digits << 1) | digit_before) & 0xFFFF;
+        let after = (digits >> 1) | (first_after << 15);
+        runs.add(digits | (separators & before & after), digits);
+        digit_before = digits >> 15;
+    }
+    runs.longest.max(runs.open)
+}
+
+/// The runs [`longest_run`] has seen.
+#[derive(Default)]
+struct Runs {
+    longest: usize,
+    /// The digits of the run that reaches the end of the last block.
+    open: usize,
+}
+
+impl Runs {
+    /// Adds a block whose bytes in runs are `joined`, its digits `digits`.
+    fn add(&mut self, joined: u32, digits: u32) {
+        if joined & 1 == 0 {
+            self.close();
+        }
+        let mut rest = joined;
+        while rest != 0 {
+            let start = rest.trailing_zeros();
+            let len = (!(rest >> start)).trailing_zeros();
+            let run = ((1u32 << len) - 1) << start;
+            if start > 0 {
+                self.close();
             }
-            b' ' | b'-' | b'/' if run > 0 && !after_separator => after_separator = true,
-            _ => {
-                longest = longest.max(run);
-                run = 0;
-                after_separator = false;
-            }
+            self.open += (digits & run).count_ones() as usize;
+            rest &= !run;
+        }
+        if joined & 0x8000 == 0 {
+            self.close();
         }
     }
-    longest.max(run)
+
+    fn close(&mut self) {
+        self.longest = self.longest.max(self.open);
+        self.open = 0;
+    }
 }
 
 /// Compiles a built-in pattern (covered by the detectors' unit tests).

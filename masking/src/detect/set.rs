@@ -191,7 +191,31 @@ mod tests {
                     && w[3].is_ascii_digit()
             });
             proptest::prop_assert_eq!(p.letters_then_digits, digits >= 2 && letters_then_digits);
+            let longest_run = if digits >= 9 { longest_run_bytewise(b) } else { digits };
+            proptest::prop_assert_eq!(p.longest_run, longest_run);
         }
+    }
+
+    /// [`TextProfile::longest_run`] as its docs define it, a byte at a
+    /// time: a digit adds to the run, one separator after a digit may join
+    /// it to the next, anything else ends it.
+    fn longest_run_bytewise(text: &[u8]) -> usize {
+        let (mut longest, mut run, mut after_separator) = (0, 0, false);
+        for &b in text {
+            match b {
+                b'0'..=b'9' => {
+                    run += 1;
+                    after_separator = false;
+                }
+                b' ' | b'-' | b'/' if run > 0 && !after_separator => after_separator = true,
+                _ => {
+                    longest = longest.max(run);
+                    run = 0;
+                    after_separator = false;
+                }
+            }
+        }
+        longest.max(run)
     }
 
     #[test]
@@ -235,6 +259,18 @@ mod tests {
         assert_eq!(run("030/1234567"), 10);
         // Below 9 digits: the digit count, an upper bound.
         assert_eq!(run("1 2 a 3"), 3);
+        // Runs across the edges of blocks of sixteen.
+        for at in 0..40 {
+            let text = format!(
+                "{}4111 1111-1111/1111x{}",
+                "x".repeat(at),
+                "x12345678".repeat(at % 3)
+            );
+            assert_eq!(run(&text), 16, "{text}");
+        }
+        assert_eq!(run(&"9".repeat(100)), 100);
+        assert_eq!(run(&"9 ".repeat(50)), 50);
+        assert_eq!(run(&"99  ".repeat(50)), 2);
     }
 
     #[test]
