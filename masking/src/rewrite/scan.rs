@@ -390,12 +390,17 @@ fn unicode_escape_end(input: &[u8], at: usize) -> Option<usize> {
 /// Appends the decoded contents of a string token to `into`: `content` is
 /// what lies between its quotes. `None` (with `into` partly written) if an
 /// escape is not valid; the whole-token paths only call it on tokens
-/// [`string_end`] accepted, so that is a fallback, never an answer.
+/// [`string_end`] accepted, so that is a fallback, never an answer. The
+/// escapes are found sixteen bytes at a time ([`next_stop_in_text`]: in
+/// such content every stop is a backslash).
 pub(super) fn unescape_into(content: &str, into: &mut String) -> Option<()> {
     let mut rest = content;
-    while let Some(k) = rest.find('\\') {
+    while let Some(k) = next_stop_in_text(rest.as_bytes(), 0) {
         into.push_str(&rest[..k]);
         let escape = &rest.as_bytes()[k..];
+        if escape[0] != b'\\' {
+            return None;
+        }
         let used = escape_end(escape, 0)?;
         let ch = match escape[1] {
             b'"' => '"',
