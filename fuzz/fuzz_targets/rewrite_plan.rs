@@ -3,7 +3,8 @@
 //! step lookups, the member memo, the mask presets, keyed pseudonyms,
 //! generalization and the detectors on unclassified strings all run on
 //! arbitrary bytes, as JSON or NDJSON. It never panics; one chunk and two
-//! chunks give the same outcome and the same bytes; an accepted document
+//! chunks give the same outcome, the same bytes and the same counts (of
+//! each field's treatments and of what the detectors found); an accepted document
 //! (each record of one) rewrites to valid JSON in which every `secret`
 //! member is `null` and no `drop` member is left.
 #![no_main]
@@ -13,8 +14,8 @@ use std::sync::{Arc, LazyLock};
 use libfuzzer_sys::fuzz_target;
 use maskgate_masking::{
     Action, BUILTIN_DETECTED_CLASSES, Classification, ClassifiedField, DetectorSet, FieldPolicy,
-    Generalize, Hash, LocalKeyring, Mask, MaskPreset, Plan, Policy, RewriteLimits, Rewriter, Rule,
-    Selector, Stored, Unclassified,
+    Generalize, Hash, LocalKeyring, Mask, MaskPreset, Plan, Policy, RewriteLimits, RewriteSummary,
+    Rewriter, Rule, Selector, Stored, Unclassified,
 };
 
 /// Selectors of every streamable kind, each with its own class and action.
@@ -103,7 +104,7 @@ static POLICY: LazyLock<Arc<dyn FieldPolicy>> = LazyLock::new(|| {
     Arc::new(Arc::new(plan).for_consumer("fuzz", Arc::new(keys)))
 });
 
-fn rewrite(ndjson: bool, chunks: &[&[u8]]) -> Option<Vec<u8>> {
+fn rewrite(ndjson: bool, chunks: &[&[u8]]) -> Option<(Vec<u8>, RewriteSummary)> {
     let mut rewriter = if ndjson {
         Rewriter::ndjson(POLICY.clone(), RewriteLimits::default())
     } else {
@@ -113,8 +114,8 @@ fn rewrite(ndjson: bool, chunks: &[&[u8]]) -> Option<Vec<u8>> {
     for chunk in chunks {
         rewriter.feed(chunk, &mut out).ok()?;
     }
-    rewriter.finish(&mut out).ok()?;
-    Some(out)
+    let summary = rewriter.finish(&mut out).ok()?.clone();
+    Some((out, summary))
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -127,7 +128,7 @@ fuzz_target!(|data: &[u8]| {
     let whole = rewrite(ndjson, &[body]);
     let split = rewrite(ndjson, &[&body[..at], &body[at..]]);
     assert_eq!(whole, split, "the cut at {at} changed the outcome");
-    let Some(out) = whole else {
+    let Some((out, _)) = whole else {
         return;
     };
     let records: Vec<&[u8]> = if ndjson {
