@@ -165,7 +165,13 @@ impl RewriteSummary {
     /// Where the policy notes what it finds in the unclassified string
     /// about to be scanned (emptied of an earlier string's that never
     /// counted: a policy error).
-    #[inline]
+    ///
+    /// This and [`count_unclassified`](Self::count_unclassified) stay out
+    /// of the rewriter's loops: a scanned string costs far more than a
+    /// call, and inlined they cost the loops of bodies that scan nothing
+    /// (measured: 4% more instructions untouched at 100KB, 0.5% with 10
+    /// paths at 1KB).
+    #[cold]
     pub(super) fn found(&mut self) -> &mut Found {
         let detections = self.detections.get_or_insert_with(Box::default);
         detections.pending.0.clear();
@@ -174,7 +180,7 @@ impl RewriteSummary {
 
     /// Counts an unclassified string scanned, what became of it, and the
     /// values the policy found in it.
-    #[inline]
+    #[inline(never)]
     pub(super) fn count_unclassified(&mut self, replacement: Replacement) {
         self.unclassified_scanned += 1;
         match replacement {
