@@ -1,8 +1,9 @@
 //! Prometheus metrics: what the admin listener's `/metrics` serves.
 //!
-//! Label values come only from the configuration (product and listener
-//! names) and from small fixed sets (status codes, error codes), so the
-//! number of series stays bounded whatever clients send.
+//! Label values come only from the configuration (product, listener and
+//! data class names) and from small fixed sets (status codes, error codes,
+//! actions, outcomes), so the number of series stays bounded whatever
+//! clients send or products answer.
 
 use std::{sync::Arc, time::Duration};
 
