@@ -512,7 +512,7 @@ Try:
   {curl} -H "x-api-key: $(cat {api_key})" {customers}/7
   {curl} -i {customers}/1                       # 401: no credentials
   {curl} -i -H "Authorization: Bearer $(cat {support})" -H 'X-Purpose: marketing' {customers}/1   # 403: purpose not allowed
-  curl -s {admin}/metrics | grep maskgate_requests
+  curl -s {admin}/metrics | grep -E '^maskgate_(requests|classified_values|detected_values)'   # what was masked, by class and action
 
 Compare with the product itself: curl -s '{upstream}/customers?limit=2'{vault}
 

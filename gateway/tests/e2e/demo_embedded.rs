@@ -235,6 +235,19 @@ async fn demo_serves_customers_through_the_gateway() {
         "{}",
         metrics.text()
     );
+    // What the demo's views did, by class and action: the printed hint
+    // greps these.
+    for series in [
+        r#"maskgate_classified_values_total{product="customers",class="email",action="mask",outcome="replaced"}"#,
+        r#"maskgate_classified_values_total{product="customers",class="email",action="hash",outcome="replaced"}"#,
+        r#"maskgate_detected_values_total{product="customers",class="street_address",action="redact",outcome="replaced"}"#,
+    ] {
+        assert!(
+            metrics.text().contains(series),
+            "{series}: {}",
+            metrics.text()
+        );
+    }
 
     // The written configuration is the one running, and it is valid.
     assert_eq!(
