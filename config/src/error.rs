@@ -42,6 +42,14 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
+    /// The error for `diagnostics`, problems found in a configuration that
+    /// parsed, in file order (problems about keys not written in the file
+    /// last). `diagnostics` must not be empty.
+    pub fn invalid(mut diagnostics: Vec<Diagnostic>) -> Self {
+        diagnostics.sort_by_key(|d| (d.location.is_none(), d.location));
+        Self::Invalid { diagnostics }
+    }
+
     /// The error for `problems` found after the file at `path` loaded (by
     /// compiling what it describes), known by key path only: each is
     /// located in the file, read again once, as the loader's own checks

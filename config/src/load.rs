@@ -14,6 +14,19 @@ use crate::{
     validate::check,
 };
 
+/// The text of the configuration file at `path`.
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+        diagnostics: vec![Diagnostic::new(
+            path,
+            None,
+            "",
+            format!("cannot read the configuration file: {error}"),
+        )],
+        error,
+    })
+}
+
 impl Config {
     /// Parses, resolves and validates the configuration in `text`.
     ///
@@ -29,13 +42,30 @@ impl Config {
     /// A parse error stops at the first problem; validation reports every
     /// problem, sorted by where it is in the file.
     pub fn from_str(text: &str, origin: &Path) -> Result<Config, ConfigError> {
+        let (config, diagnostics) = Self::from_str_with_problems(text, origin)?;
+        if diagnostics.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError::invalid(diagnostics))
+        }
+    }
+
+    /// [`Config::from_str`], except that a configuration that parses comes
+    /// back with its validation problems (empty when it is valid) instead
+    /// of an error: for a tool that checks more than the configuration's
+    /// own rules and reports every problem of both in one run (`maskgate
+    /// check`). A configuration that came with problems must not be used.
+    pub fn from_str_with_problems(
+        text: &str,
+        origin: &Path,
+    ) -> Result<(Config, Vec<Diagnostic>), ConfigError> {
         let mut config: Config = toml::from_str(text).map_err(|error| ConfigError::Parse {
             diagnostics: vec![parse_diagnostic(text, origin, &error)],
         })?;
         config.resolve(origin.parent().unwrap_or(Path::new("")));
         config.source_sha256 = Some(sha256_hex(text.as_bytes()));
 
-        let mut diagnostics: Vec<Diagnostic> = check(&config)
+        let diagnostics = check(&config)
             .into_iter()
             .map(|problem| {
                 Diagnostic::new(
@@ -46,26 +76,18 @@ impl Config {
                 )
             })
             .collect();
-        if diagnostics.is_empty() {
-            return Ok(config);
-        }
-        // File order; problems about keys not written in the file last.
-        diagnostics.sort_by_key(|d| (d.location.is_none(), d.location));
-        Err(ConfigError::Invalid { diagnostics })
+        Ok((config, diagnostics))
     }
 
     /// Reads the configuration file at `path`, then [`Config::from_str`].
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
-            diagnostics: vec![Diagnostic::new(
-                path,
-                None,
-                "",
-                format!("cannot read the configuration file: {error}"),
-            )],
-            error,
-        })?;
-        Self::from_str(&text, path)
+        Self::from_str(&read(path)?, path)
+    }
+
+    /// Reads the configuration file at `path`, then
+    /// [`Config::from_str_with_problems`].
+    pub fn load_with_problems(path: &Path) -> Result<(Config, Vec<Diagnostic>), ConfigError> {
+        Self::from_str_with_problems(&read(path)?, path)
     }
 
     /// Runs the validation of [`Config::from_str`] again, on a configuration

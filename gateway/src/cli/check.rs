@@ -2,30 +2,56 @@
 
 use std::{fmt::Write as _, path::Path, process::ExitCode};
 
-use maskgate_config::{Access, Authn, Config, ConfigError, HttpVersion, RateLimit};
+use maskgate_config::{Access, Authn, Config, ConfigError, Diagnostic, HttpVersion, RateLimit};
 
 pub(super) fn run(path: &Path) -> ExitCode {
-    match Config::load(path) {
-        Ok(config) => {
-            // What only the masking crate can judge: selectors, class
-            // patterns, the keyring. Reported at its place in the file.
-            if let Err(problems) = crate::protect::Protection::from_config(&config, None) {
-                eprintln!("{}", ConfigError::invalid_in(path, &problems));
-                return ExitCode::FAILURE;
-            }
-            print!("{}", summary(path, &config));
-            if config.audit.is_none() {
-                eprintln!(
-                    "warning: no [audit] section: requests will leave no audit record (see README: [audit])"
-                );
-            }
-            ExitCode::SUCCESS
-        }
+    let (config, mut problems) = match Config::load_with_problems(path) {
+        Ok(loaded) => loaded,
         Err(error) => {
             eprintln!("{error}");
-            ExitCode::FAILURE
+            return ExitCode::FAILURE;
         }
+    };
+    // What only the masking crate can judge: selectors, class patterns,
+    // the keyring. Compiled even when the configuration broke its own
+    // rules, so that one run reports every problem, each at its place in
+    // the file; one about a key the configuration's checks reported
+    // already (or a key above or below it) is not said twice.
+    if let Err(compiled) = crate::protect::Protection::from_config(&config, None) {
+        let compiled = ConfigError::invalid_in(path, &compiled);
+        let fresh: Vec<Diagnostic> = compiled
+            .diagnostics()
+            .iter()
+            .filter(|d| {
+                !problems
+                    .iter()
+                    .any(|p| same_place(&p.key_path, &d.key_path))
+            })
+            .cloned()
+            .collect();
+        problems.extend(fresh);
     }
+    if !problems.is_empty() {
+        eprintln!("{}", ConfigError::invalid(problems));
+        return ExitCode::FAILURE;
+    }
+    print!("{}", summary(path, &config));
+    if config.audit.is_none() {
+        eprintln!(
+            "warning: no [audit] section: requests will leave no audit record (see README: [audit])"
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+/// Whether two key paths are the same key, or one lies below the other
+/// (`policy` and `policy[1].actions.email`); the whole file's (empty) is
+/// no key's.
+fn same_place(a: &str, b: &str) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    !short.is_empty()
+        && long.starts_with(short)
+        && matches!(long.as_bytes().get(short.len()), None | Some(b'.' | b'['))
 }
 
 /// A few lines a reviewer can compare with what they meant to configure.

@@ -251,6 +251,57 @@ actions = { "*" = { action = "redact" } }
     assert!(output.status.success(), "{}", text(&output.stderr));
 }
 
+/// One run of `check` reports the configuration's own problems and what
+/// the masking crate finds (selectors, patterns) together, in file order,
+/// and a problem both find is said once.
+#[test]
+fn check_reports_every_problem_of_both_stages_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = masked_product(
+        dir.path(),
+        r#"
+[[product.field]]
+path = "$.items[*].size"
+class = "shoe_size"
+
+[[product.field]]
+path = "$.items[?(@.vip)].email"
+class = "email"
+
+[[class]]
+name = "loyalty_id"
+pattern = "LOY-[0-9"
+
+[[policy]]
+name = "everyone"
+roles = ["x"]
+actions = { "*" = { action = "redact" } }
+"#,
+    );
+    let output = check(&config);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    let found: Vec<&str> = stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix(&format!("{}:", config.display())))
+        .collect();
+    let expected = [
+        // The configuration's: an unknown class, no default rule.
+        "13:1: product[0].field[0].class: unknown class \"shoe_size\"",
+        // The masking crate's: a filter selector, a pattern that does not
+        // compile.
+        "16:1: product[0].field[1].path: selector",
+        "21:1: class[0].pattern:",
+        // The policy without a default, once (the masking crate refuses it
+        // too, as `policy`).
+        "23:1: policy[0]: the last rule must be the default",
+    ];
+    assert_eq!(found.len(), expected.len(), "{stderr}");
+    for (line, start) in found.iter().zip(expected) {
+        assert!(line.starts_with(start), "{start:?} expected, got {line:?}");
+    }
+}
+
 /// `maskgate explain` shows the rule a caller gets, each field's action,
 /// and the sample as that caller would see it.
 #[test]
