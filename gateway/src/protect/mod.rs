@@ -71,33 +71,47 @@ impl Protection {
     }
 
     fn compile(config: &Config, keys: Option<Arc<dyn KeyProvider>>) -> Result<Self, Vec<Problem>> {
+        // Every problem is collected, so that one run of `maskgate check`
+        // reports them all: a part that cannot be compiled leaves out only
+        // what depends on it.
+        let mut problems = Vec::new();
         // Keys from Vault are fetched when first used; a keyring file is
         // here now, so a key the configuration needs and it lacks is an
-        // error of the configuration, not a 502 on every response.
-        let check_keys = keys.is_none();
-        let keys: Arc<dyn KeyProvider> = match (keys, &config.masking.keyring) {
-            (Some(keys), _) => keys,
-            (None, Some(path)) => Arc::new(LocalKeyring::load(path).map_err(|e| {
-                vec![Problem {
-                    key_path: "masking.keyring".to_owned(),
-                    message: e.to_string(),
-                }]
-            })?),
-            (None, None) => Arc::new(LocalKeyring::empty()),
+        // error of the configuration, not a 502 on every response (unless
+        // the file cannot be read: that is the error then).
+        let (keys, check_keys): (Arc<dyn KeyProvider>, bool) = match (keys, &config.masking.keyring)
+        {
+            (Some(keys), _) => (keys, false),
+            (None, Some(path)) => match LocalKeyring::load(path) {
+                Ok(keyring) => (Arc::new(keyring), true),
+                Err(e) => {
+                    problems.push(Problem {
+                        key_path: "masking.keyring".to_owned(),
+                        message: e.to_string(),
+                    });
+                    (Arc::new(LocalKeyring::empty()), false)
+                }
+            },
+            (None, None) => (Arc::new(LocalKeyring::empty()), true),
         };
         let masked = config
             .products
             .iter()
             .any(|p| !p.fields.is_empty() || p.masking.is_some());
         if !masked {
+            if !problems.is_empty() {
+                return Err(problems);
+            }
             return Ok(Self {
                 policy: None,
                 keys,
                 products: config.products.iter().map(|_| None).collect(),
             });
         }
-        let policy = Arc::new(translate::policy(config).map_err(|p| vec![p])?);
-        let mut problems = Vec::new();
+        let policy = translate::policy(config)
+            .map_err(|problem| problems.push(problem))
+            .ok()
+            .map(Arc::new);
         let detectors = translate::detectors(config)
             .map_err(|mut found| problems.append(&mut found))
             .ok()
@@ -117,14 +131,14 @@ impl Protection {
                     continue;
                 }
             };
-            let Some(detectors) = &detectors else {
+            let (Some(detectors), Some(policy)) = (&detectors, &policy) else {
                 continue;
             };
             let plans = policy
                 .rules()
                 .iter()
                 .map(|rule| {
-                    Plan::compile(&classification, &policy, rule, detectors.clone(), &detected)
+                    Plan::compile(&classification, policy, rule, detectors.clone(), &detected)
                         .map(Arc::new)
                         .map_err(|e| Problem {
                             key_path: format!("product[{index}]"),
@@ -150,17 +164,17 @@ impl Protection {
                 },
             }));
         }
-        if check_keys {
-            problems.extend(translate::missing_keys(config, &policy, &*keys));
+        if check_keys && let Some(policy) = &policy {
+            problems.extend(translate::missing_keys(config, policy, &*keys));
         }
-        if !problems.is_empty() {
-            return Err(problems);
+        match policy {
+            Some(policy) if problems.is_empty() => Ok(Self {
+                policy: Some(policy),
+                keys,
+                products,
+            }),
+            _ => Err(problems),
         }
-        Ok(Self {
-            policy: Some(policy),
-            keys,
-            products,
-        })
     }
 
     /// What applies to a caller of the product at `index` with `roles` and

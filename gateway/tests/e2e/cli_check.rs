@@ -300,6 +300,36 @@ actions = { "*" = { action = "redact" } }
     for (line, start) in found.iter().zip(expected) {
         assert!(line.starts_with(start), "{start:?} expected, got {line:?}");
     }
+
+    // A keyring that cannot be read is reported with the selectors, not
+    // instead of them (and without a "needs a key" for every action).
+    let config = masked_product(
+        dir.path(),
+        r#"
+[[product.field]]
+path = "$.items[?(@.vip)].email"
+class = "email"
+
+[[policy]]
+name = "everyone"
+default = true
+actions = { "*" = { action = "hash" } }
+
+[masking]
+keyring = "no-such-keyring.json"
+"#,
+    );
+    let stderr = text(&check(&config).stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(
+        lines[0].contains(":12:1: product[0].field[0].path: selector"),
+        "{stderr}"
+    );
+    assert!(
+        lines[1].contains(":21:1: masking.keyring: cannot read"),
+        "{stderr}"
+    );
 }
 
 /// `maskgate explain` shows the rule a caller gets, each field's action,
