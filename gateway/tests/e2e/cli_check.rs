@@ -199,14 +199,10 @@ fn api_key_new_prints_a_key_and_its_hash_entry() {
     assert_eq!(mode & 0o777, 0o600);
 }
 
-/// A selector outside the streamable JSONPath subset is refused by `check`
-/// at its line, with what is unsupported; never silently ignored.
-#[test]
-fn an_unstreamable_selector_is_refused_at_its_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = masked_product(
-        dir.path(),
-        r#"
+/// The fields and policy of a product whose selectors and class pattern
+/// the masking crate refuses (after [`masked_product`]'s head: the first
+/// field's `path` is on line 12, the second's on 16, the pattern on 21).
+const UNSTREAMABLE: &str = r#"
 [[product.field]]
 path = "$.items[?(@.vip)].email"
 class = "email"
@@ -223,8 +219,14 @@ pattern = "LOY-[0-9"
 name = "everyone"
 default = true
 actions = { "*" = { action = "redact" } }
-"#,
-    );
+"#;
+
+/// A selector outside the streamable JSONPath subset is refused by `check`
+/// at its line, with what is unsupported; never silently ignored.
+#[test]
+fn an_unstreamable_selector_is_refused_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = masked_product(dir.path(), UNSTREAMABLE);
     let output = check(&config);
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
@@ -257,26 +259,13 @@ actions = { "*" = { action = "redact" } }
 #[test]
 fn check_reports_every_problem_of_both_stages_at_once() {
     let dir = tempfile::tempdir().unwrap();
+    // Beside the masking crate's problems, two of the configuration's own:
+    // an unknown class, and no default rule.
     let config = masked_product(
         dir.path(),
-        r#"
-[[product.field]]
-path = "$.items[*].size"
-class = "shoe_size"
-
-[[product.field]]
-path = "$.items[?(@.vip)].email"
-class = "email"
-
-[[class]]
-name = "loyalty_id"
-pattern = "LOY-[0-9"
-
-[[policy]]
-name = "everyone"
-roles = ["x"]
-actions = { "*" = { action = "redact" } }
-"#,
+        &UNSTREAMABLE
+            .replace(r#"class = "phone""#, r#"class = "shoe_size""#)
+            .replace("default = true", r#"roles = ["x"]"#),
     );
     let output = check(&config);
     assert_eq!(output.status.code(), Some(1));
@@ -286,14 +275,12 @@ actions = { "*" = { action = "redact" } }
         .filter_map(|line| line.strip_prefix(&format!("{}:", config.display())))
         .collect();
     let expected = [
-        // The configuration's: an unknown class, no default rule.
-        "13:1: product[0].field[0].class: unknown class \"shoe_size\"",
-        // The masking crate's: a filter selector, a pattern that does not
-        // compile.
+        "12:1: product[0].field[0].path: selector",
         "16:1: product[0].field[1].path: selector",
+        "17:1: product[0].field[1].class: unknown class \"shoe_size\"",
         "21:1: class[0].pattern:",
-        // The policy without a default, once (the masking crate refuses it
-        // too, as `policy`).
+        // Once, though the masking crate refuses that policy too (as
+        // `policy`).
         "23:1: policy[0]: the last rule must be the default",
     ];
     assert_eq!(found.len(), expected.len(), "{stderr}");
@@ -305,19 +292,13 @@ actions = { "*" = { action = "redact" } }
     // instead of them (and without a "needs a key" for every action).
     let config = masked_product(
         dir.path(),
-        r#"
-[[product.field]]
-path = "$.items[?(@.vip)].email"
-class = "email"
-
-[[policy]]
-name = "everyone"
-default = true
-actions = { "*" = { action = "hash" } }
-
-[masking]
-keyring = "no-such-keyring.json"
-"#,
+        &format!(
+            "{}\n[masking]\nkeyring = \"no-such-keyring.json\"\n",
+            UNSTREAMABLE
+                .replace(".length()", "")
+                .replace("LOY-[0-9\"", "LOY-[0-9]{8}\"")
+                .replace(r#"action = "redact""#, r#"action = "hash""#)
+        ),
     );
     let stderr = text(&check(&config).stderr);
     let lines: Vec<&str> = stderr.lines().collect();
@@ -327,7 +308,7 @@ keyring = "no-such-keyring.json"
         "{stderr}"
     );
     assert!(
-        lines[1].contains(":21:1: masking.keyring: cannot read"),
+        lines[1].contains(":29:1: masking.keyring: cannot read"),
         "{stderr}"
     );
 }
