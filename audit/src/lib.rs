@@ -38,7 +38,8 @@ pub use keys::{
 };
 pub use query::{Filter, Format, Located, parse_time, read_records, write_records};
 pub use record::{
-    Decision, FieldTreatment, Outcome, Principal, Record, SCHEMA_VERSION, Unclassified, format_time,
+    Decision, FOUND_IN_TEXT, FieldTreatment, Outcome, Principal, Record, SCHEMA_VERSION,
+    Unclassified, format_time,
 };
 pub use report::render as render_report;
 pub use verify::{Options, Problem, Report, expand, verify_files, verify_paths, verify_paths_with};

@@ -152,7 +152,12 @@ fn columns(record: &Record) -> [String; 10] {
     let fields = record
         .fields
         .iter()
-        .map(|f| format!("{}={}/{}x{}", f.class, f.action, f.treatment, f.count))
+        .map(|f| {
+            // Values found in free text are marked apart from a classified
+            // field of the same class.
+            let text = if f.is_found_in_text() { "(text)" } else { "" };
+            format!("{}{text}={}/{}x{}", f.class, f.action, f.treatment, f.count)
+        })
         .collect::<Vec<_>>()
         .join(" ");
     [
@@ -262,6 +267,27 @@ mod tests {
             2,
         ));
         r
+    }
+
+    #[test]
+    fn values_found_in_text_match_their_class_and_are_marked() {
+        let mut r = record("alice", "2026-11-25T09:00:00Z");
+        r.fields.push(FieldTreatment::new(
+            crate::FOUND_IN_TEXT.into(),
+            "card_number".into(),
+            "reveal".into(),
+            "kept".into(),
+            1,
+        ));
+        let f = Filter {
+            class: Some("card_number".into()),
+            ..Filter::default()
+        };
+        assert!(f.matches(&r));
+        assert_eq!(
+            columns(&r)[9],
+            "email=reveal/keptx2 card_number(text)=reveal/keptx1"
+        );
     }
 
     #[test]

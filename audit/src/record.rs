@@ -149,6 +149,10 @@ pub enum Outcome {
     ClientGone,
 }
 
+/// The [`FieldTreatment::path`] of values the detectors found in
+/// unclassified strings (free text), listed by class.
+pub const FOUND_IN_TEXT: &str = "(found in text)";
+
 /// One field's treatment in a response: a JSON path, its class, the action
 /// applied, what that did, and how many values.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,6 +181,12 @@ impl FieldTreatment {
             treatment,
             count,
         }
+    }
+
+    /// Whether these are values the detectors found in free text
+    /// ([`FOUND_IN_TEXT`]) rather than a classified field's.
+    pub fn is_found_in_text(&self) -> bool {
+        self.path == FOUND_IN_TEXT
     }
 
     /// Whether this shows a protected class to the caller in the clear.

@@ -34,7 +34,7 @@ use std::{
 };
 
 use maskgate_audit::{
-    FieldTreatment, IdentifierHasher, Principal, Unclassified, Writer, WriterConfig,
+    FOUND_IN_TEXT, FieldTreatment, IdentifierHasher, Principal, Unclassified, Writer, WriterConfig,
 };
 use maskgate_config::{Audit as AuditConfig, HmacField};
 
@@ -313,9 +313,6 @@ pub(crate) fn field_treatments(
     });
     (fields, unclassified)
 }
-
-/// The path under which audit records list values found in free text.
-pub(crate) const FOUND_IN_TEXT: &str = "(found in text)";
 
 /// The name of the action a value of `class` found in free text gets under
 /// `plan` (`redact`: none, and a mark naming the class replaces it).
