@@ -540,29 +540,30 @@ impl FieldPolicy for BoundPlan {
                 let mut normalized: Option<String> = None;
                 let mut failure = None;
                 let rewritten = self.plan.detectors.redact_with(value, |finding, matched| {
-                    let Some(action) = self.plan.detected.get(&*finding.class) else {
-                        found.push(finding.class.clone(), Treatment::Replaced);
-                        return redaction_mark(&finding.class);
+                    let outcome = self.plan.detected.get(&*finding.class).map(|action| {
+                        let path =
+                            normalized.get_or_insert_with(|| normalized_path(&path.to_vec()));
+                        action.apply(Scalar::Str(matched.into()), &self.context(path))
+                    });
+                    let replacement = match outcome {
+                        Some(Ok(Outcome::Keep)) => {
+                            found.push(finding.class.clone(), Treatment::Kept);
+                            return matched.to_owned();
+                        }
+                        Some(Ok(Outcome::Replace(json))) => {
+                            serde_json::from_str::<String>(&json).ok()
+                        }
+                        Some(Err(error)) => {
+                            failure.get_or_insert(error);
+                            None
+                        }
+                        // No action for the class, or one that drops the value.
+                        None | Some(Ok(Outcome::Drop)) => None,
                     };
-                    let path = normalized.get_or_insert_with(|| normalized_path(&path.to_vec()));
-                    let replaced =
-                        match action.apply(Scalar::Str(matched.into()), &self.context(path)) {
-                            Ok(Outcome::Keep) => {
-                                found.push(finding.class.clone(), Treatment::Kept);
-                                return matched.to_owned();
-                            }
-                            Ok(Outcome::Replace(json)) => match serde_json::from_str(&json) {
-                                Ok(serde_json::Value::String(s)) => s,
-                                _ => redaction_mark(&finding.class),
-                            },
-                            Ok(Outcome::Drop) => redaction_mark(&finding.class),
-                            Err(error) => {
-                                failure.get_or_insert(error);
-                                redaction_mark(&finding.class)
-                            }
-                        };
                     found.push(finding.class.clone(), Treatment::Replaced);
-                    replaced
+                    // What the action cannot give as a string becomes a mark
+                    // naming the class.
+                    replacement.unwrap_or_else(|| redaction_mark(&finding.class))
                 });
                 if let Some(error) = failure {
                     return Err(TransformError::new(error));
